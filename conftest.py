@@ -1,0 +1,196 @@
+"""pytest plugin of collapse-claims: options, model parametrisation, result collection and
+the reproducibility report (written once, on the controller, in ``pytest_sessionfinish``)."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from suite import errors
+from suite.options import RunOptions, resolve_data_dir, resolve_graph_root, validate
+from suite.registry import registry
+
+RESULT_KEY = "collapse_claim_result"
+SKIP_NA = "not applicable:"
+
+
+# ----------------------------------------------------------------------------- options
+def pytest_addoption(parser):
+    g = parser.getgroup("collapse-claims")
+    g.addoption("--model", action="append", default=None,
+                help="model to audit: embedded alias (smollm2-135m, the default), local directory, or hub id; repeatable")
+    g.addoption("--paper-models", action="store_true",
+                help="add the paper's nine models (gpt2…gpt2-xl, EleutherAI/pythia-160m…2.8b); need the hub")
+    g.addoption("--device", default="cpu", help="cpu (default) or cuda[:N]")
+    g.addoption("--dtype", default="float32", help="float32 (default, as in the paper), float64, bfloat16, float16")
+    g.addoption("--n-seqs", type=int, default=150, help="sequences of WikiText-103 validation (paper: 150)")
+    g.addoption("--seq-len", type=int, default=128, help="tokens per sequence (paper: 128)")
+    g.addoption("--data-dir", default=None,
+                help="dir with wikitext-103/wiki.valid.raw; default $COLLAPSE_CLAIMS_DATA, then ../shared/data, then the hub")
+    g.addoption("--report-dir", default=None, help="where reports/<model>/<timestamp>.{json,md} go (default ./reports)")
+    g.addoption("--seed", type=int, default=0, help="seed for nulls, shuffles and training")
+    g.addoption("--graph-root", default=None, help="WebKB root (default $COLLAPSE_CLAIMS_GRAPHS, then ../shared/data/webkb)")
+    g.addoption("--retrain", action="store_true", help="retrain cached trained-here models")
+    g.addoption("--batch-size", type=int, default=8, help="sequences per forward batch")
+
+
+def _options(config) -> RunOptions:
+    from fixtures.models import DEFAULT_MODEL, PAPER_MODELS
+
+    models = list(config.getoption("--model") or [])
+    if config.getoption("--paper-models"):
+        models += [m for m in PAPER_MODELS if m not in models]
+    if not models:
+        models = [DEFAULT_MODEL]
+    from suite.options import ROOT
+
+    return validate(RunOptions(
+        models=tuple(models),
+        device=config.getoption("--device"),
+        dtype=config.getoption("--dtype"),
+        n_seqs=config.getoption("--n-seqs"),
+        seq_len=config.getoption("--seq-len"),
+        data_dir=resolve_data_dir(config.getoption("--data-dir")),
+        report_dir=config.getoption("--report-dir") or str(ROOT / "reports"),
+        seed=config.getoption("--seed"),
+        graph_root=resolve_graph_root(config.getoption("--graph-root")),
+        retrain=config.getoption("--retrain"),
+        batch_size=config.getoption("--batch-size"),
+    ))
+
+
+def pytest_configure(config):
+    from hypothesis import settings
+
+    settings.register_profile("ci", deadline=None, derandomize=True, max_examples=60, print_blob=True)
+    settings.register_profile("dev", deadline=None, max_examples=200)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+    try:
+        config._collapse_options = _options(config)
+        registry()  # schema check before anything runs
+        from fixtures.models import resolve
+
+        config._collapse_specs = [resolve(m) for m in config._collapse_options.models]
+    except errors.UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config._collapse_results = []
+    config._collapse_outcomes = []
+
+
+# ----------------------------------------------------------------------------- fixtures
+@pytest.fixture(scope="session")
+def options(pytestconfig) -> RunOptions:
+    return pytestconfig._collapse_options
+
+
+def pytest_generate_tests(metafunc):
+    if "model_spec" in metafunc.fixturenames:
+        specs = metafunc.config._collapse_specs
+        metafunc.parametrize("model_spec", specs, ids=[s.label for s in specs], scope="session")
+
+
+@pytest.fixture(scope="session")
+def claims():
+    return registry()
+
+
+@pytest.fixture
+def claim(claims):
+    """``claim("TF-1")`` -> the registry record."""
+    return lambda cid: claims[cid]
+
+
+@pytest.fixture
+def record_claim(record_property):
+    """Record a ClaimResult for the report (travels to the controller under xdist)."""
+
+    def _record(result):
+        record_property(RESULT_KEY, json.dumps(result.to_json()))
+        return result
+
+    return _record
+
+
+# ----------------------------------------------------------------------------- errors
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if call.excinfo is not None and call.excinfo.errisinstance(errors.UsageError):
+        rep.longrepr = f"{call.excinfo.typename}: {call.excinfo.value}"
+    ids = [m.args for m in item.iter_markers("claim")]
+    rep.user_properties.append(("collapse_claim_ids", [i for a in ids for i in a]))
+    spec = getattr(item, "callspec", None)
+    label = None
+    if spec is not None and "model_spec" in spec.params:
+        label = spec.params["model_spec"].label
+    rep.user_properties.append(("collapse_model", label))
+
+
+# ----------------------------------------------------------------------------- collection
+def pytest_runtest_logreport(report):
+    config = _CONFIG.get("config")
+    if config is None or not hasattr(config, "_collapse_results"):
+        return
+    props = dict((k, v) for k, v in report.user_properties if k != RESULT_KEY)
+    recorded = [json.loads(v) for k, v in report.user_properties if k == RESULT_KEY]
+    ids = props.get("collapse_claim_ids") or []
+    if not ids:
+        return
+    if report.when == "call":
+        config._collapse_results.extend(recorded)
+    if report.skipped or report.failed or (report.when == "call" and report.passed):
+        reason = ""
+        if report.skipped and isinstance(report.longrepr, tuple):
+            reason = report.longrepr[2]
+        elif report.failed:
+            reason = str(report.longrepr).strip().splitlines()[-1][:400] if report.longrepr else ""
+        config._collapse_outcomes.append({
+            "nodeid": report.nodeid, "when": report.when, "outcome": report.outcome,
+            "claims": ids, "model": props.get("collapse_model"), "reason": reason,
+            "recorded": [(r["claim"], r["model"]) for r in recorded],
+        })
+
+
+_CONFIG: dict = {}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session):
+    _CONFIG["config"] = session.config
+
+
+def _is_controller(config) -> bool:
+    return not hasattr(config, "workerinput")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    config = session.config
+    if not _is_controller(config) or not getattr(config, "_collapse_outcomes", None):
+        return
+    from suite.report import write_reports
+
+    try:
+        config._collapse_report_paths = write_reports(
+            config._collapse_results, config._collapse_outcomes, config._collapse_options,
+            specs=config._collapse_specs,
+        )
+    except Exception as exc:  # a broken report must be loud, not silent
+        config._collapse_report_error = f"{type(exc).__name__}: {exc}"
+        session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    err = getattr(config, "_collapse_report_error", None)
+    if err:
+        terminalreporter.write_sep("=", "collapse-claims report FAILED", red=True)
+        terminalreporter.write_line(err)
+        return
+    paths = getattr(config, "_collapse_report_paths", None)
+    if not paths:
+        return
+    terminalreporter.write_sep("=", "collapse-claims reproducibility report")
+    for p in paths:
+        terminalreporter.write_line(p["table"])
+        terminalreporter.write_line(f"report: {p['markdown']}  (json: {p['json']})")

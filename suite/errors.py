@@ -1,0 +1,65 @@
+"""User-facing error messages, kept as constants (TransformerLens style).
+
+Every message is one line and says what to do. They are raised as
+:class:`UsageError`, which ``conftest.py`` turns into a one-line pytest usage
+error instead of a traceback.
+"""
+from __future__ import annotations
+
+
+class UsageError(Exception):
+    """Bad input from the user: unknown model, missing data, unsupported architecture..."""
+
+
+class ActivationError(UsageError):
+    """Non-finite activations (NaN/inf) in a captured tensor."""
+
+
+UNKNOWN_MODEL_OFFLINE = (
+    "model {model!r} is neither a local directory nor in the local hub cache, and the hub is "
+    "unreachable (offline){hint}. Pass a local directory with config.json, or run where "
+    "huggingface.co is reachable."
+)
+UNKNOWN_MODEL_ALIAS = "unknown model alias {model!r}{hint}. Known aliases: {known}."
+NO_CONFIG = (
+    "directory {path!r} has no config.json: point --model at a directory written by "
+    "`save_pretrained` (config.json + weights)."
+)
+UNSUPPORTED_ARCH = (
+    "architecture {arch!r} of model {model!r} is not supported by the {what} probe; supported: "
+    "{supported}."
+)
+SEQ_TOO_LONG = (
+    "--seq-len {seq_len} exceeds the {max_pos} positions of model {model!r}: lower --seq-len to "
+    "at most {max_pos}."
+)
+MISSING_DATA_DIR = (
+    "data directory {path!r} not found (or it lacks {want}): pass --data-dir, set "
+    "COLLAPSE_CLAIMS_DATA, or place the WikiText-103 files under ../shared/data/wikitext-103."
+)
+NOT_ENOUGH_TEXT = (
+    "the data at {path!r} gives only {have} sequences of {seq_len} tokens for model {model!r}; "
+    "ask for fewer with --n-seqs or shorter ones with --seq-len."
+)
+NON_FINITE = (
+    "non-finite values ({what}) in {where} of model {model!r} at dtype {dtype}: try --dtype "
+    "float32, or check the weights."
+)
+BAD_OPTION = "{option}: {problem}"
+UNKNOWN_CLAIM = "unknown claim id {claim!r}{hint}."
+REGISTRY_INVALID = "claim registry {path}: {problem}"
+GRAPH_ROOT_MISSING = (
+    "graph root {path!r} has no WebKB graph {name!r} (expected {path}/{name}/raw/"
+    "out1_graph_edges.txt): pass --graph-root, set COLLAPSE_CLAIMS_GRAPHS, or place the WebKB "
+    "data under ../shared/data/webkb."
+)
+
+
+def did_you_mean(name: str, candidates) -> str:
+    """`` (did you mean 'x'?)`` for the closest candidates, or empty string."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.5)
+    if not close:
+        return ""
+    return " (did you mean " + " or ".join(repr(c) for c in close) + "?)"

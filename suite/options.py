@@ -1,0 +1,71 @@
+"""Run options (the pytest command-line flags), validated once."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from suite import errors
+
+ROOT = Path(__file__).resolve().parent.parent
+DTYPES = ("float32", "float64", "bfloat16", "float16")
+
+
+def default_shared_data() -> Path:
+    return ROOT.parent / "shared" / "data"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    models: tuple[str, ...]
+    device: str = "cpu"
+    dtype: str = "float32"
+    n_seqs: int = 150
+    seq_len: int = 128
+    data_dir: str | None = None  # None -> hub dataset (online) ; resolved in fixtures.data
+    report_dir: str = str(ROOT / "reports")
+    seed: int = 0
+    graph_root: str | None = None
+    retrain: bool = False
+    batch_size: int = 8
+
+    def key(self) -> str:
+        return f"{self.dtype}-{self.device}-n{self.n_seqs}-T{self.seq_len}-seed{self.seed}"
+
+
+def resolve_data_dir(cli_value: str | None) -> str | None:
+    """--data-dir, then $COLLAPSE_CLAIMS_DATA, then ../shared/data when present, else None
+    (the hub's `wikitext` dataset, online only)."""
+    for cand in (cli_value, os.environ.get("COLLAPSE_CLAIMS_DATA")):
+        if cand:
+            p = Path(cand).expanduser()
+            if not p.is_dir():
+                raise errors.UsageError(errors.MISSING_DATA_DIR.format(path=str(p), want="wikitext-103/wiki.valid.raw"))
+            return str(p.resolve())
+    shared = default_shared_data()
+    return str(shared) if shared.is_dir() else None
+
+
+def resolve_graph_root(cli_value: str | None) -> str | None:
+    for cand in (cli_value, os.environ.get("COLLAPSE_CLAIMS_GRAPHS")):
+        if cand:
+            return str(Path(cand).expanduser())
+    shared = default_shared_data() / "webkb"
+    return str(shared) if shared.is_dir() else None
+
+
+def validate(opts: RunOptions) -> RunOptions:
+    if opts.dtype not in DTYPES:
+        raise errors.UsageError(errors.BAD_OPTION.format(option="--dtype", problem=f"{opts.dtype!r} not in {DTYPES}"))
+    if opts.n_seqs < 2:
+        raise errors.UsageError(errors.BAD_OPTION.format(option="--n-seqs", problem="needs at least 2 sequences"))
+    if opts.seq_len < 16:
+        raise errors.UsageError(errors.BAD_OPTION.format(option="--seq-len", problem="needs at least 16 tokens"))
+    if opts.device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise errors.UsageError(errors.BAD_OPTION.format(option="--device", problem="CUDA requested but torch sees no GPU; use --device cpu"))
+    elif opts.device not in ("cpu", "mps"):
+        raise errors.UsageError(errors.BAD_OPTION.format(option="--device", problem=f"unknown device {opts.device!r}; use cpu or cuda[:N]"))
+    return opts

@@ -1,0 +1,51 @@
+"""Provenance: library versions, git commit, machine — merged into every result."""
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.metadata
+import platform
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LIBS = ("torch", "transformers", "numpy", "scipy", "gguf", "torch-geometric", "hypothesis", "pytest")
+
+
+@functools.lru_cache(maxsize=1)
+def environment() -> dict:
+    versions = {}
+    for lib in LIBS:
+        try:
+            versions[lib] = importlib.metadata.version(lib)
+        except importlib.metadata.PackageNotFoundError:
+            versions[lib] = None
+    return {
+        "versions": versions,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "git_commit": git_commit(),
+    }
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=5)
+        sha = out.stdout.strip() or None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return f"{sha}{'+dirty' if dirty else ''}" if sha else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def collect(**specifics) -> dict:
+    """Environment provenance plus the caller's specifics (model, dtype, device, data hash,
+    n sequences, seed …)."""
+    d = dict(environment())
+    d.update({k: v for k, v in specifics.items() if v is not None})
+    return d
