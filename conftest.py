@@ -66,14 +66,27 @@ def pytest_configure(config):
     settings.register_profile("ci", deadline=None, derandomize=True, max_examples=60, print_blob=True)
     settings.register_profile("dev", deadline=None, max_examples=200)
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+    if hasattr(config, "workerinput"):  # xdist: one BLAS thread per worker, no oversubscription
+        import torch
+
+        torch.set_num_threads(max(1, (os.cpu_count() or 2) // int(config.workerinput.get("workercount", 1))))
     try:
         config._collapse_options = _options(config)
         registry()  # schema check before anything runs
-        from fixtures.models import resolve
+        from fixtures.models import extra_architectures, preflight, resolve
 
         config._collapse_specs = [resolve(m) for m in config._collapse_options.models]
+        if not hasattr(config, "workerinput"):  # once, on the controller
+            for spec in config._collapse_specs:
+                preflight(spec, config._collapse_options.seq_len, extra_architectures())
     except errors.UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
+    except Exception as exc:  # WeightsUnavailable of the embedded model, etc.: still one line
+        from fixtures.models import WeightsUnavailable
+
+        if isinstance(exc, WeightsUnavailable):
+            raise pytest.UsageError(str(exc)) from None
+        raise
     config._collapse_results = []
     config._collapse_outcomes = []
 

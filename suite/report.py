@@ -69,8 +69,15 @@ def _rows(results, outcomes, specs_labels):
                 else "not selected in this run",
                 "claim_version": claim.version, "schema_version": SCHEMA_VERSION,
             }
-    order = {cid: i for i, cid in enumerate(reg)}
-    return sorted(rows.values(), key=lambda r: (order.get(r["claim"], 999), r["model"]))
+    return sorted(rows.values(), key=lambda r: (claim_order(r["claim"]), r["model"]))
+
+
+FAMILY_ORDER = ("ID", "TF", "GR", "MB", "RW", "AR", "SC", "PR", "BK")
+
+
+def claim_order(cid: str):
+    fam, _, num = cid.partition("-")
+    return (FAMILY_ORDER.index(fam) if fam in FAMILY_ORDER else 99, int(num) if num.isdigit() else 0)
 
 
 def markdown_table(rows) -> str:

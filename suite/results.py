@@ -81,7 +81,7 @@ class Check:
             if not self.passed:
                 bad = np.flatnonzero(~ok)
                 self.note = (self.note + " " if self.note else "") + (
-                    f"fails at index {bad.tolist()[:12]}{'…' if bad.size > 12 else ''} (0-based)"
+                    f"fails at {(bad + 1).tolist()[:12]}{'…' if bad.size > 12 else ''} (1-based, e.g. layers)"
                 )
         elif self.comparator == "true":
             self.passed = bool(m)

@@ -1,0 +1,79 @@
+"""Speed and memory of the token-axis audit on the default model (issue 2 targets).
+
+Prints, for one run on the embedded SmolLM2-135M at 150 × 128 (override with flags):
+
+* overhead ratio = wall time of the audit's two measurement passes (real + token-shuffled,
+  with every capture and reduction) plus all TF claim checks, divided by the wall time of
+  the two bare forward passes they need (same model, same batches, eager attention, no
+  hooks) — target ≤ 1.5;
+* peak RSS of the process — target ≤ 4 GiB.
+
+Run: ``.venv/bin/python benchmarks/bench_audit.py [--n-seqs 150 --seq-len 128 --threads 2]``
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
+
+from claims import checks_tf  # noqa: E402
+from fixtures.data import shuffle_tokens, wikitext_sequences  # noqa: E402
+from fixtures.measure import run_pass  # noqa: E402
+from fixtures.models import DEFAULT_MODEL, load_model, resolve  # noqa: E402
+from suite.options import RunOptions, resolve_data_dir  # noqa: E402
+from suite.registry import registry  # noqa: E402
+
+TARGET_RATIO = 1.5
+TARGET_RSS_GIB = 4.0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default=DEFAULT_MODEL)
+    ap.add_argument("--n-seqs", type=int, default=150)
+    ap.add_argument("--seq-len", type=int, default=128)
+    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    opts = RunOptions(models=(a.model,), n_seqs=a.n_seqs, seq_len=a.seq_len, data_dir=resolve_data_dir(None),
+                      batch_size=a.batch_size)
+    lm = load_model(resolve(a.model))
+    data = wikitext_sequences(opts, lm.tokenizer, a.model)
+    variants = [data.input_ids, shuffle_tokens(data.input_ids, 0)]
+
+    # bare forward passes (what any audit must pay): base model, eager attention, no hooks
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        for ids in variants:
+            for s in range(0, ids.shape[0], a.batch_size):
+                lm.model.base_model(input_ids=ids[s:s + a.batch_size], use_cache=False)
+    bare = time.perf_counter() - t0
+
+    reg = registry()
+    t0 = time.perf_counter()
+    real = run_pass(lm.model, variants[0], a.batch_size, label=a.model, progress=False)
+    shuf = run_pass(lm.model, variants[1], a.batch_size, label=a.model, progress=False)
+    checks_tf.check_tf1(reg["TF-1"], real)
+    checks_tf.check_tf2(reg["TF-2"], real, shuf)
+    checks_tf.check_tf5(reg["TF-5"], real)
+    checks_tf.check_tf6(reg["TF-6"], real)
+    checks_tf.check_tf7(reg["TF-7"], real, shuf)
+    audit = time.perf_counter() - t0
+    rss_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    ratio = audit / bare
+    print(f"model {a.model}, {a.n_seqs}×{a.seq_len}, batch {a.batch_size}, {a.threads} threads")
+    print(f"bare forward passes (real + shuffled): {bare:.1f} s")
+    print(f"audit passes + TF checks:              {audit:.1f} s")
+    print(f"overhead ratio audit/bare: {ratio:.2f}  (target ≤ {TARGET_RATIO}) {'OK' if ratio <= TARGET_RATIO else 'MISSED'}")
+    print(f"peak RSS: {rss_gib:.2f} GiB  (target ≤ {TARGET_RSS_GIB}) {'OK' if rss_gib <= TARGET_RSS_GIB else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Figures for the token-axis claims (TF-1, TF-2, TF-5, TF-7), drawn from recorded results."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from suite.plots import by_claim, plotter, pyplot
+
+
+def _depth(n):
+    return (np.arange(1, n + 1)) / n
+
+
+@plotter("tf_max_share")
+def max_share_vs_depth(results, outdir: Path, stem: str):
+    rows = [r for r in by_claim(results, "TF-5") if r.get("per_layer", {}).get("max_share")]
+    if not rows:
+        return []
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    for r in rows:
+        y = np.array(r["per_layer"]["max_share"], float)
+        se = np.array(r["per_layer"].get("max_share_se") or np.zeros_like(y), float)
+        x = _depth(len(y))
+        ax.plot(x, y, marker="o", ms=3, label=r["model"])
+        ax.fill_between(x, y - 2 * se, y + 2 * se, alpha=0.2)
+    ex = rows[0].get("extra", {})
+    ax.axhline(ex.get("onset_threshold", 0.2), ls="--", c="k", lw=1, label="onset 0.20")
+    ax.axhline(ex.get("completion_threshold", 0.5), ls=":", c="k", lw=1, label="L* 0.50")
+    ax.axhline(ex.get("uniform_null", 0.0424), ls="-.", c="grey", lw=1, label="uniform causal H_T/T")
+    ax.axvspan(0.09, 0.25, color="green", alpha=0.08, label="paper onset band 9–25 %")
+    ax.set_xlabel("normalised depth (layer / L)")
+    ax.set_ylabel("mean max attention share")
+    ax.set_title("TF-5: routing concentration vs depth")
+    ax.legend(fontsize=7)
+    p = outdir / f"{stem}-tf5-max-share.png"
+    fig.tight_layout(), fig.savefig(p, dpi=110), plt.close(fig)
+    return [("TF-5: mean max attention share per layer (±2 SE over sequences) with the 0.20 onset and 0.50 completion lines", p)]
+
+
+@plotter("tf_ve8")
+def ve8_vs_depth(results, outdir: Path, stem: str):
+    rows = [r for r in by_claim(results, "TF-2") if r.get("per_layer", {}).get("ve8")]
+    if not rows:
+        return []
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    post = {r["model"]: r for r in by_claim(results, "TF-7") if r.get("per_layer", {}).get("ve8_post")}
+    for r in rows:
+        y = np.array(r["per_layer"]["ve8"], float)
+        x = _depth(len(y))
+        line, = ax.plot(x, y, marker="o", ms=3, label=f"{r['model']} keys (pre-RoPE)")
+        ax.plot(x, np.array(r["per_layer"]["ve8_shuffle"], float), ls="--", c=line.get_color(), label="shuffle null (token shuffle + re-run)")
+        if r["model"] in post:
+            ax.plot(x, np.array(post[r["model"]]["per_layer"]["ve8_post"], float), ls=":", c=line.get_color(), label="post-RoPE keys")
+        ax.axhline(r["extra"]["gauss_null"], c="grey", ls="-.", label=f"Gaussian (MP) null, d_h={r['extra']['head_dim']}")
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("normalised depth (layer / L)")
+    ax.set_ylabel("VE@8 of double-centred key distances")
+    ax.set_title("TF-2: key low-rank collapse vs nulls")
+    ax.legend(fontsize=7)
+    p = outdir / f"{stem}-tf2-ve8.png"
+    fig.tight_layout(), fig.savefig(p, dpi=110), plt.close(fig)
+    return [("TF-2/TF-7: VE@8 per layer against the Gaussian (Marchenko–Pastur) and shuffle nulls", p)]
+
+
+@plotter("tf_norm_cv")
+def norm_cv_vs_depth(results, outdir: Path, stem: str):
+    rows = [r for r in by_claim(results, "TF-1") if r.get("per_layer", {}).get("norm_cv")]
+    if not rows:
+        return []
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    for r in rows:
+        y = np.array(r["per_layer"]["norm_cv"], float)
+        x = _depth(len(y))
+        ax.plot(x, y, marker="o", ms=3, label=f"{r['model']} (position 0 included)")
+        ax.plot(x, np.array(r["per_layer"]["norm_cv_no_pos0"], float), ls="--", lw=1, label="position 0 excluded")
+        ax.axhline(r["extra"]["baseline"], c="grey", ls="-.", label=f"isotropic Gaussian 1/√(2·{r['extra']['head_dim']})")
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("normalised depth (layer / L)")
+    ax.set_ylabel("key-norm CV (mean over heads)")
+    ax.set_title("TF-1: key norms are not uniform (A4 fails)")
+    ax.legend(fontsize=7)
+    p = outdir / f"{stem}-tf1-norm-cv.png"
+    fig.tight_layout(), fig.savefig(p, dpi=110), plt.close(fig)
+    return [("TF-1: key-norm CV per layer against the isotropic-Gaussian baseline", p)]

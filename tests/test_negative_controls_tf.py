@@ -1,0 +1,214 @@
+"""Negative (and positive) controls for TF-1..TF-7 and ID-1..3, TF-3: the same check
+functions the audit uses, fed synthetic measurements on which each claim is false."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from claims import checks_identity as ci
+from claims import checks_tf
+from fixtures.synthetic import causal_softmax, causal_uniform, info_for, measurement_from_tensors, sink_attention
+from suite.registry import registry
+
+L, N, T, H, HK, D = 4, 12, 64, 4, 2, 16
+REG = registry()
+
+
+def gen(seed):
+    return torch.Generator().manual_seed(seed)
+
+
+def gaussian_keys(seed=0, scale=1.0):
+    return torch.randn(L, N, T, HK, D, generator=gen(seed), dtype=torch.float64) * scale
+
+
+def lowrank_keys(seed=0, rank=2, norm_spread=True):
+    g = gen(seed)
+    basis = torch.randn(L, 1, 1, HK, rank, D, generator=g, dtype=torch.float64)
+    coef = torch.randn(L, N, T, HK, rank, generator=g, dtype=torch.float64)
+    k = torch.einsum("lnthr,lxyhrd->lnthd", coef, basis) + 0.05 * torch.randn(L, N, T, HK, D, generator=g, dtype=torch.float64)
+    if norm_spread:
+        k = k * torch.linspace(0.5, 2.0, T, dtype=torch.float64).view(1, 1, T, 1, 1)
+    return k
+
+
+def run(m_keys, attn=None, post=None):
+    attn = causal_uniform(N, H, T, L) if attn is None else attn
+    return measurement_from_tensors(m_keys, attn, post)
+
+
+# ---------------------------------------------------------------- TF-1
+def test_tf1_fails_on_constant_norm_keys():
+    k = gaussian_keys(1)
+    k = 3.0 * k / k.norm(dim=-1, keepdim=True)  # hyperspherical keys: A4 holds, CV = 0
+    r = checks_tf.check_tf1(REG["TF-1"], run(k))
+    assert r.verdict == "not reproduced", r.message()
+
+
+def test_tf1_fails_on_isotropic_gaussian_keys():
+    """Gaussian keys sit *at* the baseline, so they must not clear it beyond the margin."""
+    r = checks_tf.check_tf1(REG["TF-1"], run(gaussian_keys(2)))
+    assert r.verdict == "not reproduced", r.message()
+
+
+def test_tf1_passes_on_stratified_norms():
+    r = checks_tf.check_tf1(REG["TF-1"], run(lowrank_keys(3)))
+    assert r.verdict == "reproduced", r.message()
+
+
+# ---------------------------------------------------------------- TF-2
+def test_tf2_fails_on_gaussian_keys():
+    real, shuf = run(gaussian_keys(4)), run(gaussian_keys(5))
+    r = checks_tf.check_tf2(REG["TF-2"], real, shuf)
+    assert r.verdict == "not reproduced", r.message()
+
+
+def test_tf2_fails_when_shuffle_null_is_as_low_rank():
+    real, shuf = run(lowrank_keys(6)), run(lowrank_keys(7))
+    r = checks_tf.check_tf2(REG["TF-2"], real, shuf)
+    assert r.verdict == "not reproduced", r.message()
+
+
+def test_tf2_passes_low_rank_against_gaussian_shuffle():
+    r = checks_tf.check_tf2(REG["TF-2"], run(lowrank_keys(8)), run(gaussian_keys(9)))
+    assert r.verdict == "reproduced", r.message()
+
+
+# ---------------------------------------------------------------- TF-5
+def test_tf5_uniform_attention_never_onsets():
+    m = run(gaussian_keys(10), causal_uniform(N, H, T, L))
+    r = checks_tf.check_tf5(REG["TF-5"], m)
+    assert r.verdict == "not reproduced" and r.measured["onset_layer"] is None, r.message()
+
+
+def test_tf5_late_onset_fails_and_early_onset_passes():
+    late = run(gaussian_keys(11), sink_attention(N, H, T, L, [0.0, 0.0, 0.0, 0.6]))
+    assert checks_tf.check_tf5(REG["TF-5"], late).verdict == "not reproduced"
+    # onset at layer 1 of 4 = 25 %: inside the band
+    early = run(gaussian_keys(12), sink_attention(N, H, T, L, [0.5, 0.6, 0.7, 0.8]))
+    r = checks_tf.check_tf5(REG["TF-5"], early)
+    assert r.verdict == "reproduced", r.message()
+
+
+# ---------------------------------------------------------------- TF-6
+def _cv_share_model(sign):
+    """Heads whose key-norm spread grows (sign=+1) or shrinks (-1) with their sink strength."""
+    g = gen(13)
+    k = torch.randn(L, N, T, HK, D, generator=g, dtype=torch.float64)
+    k = k / k.norm(dim=-1, keepdim=True)
+    spreads = torch.linspace(0.05, 0.8, L * HK).view(L, HK)
+    scale = 1 + spreads.view(L, 1, 1, HK, 1) * torch.randn(L, N, T, HK, 1, generator=g, dtype=torch.float64).abs()
+    k = k * scale
+    strength = spreads if sign > 0 else spreads.flip(0).flip(1)
+    a = causal_uniform(N, H, T, L).clone()
+    for li in range(L):
+        for h in range(H):
+            s = float(strength[li, h // (H // HK)])
+            a[li, :, h] *= 1 - s
+            a[li, :, h, :, 0] += s
+    return run(k, a)
+
+
+def test_tf6_fails_on_negative_correlation():
+    r = checks_tf.check_tf6(REG["TF-6"], _cv_share_model(-1))
+    assert r.verdict == "not reproduced" and r.measured["r"] < 0, r.message()
+
+
+def test_tf6_passes_on_positive_correlation():
+    r = checks_tf.check_tf6(REG["TF-6"], _cv_share_model(+1))
+    assert r.verdict == "reproduced", r.message()
+
+
+# ---------------------------------------------------------------- TF-7
+def test_tf7_fails_when_the_rotation_changes_norms():
+    pre = lowrank_keys(14)
+    post = pre * 1.5 ** torch.rand(pre.shape[:-1] + (1,), generator=gen(15), dtype=torch.float64)  # not an isometry
+    m = measurement_from_tensors(pre, causal_uniform(N, H, T, L), post)
+    r = checks_tf.check_tf7(REG["TF-7"], m, run(gaussian_keys(16)))
+    assert r.verdict == "not reproduced"
+    assert not r.checks[0].passed
+
+
+def test_tf7_fails_when_rotation_does_nothing():
+    pre = lowrank_keys(17)
+    m = measurement_from_tensors(pre, causal_uniform(N, H, T, L), pre.clone())
+    r = checks_tf.check_tf7(REG["TF-7"], m, run(gaussian_keys(18)))
+    assert r.verdict == "not reproduced"  # VE@1 ratio 1.0 is not 'roughly half'
+
+
+# ---------------------------------------------------------------- TF-4
+class _FakeM:
+    def __init__(self, v, label):
+        self.label, self._v, self.provenance = label, v, {}
+
+    def ve(self, r, post=False):
+        return self._v
+
+
+def test_tf4_fails_when_content_effect_shrinks_with_scale():
+    rng = np.random.default_rng(0)
+    pairs = []
+    for i, c in enumerate([0.30, 0.20, 0.10]):  # content effect falls with size
+        real = 0.6 + c + 0.01 * rng.standard_normal((L, N, HK))
+        shuf = 0.6 + 0.01 * rng.standard_normal((L, N, HK))
+        pairs.append((_FakeM(real, f"m{i}"), _FakeM(shuf, f"m{i}")))
+    r = checks_tf.check_tf4(REG["TF-4"], "toy", pairs, [1, 2, 3])
+    assert r.verdict == "not reproduced", r.message()
+    r2 = checks_tf.check_tf4(REG["TF-4"], "toy", pairs, [3, 2, 1])  # same data, growing with size
+    assert r2.verdict == "reproduced", r2.message()
+
+
+# ---------------------------------------------------------------- ID-1..3, TF-3
+def test_id1_fails_with_wrong_temperature():
+    rng = np.random.default_rng(1)
+    q, keys = rng.standard_normal(8), rng.standard_normal((6, 8))
+    keys = keys / np.linalg.norm(keys, axis=1, keepdims=True)
+    wrong = np.abs(np.exp(ci.boltzmann_log_weights(q, keys, beta=1.0, omega=1.0)) - np.exp(ci.softmax_log_weights(q, keys))).max()
+    r = ci.check_id1(REG["ID-1"], [wrong], [0.0], [0.1])
+    assert r.verdict == "not reproduced"
+
+
+def test_id1_fails_when_norms_do_not_matter():
+    """If unequal norms left the weights unchanged the identity's 'exactly the ‖k‖² term' part fails."""
+    r = ci.check_id1(REG["ID-1"], [0.0], [0.0], [0.0])
+    assert r.verdict == "not reproduced"
+
+
+def test_id2_fails_for_a_non_maximal_weighting():
+    # From a weighting that is not of Boltzmann form, some feasible direction (same total mass,
+    # same expected distance) raises the entropy: the deficit is negative on one side.
+    dist2 = np.array([0.0, 1.0, 2.0, 3.0, 4.0])
+    a = np.array([0.4, 0.1, 0.1, 0.1, 0.3])  # not of Boltzmann form
+    A = np.stack([np.ones(5), dist2])
+    v = np.array([1.0, -1.0, 0.0, 0.0, 0.0])
+    v = v - A.T @ np.linalg.lstsq(A.T, v, rcond=None)[0]
+    deficits = [ci.entropy(a) - ci.entropy(a + s * 0.05 * v) for s in (1, -1)]
+    r = ci.check_id2(REG["ID-2"], deficits)
+    assert r.verdict == "not reproduced"
+
+
+def test_id3_fails_for_zero_metric():
+    M = np.zeros((3, 3))  # s_M = 0 = q^T 0 k: bilinear
+    r = ci.check_id3(REG["ID-3"], [ci.bilinear_fit_residual(M, 40, np.random.default_rng(0))], [ci.zero_query_score(M)])
+    assert r.verdict == "not reproduced"
+
+
+def test_id3_residual_is_zero_for_a_bilinear_score():
+    """Oracle check of the fitting routine: a genuinely bilinear score fits exactly."""
+    rng = np.random.default_rng(2)
+    d = 4
+    A = rng.standard_normal((d, d))
+    q, k = rng.standard_normal((80, d)), rng.standard_normal((80, d))
+    s = np.einsum("ni,ij,nj->n", q, A, k)
+    X = np.einsum("ni,nj->nij", q, k).reshape(80, -1)
+    coef, *_ = np.linalg.lstsq(X, s, rcond=None)
+    assert np.linalg.norm(s - X @ coef) / np.linalg.norm(s) < 1e-10
+
+
+def test_tf3_fails_on_a_wrong_ladder():
+    c = REG["TF-3"]
+    ladder = {64: (0.53, 1e-4), 80: (0.50, 1e-4), 128: (0.45, 1e-4), 256: (0.40, 1e-4)}  # per-dim variances
+    mp = {d: 0.0 for d in ladder}
+    r = ci.check_tf3(c, ladder, mp, [0.0])
+    assert r.verdict == "not reproduced"
