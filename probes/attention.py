@@ -34,8 +34,8 @@ def diagonal_means(attn: torch.Tensor) -> torch.Tensor:
     ``attn [..., T, T] → [..., T]`` (d = 0..T−1), by one gather, no Python loop over d.
     """
     T = attn.shape[-1]
-    t = torch.arange(T).unsqueeze(1)
-    d = torch.arange(T).unsqueeze(0)
+    t = torch.arange(T, device=attn.device).unsqueeze(1)
+    d = torch.arange(T, device=attn.device).unsqueeze(0)
     src = (t - d).clamp_min(0)  # [T, T]: row t, column d -> source t-d
     valid = (t >= d).to(attn.dtype)
     g = torch.gather(attn, -1, src.expand(*attn.shape[:-2], T, T))

@@ -186,6 +186,12 @@ def write_reports(results, outcomes, options, specs) -> list[dict]:
             for cap, p in figs:
                 md += [f"![{cap}]({Path(p).name})", f"*{cap}*", ""]
         md += ["## Details", "", _details(rows)]
+        prov = next((r.get("provenance") for r in rows if r["model"] == spec.label and r.get("provenance")), None) or {}
+        ident = [f"{k}: `{prov[k]}`" for k in ("hub_id", "package", "gguf_sha256", "converted_dtype", "revision",
+                                               "weights_sha256", "architecture", "data_file_sha256") if prov.get(k)]
+        if ident:
+            md.insert(4, "Model provenance — " + "; ".join(ident) + ".")
+            md.insert(5, "")
         mpath = outdir / f"{stamp}.md"
         mpath.write_text("\n".join(md))
         shutil.copyfile(mpath, outdir / "latest.md")
