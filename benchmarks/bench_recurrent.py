@@ -1,0 +1,98 @@
+"""Speed and peak memory of the Mamba hidden-attention reconstruction (probes/mamba.py).
+
+One mamba-130m-sized layer of one sequence: D=1536 channels, N=16 states, T=128 tokens. Compares
+``routing_matrix`` (channel-chunked, blocked bmm; never [T,T,D,N]) with the straightforward reference
+(a Python loop over (t, s) pairs, vectorised over channels and states), on a channel subset for the
+reference (extrapolated linearly in D, which is exact for a loop vectorised over D).
+
+    .venv/bin/python benchmarks/bench_recurrent.py [--threads 1] [--dtype float64] [--ref-channels 192]
+
+Targets: >= 20x faster than the loop; peak memory < 2 GiB (measured as the peak-RSS (VmHWM) increase of a
+child process over its RSS just before the reconstruction; Linux /proc).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import torch  # noqa: E402
+
+from probes import mamba as pm  # noqa: E402
+
+TARGET_SPEEDUP = 20.0
+TARGET_PEAK_GIB = 2.0
+
+
+def inputs(D, N, T, dtype, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    dt = torch.nn.functional.softplus(torch.randn(T, D, generator=g, dtype=torch.float64) - 2).to(dtype)
+    A = -torch.arange(1, N + 1, dtype=dtype).expand(D, N).contiguous()
+    return dt, A, torch.randn(T, N, generator=g, dtype=torch.float64).to(dtype), \
+        torch.randn(T, N, generator=g, dtype=torch.float64).to(dtype)
+
+
+def _child(D, N, T, dtype):
+    torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "1")))
+    dt, A, B, C = inputs(D, N, T, getattr(torch, dtype))
+    def status(key):
+        for line in open("/proc/self/status"):
+            if line.startswith(key):
+                return int(line.split()[1])  # KiB
+        raise RuntimeError(key)
+    with open("/proc/self/clear_refs", "w") as fh:  # reset the peak-RSS mark (VmHWM) to the current RSS
+        fh.write("5")
+    base = status("VmRSS:")
+    pm.routing_matrix(dt, A, B, C)
+    print((status("VmHWM:") - base) / 2**20)  # KiB → GiB
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--dtype", default="float64", choices=["float32", "float64"])
+    ap.add_argument("--D", type=int, default=1536)
+    ap.add_argument("--N", type=int, default=16)
+    ap.add_argument("--T", type=int, default=128)
+    ap.add_argument("--ref-channels", type=int, default=192)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if a.child:
+        return _child(a.D, a.N, a.T, a.dtype)
+    torch.set_num_threads(a.threads)
+    dtype = getattr(torch, a.dtype)
+    dt, A, B, C = inputs(a.D, a.N, a.T, dtype)
+    pm.routing_matrix(dt, A, B, C)  # warm-up
+    times = []
+    for _ in range(a.repeats):
+        t0 = time.perf_counter()
+        R = pm.routing_matrix(dt, A, B, C)
+        times.append(time.perf_counter() - t0)
+    t_fast = min(times)
+    rc = min(a.ref_channels, a.D)
+    t0 = time.perf_counter()
+    ref = pm.hidden_attention_reference(dt[:, :rc], A[:rc], B, C)
+    t_ref = (time.perf_counter() - t0) * a.D / rc
+    fast_sub = pm.routing_matrix(dt[:, :rc], A[:rc], B, C)
+    err = float((fast_sub - ref.abs().mean(0)).abs().max() / ref.abs().mean(0).abs().max())
+    env = dict(os.environ, BENCH_THREADS=str(a.threads))
+    out = subprocess.run([sys.executable, __file__, "--child", "--D", str(a.D), "--N", str(a.N), "--T", str(a.T),
+                          "--dtype", a.dtype], capture_output=True, text=True, env=env, check=True)
+    peak = float(out.stdout.strip().splitlines()[-1])
+    sp = t_ref / t_fast
+    print(f"layer: D={a.D}, N={a.N}, T={a.T}, {a.dtype}, {a.threads} thread(s); R = mean_d |alpha| of one sequence")
+    print(f"reference loop  : {t_ref:8.3f} s/layer (timed on {rc} channels, x{a.D / rc:.1f})")
+    print(f"reconstruction  : {t_fast:8.3f} s/layer (best of {a.repeats})")
+    print(f"speed-up        : {sp:8.1f}x  (target >= {TARGET_SPEEDUP:.0f}x: {'met' if sp >= TARGET_SPEEDUP else 'NOT met'})")
+    print(f"peak memory     : {peak:8.3f} GiB above baseline  (target < {TARGET_PEAK_GIB} GiB: "
+          f"{'met' if peak < TARGET_PEAK_GIB else 'NOT met'})")
+    print(f"max rel. error vs reference on the timed channels: {err:.2e}; R sum {float(R.sum()):.4g}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""Figures of the recurrent routers, drawn from recorded ClaimResult JSON only.
+
+* ``recurrent-depth`` (paper Fig. 1): concentration against normalised depth for every router of the
+  run — transformers (from TF-8's extra), Mamba (MB-1), RWKV (TF-8 / RW-2 learned decay) — with the 0.20
+  onset threshold.
+* ``recurrent-ablations`` (paper Fig. 2): Mamba real / Δ frozen / Δ,B,C frozen (MB-2) beside RWKV
+  learned / no decay / killed carry (RW-2, RW-1).
+* ``rwkv-sweep`` (paper Fig. 6 + 7): peak concentration against decay scale, the late-query content /
+  recency correlations (RW-3), and the depth profile at every scale.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from suite.plots import by_claim, plotter, pyplot
+
+THRESHOLD = 0.20  # drawn as a reference line only; the tested value lives in the registry
+
+
+def _recorded(results, cid, key=None):
+    """Results of ``cid`` that carry measured data (skipped/pending rows of the report have none)."""
+    out = []
+    for r in by_claim(results, cid):
+        pl = r.get("per_layer") or {}
+        if (key is None and (pl or r.get("extra"))) or (key is not None and key in pl):
+            out.append(r)
+    return out
+
+
+def _depth(n):
+    return (np.arange(n) + 1) / n
+
+
+def _save(fig, outdir: Path, stem: str, name: str) -> Path:
+    outdir.mkdir(parents=True, exist_ok=True)
+    p = outdir / f"{stem}-{name}.png"
+    fig.tight_layout()
+    fig.savefig(p, dpi=110)
+    return p
+
+
+@plotter("recurrent-depth")
+def plot_depth(results, outdir: Path, stem: str):
+    tf8 = [r for r in _recorded(results, "TF-8") if (r.get("extra") or {}).get("transformers")]
+    mb1, rw2 = _recorded(results, "MB-1", "concentration"), _recorded(results, "RW-2", "learned")
+    if not (tf8 or mb1 or rw2):
+        return []
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    seen = set()
+    for r in tf8:
+        for lab, t in (r.get("extra", {}).get("transformers") or {}).items():
+            if lab in seen:
+                continue
+            seen.add(lab)
+            prof = np.asarray(t["profile"], float)
+            ax.plot(_depth(prof.size), prof, color="tab:blue", alpha=0.8, label=f"{lab} (attention)")
+    for r in mb1:
+        prof = np.asarray(r["per_layer"]["concentration"], float)
+        ax.plot(_depth(prof.size), prof, color="tab:orange", marker="o", label=f"{r['model']} (Mamba |α|)")
+    for r in rw2:
+        prof = np.asarray(r["per_layer"]["learned"], float)
+        ax.plot(_depth(prof.size), prof, color="tab:green", marker="s", label=f"{r['model']} (RWKV WKV)")
+    ax.axhline(THRESHOLD, ls="--", color="grey", lw=1)
+    ax.set_xlabel("normalised depth k/L")
+    ax.set_ylabel("max share (concentration)")
+    ax.set_title("Routing concentration against depth (paper Fig. 1)")
+    ax.legend(fontsize=7)
+    return [("Concentration against normalised depth: transformers vs recurrent routers", _save(fig, outdir, stem, "recurrent-depth"))]
+
+
+@plotter("recurrent-ablations")
+def plot_ablations(results, outdir: Path, stem: str):
+    mb2, rw1, rw2 = _recorded(results, "MB-2", "real"), _recorded(results, "RW-1", "killed"), _recorded(results, "RW-2", "learned")
+    if not (mb2 or rw2):
+        return []
+    plt = pyplot()
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
+    for r in mb2:
+        pl = r["per_layer"]
+        for key, ls in (("real", "-"), ("frozen_dt", "--"), ("frozen_all", ":")):
+            v = np.asarray(pl[key], float)
+            a1.plot(_depth(v.size), v, ls=ls, marker="o", label=f"{r['model']} {key}")
+    a1.set_title("Mamba: freezing the selective gate Δ")
+    for r in rw2:
+        for key, color in (("learned", "black"), ("no_decay", "tab:green")):
+            v = np.asarray(r["per_layer"][key], float)
+            a2.plot(_depth(v.size), v, color=color, marker="s", label=f"{r['model']} {key}")
+    for r in rw1:
+        v = np.asarray(r["per_layer"]["killed"], float)
+        a2.plot(_depth(v.size), v, ls="--", color="tab:red", label=f"{r['model']} carry killed")
+    a2.set_title("RWKV: carry")
+    for a in (a1, a2):
+        a.axhline(THRESHOLD, ls="--", color="grey", lw=1)
+        a.set_xlabel("normalised depth k/L")
+        a.set_ylabel("max share")
+        a.legend(fontsize=7)
+    return [("Within-model causal ablations (paper Fig. 2)", _save(fig, outdir, stem, "recurrent-ablations"))]
+
+
+@plotter("rwkv-sweep")
+def plot_sweep(results, outdir: Path, stem: str):
+    rw3 = [r for r in _recorded(results, "RW-3") if "scales" in (r.get("extra") or {})]
+    if not rw3:
+        return []
+    plt = pyplot()
+    fig, (a1, a2, a3) = plt.subplots(1, 3, figsize=(14, 4))
+    for r in rw3:
+        ex = r["extra"]
+        s = np.asarray(ex["scales"], float)
+        x = np.where(s > 0, s, np.nan)
+        xs = np.where(np.isnan(x), np.nanmin(x) / 3, x)  # s=0 (no decay) drawn left of the smallest scale
+        a1.errorbar(xs, ex["peaks"], yerr=2 * np.asarray(ex["peak_sem"], float), marker="o", label=r["model"])
+        a2.plot(xs, ex["r_norm"], marker="o", label=f"{r['model']} r(key norm)")
+        a2.plot(xs, ex["r_pos"], marker="s", ls="--", label=f"{r['model']} r(position)")
+        keys = list(r["per_layer"])
+        cmap = plt.get_cmap("viridis")
+        for i, k in enumerate(keys):
+            v = np.asarray(r["per_layer"][k], float)
+            a3.plot(_depth(v.size), v, color=cmap(i / max(len(keys) - 1, 1)), label=k)
+    for a in (a1, a2):
+        a.set_xscale("log")
+        a.set_xlabel("decay scale s (leftmost: no decay)")
+    a1.set_ylabel("peak concentration")
+    a1.set_title("Peak vs carry (Fig. 6 left)")
+    a2.set_ylabel("Pearson r, late queries")
+    a2.axhline(0, color="grey", lw=1)
+    a2.set_title("Content vs recency (Fig. 6 right)")
+    a3.axhline(THRESHOLD, ls="--", color="grey", lw=1)
+    a3.set_xlabel("normalised depth k/L")
+    a3.set_title("Depth profile per scale (Fig. 7)")
+    for a in (a1, a2, a3):
+        a.legend(fontsize=6)
+    return [("RWKV decay sweep (paper Fig. 6/7)", _save(fig, outdir, stem, "rwkv-sweep"))]
