@@ -138,6 +138,8 @@ def pytest_runtest_makereport(item, call):
     label = None
     if spec is not None and "model_spec" in spec.params:
         label = spec.params["model_spec"].label
+    elif spec is not None and "graph" in spec.params:
+        label = f"webkb-{spec.params['graph']}"
     rep.user_properties.append(("collapse_model", label))
 
 
