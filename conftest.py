@@ -158,7 +158,7 @@ def pytest_runtest_logreport(report):
     if report.skipped or report.failed or (report.when == "call" and report.passed):
         reason = ""
         if report.skipped and isinstance(report.longrepr, tuple):
-            reason = report.longrepr[2]
+            reason = report.longrepr[2].removeprefix("Skipped: ")
         elif report.failed:
             reason = str(report.longrepr).strip().splitlines()[-1][:400] if report.longrepr else ""
         config._collapse_outcomes.append({

@@ -203,14 +203,23 @@ def _key_hooks(li, m, cb):
         d = m.head_dim
         has_norm = hasattr(m, "k_norm") and m.k_norm is not None and not isinstance(m.k_norm, torch.nn.Identity)
 
+        seen_t = {}
+
         def kproj(_mod, _inp, out, li=li, name="k_raw" if has_norm else "k_pre"):
             B, T, _ = out.shape
+            seen_t[li] = T
             cb(li, name, out.view(B, T, -1, d))
 
         hs.append(m.k_proj.register_forward_hook(kproj))
         if has_norm:
+            # Qwen3/OLMo-2 normalise [B,T,Hk,d]; Gemma3 normalises after the transpose, [B,Hk,T,d]
+            gemma_style = type(m).__name__.startswith("Gemma")
+
             def knorm(_mod, _inp, out, li=li):
-                cb(li, "k_pre", out.reshape(*out.shape[:2], -1, d))
+                T = seen_t.get(li)
+                transposed = out.dim() == 4 and out.shape[2] == T and (out.shape[1] != T or gemma_style)
+                k = out.transpose(1, 2) if transposed else out
+                cb(li, "k_pre", k.reshape(*k.shape[:2], -1, d))
 
             hs.append(m.k_norm.register_forward_hook(knorm))
     return hs

@@ -48,7 +48,7 @@ def _rows(results, outcomes, specs_labels):
             if (cid, model) in rows or any(c == cid for c, _ in recorded):
                 continue
             if o["outcome"] == "skipped":
-                na = o["reason"].startswith("Skipped: not applicable") or o["reason"].startswith("not applicable")
+                na = o["reason"].startswith("not applicable")
                 verdict = "not applicable" if na else "skipped"
             elif o["outcome"] == "failed":
                 verdict = "error"
@@ -92,7 +92,11 @@ def markdown_table(rows) -> str:
             null = None
         verdict = r["verdict"]
         if r.get("expected_verdict") and r["expected_verdict"] != verdict:
-            verdict += f" (expected: {r['expected_verdict']})"
+            verdict += f" (registry expects: {r['expected_verdict']})"
+        elif r.get("expected_verdict") == verdict == "not reproduced":
+            verdict = "**not reproduced** (recorded disagreement)"
+        elif verdict == "not reproduced":
+            verdict = "**not reproduced**"
         elif verdict in ("skipped", "not applicable", "error", "pending") and r.get("summary"):
             verdict += f" ({_fmt(r['summary'])[:140]})"
         lines.append(

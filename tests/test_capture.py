@@ -10,11 +10,11 @@ from fixtures.measure import run_pass
 from fixtures.models import load_model, resolve
 from fixtures.synthetic import tiny_model_dir
 from probes.attention import diagonal_means
-from probes.capture import attn_info, run_with_cache
+from probes.capture import attention_modules, attn_info, run_with_cache
 from probes.geometry import ve_at_r
 
 ATTN_ATOL = 1e-6  # float32 softmax of identical scores: differences are round-off only
-KINDS = ["gpt2", "gpt_neox", "llama", "qwen3"]
+KINDS = ["gpt2", "gpt_neox", "llama", "qwen3", "gemma3"]
 
 
 @pytest.fixture(scope="module", params=KINDS)
@@ -31,7 +31,7 @@ def ids(n=3, t=24, seed=0):
 def test_local_dir_resolves_and_loads(tiny):
     kind, lm = tiny
     assert lm.spec.source == "local" and lm.provenance["weights_sha256"]
-    assert attn_info(lm.model.config).model_type == kind
+    assert attn_info(lm.model.config).model_type == {"gemma3": "gemma3_text"}.get(kind, kind)
 
 
 def test_captured_qk_reproduce_the_models_own_attention(tiny):
@@ -39,13 +39,18 @@ def test_captured_qk_reproduce_the_models_own_attention(tiny):
     kind, lm = tiny
     info = attn_info(lm.model.config)
     _, cache = run_with_cache(lm.model, ids())
+    mods = attention_modules(lm.model)
     for li in range(info.n_layers):
         q, k, a = cache["q_post"][li], cache["k_post"][li], cache["attn"][li]
         k = k.repeat_interleave(info.group, dim=1)
-        scale = info.head_dim ** -0.5
+        scale = getattr(mods[li], "scaling", None) or info.head_dim ** -0.5
         s = (q @ k.transpose(-1, -2)) * scale
         T = s.shape[-1]
-        s = s.masked_fill(torch.triu(torch.ones(T, T, dtype=torch.bool), 1), float("-inf"))
+        mask = torch.triu(torch.ones(T, T, dtype=torch.bool), 1)
+        window = getattr(mods[li], "sliding_window", None)
+        if window:  # Gemma3 local layers: keys older than the window are masked
+            mask |= torch.tril(torch.ones(T, T, dtype=torch.bool), -window)
+        s = s.masked_fill(mask, float("-inf"))
         torch.testing.assert_close(s.softmax(-1), a, atol=ATTN_ATOL, rtol=0)
 
 
@@ -64,13 +69,16 @@ def test_pre_and_post_rope_keys_relate_by_the_models_rotary(tiny):
     assert not torch.allclose(pre[:, 1:, :, :rd], post[:, 1:, :, :rd])
 
 
-def test_qk_norm_keys_are_the_k_norm_output(tmp_path):
-    lm = load_model(resolve(str(tiny_model_dir("qwen3", tmp_path))))
+@pytest.mark.parametrize("kind", ["qwen3", "gemma3"])  # k_norm before / after the head transpose
+def test_qk_norm_keys_are_the_k_norm_output(tmp_path, kind):
+    lm = load_model(resolve(str(tiny_model_dir(kind, tmp_path))))
     _, cache = run_with_cache(lm.model, ids())
     raw, normed = cache["k_raw"][0], cache["k_pre"][0]
     attn = lm.model.model.layers[0].self_attn
     expect = attn.k_norm(raw)
     torch.testing.assert_close(normed, expect)
+    post = cache["k_post"][0].transpose(1, 2)
+    torch.testing.assert_close(normed[:, 0], post[:, 0], atol=1e-6, rtol=1e-6)  # RoPE at position 0 is identity
 
 
 def test_run_pass_reductions_match_direct_computation(tiny):

@@ -1,0 +1,311 @@
+"""Self-tests of the book family (BK-1..3): γ/sink probes against brute-force oracles, the RoPE-θ
+rewrite, and the negative controls (each check function fails where its claim is false)."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from claims import checks_book
+from fixtures.rope import (ThetaSweep, expected_inv_freq, native_theta, restore_rope_theta, rotary_buffers,
+                           set_rope_theta, sweep_points, verify_rope_theta)
+from probes import decay
+from probes.attention import diagonal_means
+from suite.registry import registry
+
+T_SYN = 64
+PLANT = {"a": 0.5, "sink_score": 8.0, "theta": 1e4, "factors": [0.0625, 0.25, 1.0, 4.0, 16.0]}
+
+
+def power_law_attention(gamma: float, T: int) -> torch.Tensor:
+    """Causal attention with weight d^−γ at distance d ≥ 1 and 1 on the diagonal, rows normalised."""
+    t = torch.arange(T)[:, None]
+    s = torch.arange(T)[None, :]
+    d = (t - s).double()
+    w = torch.where(d >= 1, d.clamp_min(1) ** (-gamma), torch.ones(()).double())
+    w = torch.where(s <= t, w, torch.zeros(()).double())
+    return w / w.sum(-1, keepdim=True)
+
+
+# ----------------------------------------------------------------------------- probes vs oracles
+@pytest.mark.parametrize("gamma", [0.4, 0.8, 1.3, 2.0])
+def test_planted_power_law_is_recovered(gamma):
+    T = 128
+    d = decay.fit_distances(T, 2, 64, 16)
+    a = power_law_attention(gamma, T)
+    last = a[-1].numpy()[None, None, None]
+    g_lq = decay.gamma_last_query(last, d, n_boot=0)
+    assert g_lq["gamma"] == pytest.approx(gamma, abs=1e-9) and g_lq["r2_mean"] == pytest.approx(1.0, abs=1e-12)
+    # noisy per-sequence curves A0·d^−γ·e^ε: the bootstrap CI covers the planted exponent
+    rng = np.random.default_rng(0)
+    dd = np.arange(T, dtype=float)
+    curves = 0.3 * np.maximum(dd, 1) ** (-gamma) * np.exp(rng.normal(0, 0.3, (2, 40, 3, T)))
+    fit = decay.gamma_fit(curves, d, n_boot=300, seed=1)
+    assert fit["ci_lo"] <= gamma <= fit["ci_hi"]
+    assert fit["half_width"] < 0.05
+
+
+def test_all_pairs_without_key0_recovers_a_planted_exponent_under_a_sink():
+    """A planted power law plus a strong sink: removing key 0 keeps γ; the literal mean does not."""
+    T, gamma, s = 128, 1.5, 0.6
+    a = power_law_attention(gamma, T) * (1 - s)
+    a[1:, 0] += s
+    a[0, 0] = 1.0
+    dm = diagonal_means(a).numpy()[None, None, None]
+    fc = a[:, 0].numpy()[None, None, None]
+    cs = a.sum(0).numpy()[None, None, None]
+    d = decay.fit_distances(T, 2, 64, 16)
+    clean = decay.gamma_all_pairs(dm, cs, d, n_boot=0, first_col=fc)["gamma"]
+    literal = decay.gamma_all_pairs(dm, cs, d, n_boot=0)["gamma"]
+    assert clean == pytest.approx(gamma, abs=0.1)
+    assert abs(literal - gamma) > 0.5  # the sink drags the literal all-pairs γ far off
+
+
+def test_nulls_match_brute_force_matrices():
+    T = 48
+    uni = torch.tril(torch.ones(T, T, dtype=torch.float64))
+    uni = uni / uni.sum(-1, keepdim=True)
+    np.testing.assert_allclose(decay.uniform_diag_mean(T), diagonal_means(uni).numpy(), rtol=1e-12)
+    s = 0.37
+    su = torch.zeros(T, T, dtype=torch.float64)
+    su[0, 0] = 1
+    for t in range(1, T):
+        su[t, 0] = s
+        su[t, 1:t + 1] = (1 - s) / t
+    np.testing.assert_allclose(decay.sink_uniform_diag_mean(T, s), diagonal_means(su).numpy(), rtol=1e-12)
+    # key-0 removal against a direct mean over pairs with key ≥ 1
+    a = power_law_attention(0.9, T)
+    want = np.array([np.mean([a[t, t - d].item() for t in range(d, T) if t - d >= 1]) for d in range(T - 1)])
+    got = decay.diag_mean_without_key0(diagonal_means(a).numpy(), a[:, 0].numpy())[: T - 1]
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    assert decay.gamma_last_query(decay.uniform_last_row(T)[None, None, None], decay.fit_distances(T, 2, 24, 8),
+                                  n_boot=0)["gamma"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_uniform_attention_alone_gives_positive_all_pairs_gamma():
+    T = 128
+    d = decay.fit_distances(T, 2, 64, 16)
+    g = decay.gamma_null(decay.uniform_diag_mean(T), d, (1, 1))["gamma"]
+    assert g > 0.2  # the trap of CLAIMS.md §2: a positive γ from uniform attention
+
+
+def test_sink_mass_and_secondary_sinks():
+    T = 32
+    a = power_law_attention(2.0, T) * 0.5
+    a[1:, 0] += 0.5
+    a[0, 0] = 1.0
+    a[10:, 7] += 0.3  # a planted secondary sink at position 7
+    a[10:] /= a[10:].sum(-1, keepdim=True)
+    cs = a.sum(0).numpy()[None]
+    direct = np.mean([a[t, 0].item() for t in range(1, T)])
+    assert decay.sink_mass(cs)[0] == pytest.approx(direct, rel=1e-12)
+    share = cs[0] / cs[0].sum()
+    thr = float(np.sort(share[1:])[-1] - 1e-3)
+    assert int(np.argmax(share[1:])) + 1 == 7 and decay.secondary_sinks(cs, thr)[0] == 1
+    assert decay.secondary_sink_positions(cs, thr)[7] == 1
+
+
+def test_gamma_pade_reproduces_the_books_axis():
+    c = registry()["BK-1"]
+    got = decay.gamma_pade(np.array(c.paper_values["theta_book"]), c.paper_values["T_book"])
+    np.testing.assert_allclose(got, c.paper_values["gamma_pade_book"], atol=6e-4)
+
+
+def test_condensate_fraction_against_mpmath():
+    mpmath = pytest.importorskip("mpmath")
+    for g in (0.5, 0.75, 0.95, 1.2, 1.5, 2.5):
+        for L in (128, 512):
+            integral = mpmath.quad(lambda x: x ** (-g), [1, L])
+            want = float(1 - integral / mpmath.zeta(g))
+            assert decay.condensate_fraction(g, L) == pytest.approx(want, rel=1e-9)
+    assert decay.condensate_fraction(1.0, 128) == 1.0
+    assert decay.condensate_fraction(0.75, 128) > 1.0  # ζ(γ) < 0 in Phase A: not a fraction
+
+
+# ----------------------------------------------------------------------------- θ rewrite
+@pytest.fixture(scope="module", params=["llama", "gpt_neox", "qwen3"])
+def tiny_rope(request, tmp_path_factory):
+    from fixtures.models import load_model, resolve
+    from fixtures.synthetic import tiny_model_dir
+
+    d = tiny_model_dir(request.param, tmp_path_factory.mktemp(request.param))
+    return load_model(resolve(str(d)))
+
+
+def test_theta_rewrite_takes_effect_and_restores(tiny_rope):
+    model = tiny_rope.model
+    th0 = native_theta(model)
+    ids = torch.randint(1, 256, (2, 24), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        base = model(input_ids=ids).logits
+    rec = set_rope_theta(model, 64.0)
+    try:
+        info = verify_rope_theta(model, rec.theta_after)
+        assert info["n_checked"] == len(rotary_buffers(model)) >= 1
+        buf = rotary_buffers(model)[0]
+        inv = getattr(buf.module, "inv_freq")
+        torch.testing.assert_close(inv.double(), expected_inv_freq(th0 * 64, inv.numel()), rtol=2e-6, atol=0)
+        with pytest.raises(AssertionError):
+            verify_rope_theta(model, {"all": th0})
+        with torch.no_grad():
+            moved = model(input_ids=ids).logits
+        assert not torch.allclose(base, moved)
+    finally:
+        restore_rope_theta(rec)
+    verify_rope_theta(model, {"all": th0})
+    with torch.no_grad():
+        torch.testing.assert_close(model(input_ids=ids).logits, base, rtol=0, atol=0)
+
+
+def test_editing_the_config_alone_does_not_rescale(tiny_rope):
+    """The trap of CLAIMS.md §2: the cached inv_freq ignores a config edit — verify catches it."""
+    model = tiny_rope.model
+    cfg = model.config.rope_parameters
+    old = cfg["rope_theta"]
+    cfg["rope_theta"] = old * 16
+    try:
+        with pytest.raises(AssertionError):
+            verify_rope_theta(model, {"all": old * 16})
+    finally:
+        cfg["rope_theta"] = old
+
+
+def test_rescale_rejects_non_rope_models(tmp_path):
+    from fixtures.models import load_model, resolve
+    from fixtures.synthetic import tiny_model_dir
+    from suite.errors import UsageError
+
+    lm = load_model(resolve(str(tiny_model_dir("gpt2", tmp_path))))
+    with pytest.raises(UsageError):
+        set_rope_theta(lm.model, 2.0)
+
+
+# ----------------------------------------------------------------------------- planted-sink models
+def planted_model(tmp_path: Path, sink_dim: str):
+    """1-layer GPT-NeoX (2 heads, head dim 32, half of it rotary) whose attention is planted:
+    rotary dims carry q = k = constant bias (score Σ_p a·cos(Δ·ω_p): a decay that depends on θ);
+    a large first-key bias lives in a **non-rotary** dim (``sink_dim="static"``: θ cannot touch
+    it) or in a rotary pair (``"rotary"``: its score becomes S·cos(t·ω_p), so θ moves the sink)."""
+    from transformers import GPTNeoXConfig, GPTNeoXForCausalLM
+
+    from fixtures.models import load_model, resolve
+    from fixtures.synthetic import byte_tokenizer
+
+    torch.manual_seed(0)
+    cfg = GPTNeoXConfig(num_hidden_layers=1, hidden_size=64, num_attention_heads=2, intermediate_size=128,
+                        vocab_size=256, max_position_embeddings=256, rotary_pct=0.5, rotary_emb_base=PLANT["theta"],
+                        bos_token_id=0, eos_token_id=0)
+    GPTNeoXForCausalLM(cfg).eval().save_pretrained(tmp_path)
+    byte_tokenizer(tmp_path)
+    lm = load_model(resolve(str(tmp_path)))
+    m = lm.model
+    att = m.gpt_neox.layers[0].attention
+    H, d = cfg.num_attention_heads, att.head_size
+    rot = int(d * 0.5)
+    W, b = att.query_key_value.weight, att.query_key_value.bias
+    emb = m.gpt_neox.embed_in.weight
+    with torch.no_grad():
+        emb[:, 0] = 0.0
+        emb[0] = 0.0
+        emb[0, 0] = 10.0  # the sink token (id 0, always at position 0)
+        x0 = torch.nn.functional.layer_norm(emb[0:1], (64,))[0, 0].item()  # its LN'd coordinate 0
+        c = math.sqrt(PLANT["a"] * math.sqrt(d) / 2)
+        j = rot if sink_dim == "static" else 3  # first non-rotary dim, or rotary pair 3
+        g = math.sqrt(PLANT["sink_score"] * math.sqrt(d) / x0)
+        for h in range(H):
+            q, k = h * 3 * d, h * 3 * d + d
+            W[q:q + 2 * d] = 0.0
+            b[q:q + 2 * d] = 0.0
+            b[q:q + rot] = c
+            b[k:k + rot] = c
+            b[q + j] += g
+            W[k + j, 0] = g
+    return lm
+
+
+def planted_sweep(lm, label="planted") -> ThetaSweep:
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(1, 256, (24, T_SYN), generator=g)
+    ids[:, 0] = 0
+    pts = sweep_points(lm.model, ids, PLANT["factors"], batch_size=8, label=label, progress=False)
+    return ThetaSweep(label=label, native_theta=native_theta(lm.model), seq_len=T_SYN, points=pts)
+
+
+@pytest.fixture(scope="module")
+def planted_static(tmp_path_factory):
+    return checks_book.summarise_sweep(registry()["BK-1"], planted_sweep(planted_model(tmp_path_factory.mktemp("ps"), "static")))
+
+
+@pytest.fixture(scope="module")
+def planted_rotary(tmp_path_factory):
+    return checks_book.summarise_sweep(registry()["BK-1"], planted_sweep(planted_model(tmp_path_factory.mktemp("pr"), "rotary")))
+
+
+def test_bk1_positive_control_planted_static_sink(planted_static):
+    """The sink sits outside the rotary dims: θ moves γ and leaves the sink — BK-1 reproduced."""
+    res = checks_book.check_bk1(registry()["BK-1"], planted_static, "planted-static-sink")
+    assert res.verdict == "reproduced", res.message()
+    assert min(res.measured["sink"]) > 0.5
+    assert res.extra["all_pairs_protocol"] == "all_pairs_without_key0"
+
+
+def test_bk1_negative_control_sink_moves_with_theta(planted_rotary):
+    """The sink rides a rotary pair: θ moves the sink mass — BK-1 must fail on its sink check."""
+    res = checks_book.check_bk1(registry()["BK-1"], planted_rotary, "planted-rotary-sink")
+    assert res.verdict == "not reproduced", res.message()
+    sink_check = [c for c in res.checks if c.name.startswith("sink")][0]
+    assert not sink_check.passed and sink_check.measured > registry()["BK-1"].tolerance.value
+
+
+def test_bk1_negative_control_gamma_does_not_move(planted_static):
+    """The same θ point repeated: γ cannot move — BK-1 must fail on its γ checks."""
+    flat = dict(planted_static)
+    native = [p for p in planted_static["points"] if p["factor"] == 1.0][0]
+    flat["points"] = [dict(native, factor=f) for f in PLANT["factors"]]
+    res = checks_book.check_bk1(registry()["BK-1"], flat, "frozen-gamma")
+    assert res.verdict == "not reproduced"
+    assert not any(c.passed for c in res.checks if c.name.startswith("γ moves"))
+
+
+# ----------------------------------------------------------------------------- BK-2 / BK-3 controls
+def _bk2_summary(gammas, sinks, hw=0.01, T=128):
+    pts = [{"factor": 2.0 ** i, "theta": 1e4 * 2.0 ** i, "gamma_ap": g, "gamma_ap_lo": g - hw, "gamma_ap_hi": g + hw,
+            "gamma_lq": g, "gamma_pade": 0.99, "sink": s} for i, (g, s) in enumerate(zip(gammas, sinks))]
+    return {"points": pts, "T": T, "provenance": {}}
+
+
+def test_bk2_controls():
+    c = registry()["BK-2"]
+    gs = [1.4, 1.6, 2.0]
+    match = checks_book.check_bk2(c, _bk2_summary(gs, [decay.condensate_fraction(g, 128) for g in gs]), "bec-world")
+    assert match.verdict == "reproduced", match.message()
+    tension = checks_book.check_bk2(c, _bk2_summary([0.75, 0.85, 0.95], [0.38, 0.38, 0.38]), "book-like")
+    assert tension.verdict == "not reproduced", tension.message()
+
+
+def test_bk3_negative_control_wrong_map():
+    c = registry()["BK-3"]
+    assert checks_book.check_bk3(c).verdict == "reproduced"
+    for wrong in (lambda g: np.asarray(g) - 1.0, lambda g: np.asarray(g) / 2.0):
+        assert checks_book.check_bk3(c, alpha_fn=wrong).verdict == "not reproduced"
+
+
+def test_theta_rewrite_per_layer_type_gemma3():
+    """Gemma3 keeps one buffer per layer type (local θ 10k, global 1M): both are rescaled by the factor."""
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+
+    torch.manual_seed(0)
+    cfg = Gemma3TextConfig(num_hidden_layers=2, hidden_size=64, num_attention_heads=2, num_key_value_heads=1, head_dim=32,
+                           intermediate_size=128, vocab_size=256, max_position_embeddings=256, sliding_window=16,
+                           layer_types=["sliding_attention", "full_attention"])
+    model = Gemma3ForCausalLM(cfg).eval()
+    before = {lt: p["rope_theta"] for lt, p in cfg.rope_parameters.items()}
+    assert native_theta(model) == before["full_attention"]
+    rec = set_rope_theta(model, 4.0)
+    assert rec.theta_after == {lt: 4.0 * v for lt, v in before.items()}
+    assert verify_rope_theta(model, rec.theta_after)["n_checked"] == 2
+    restore_rope_theta(rec)
+    assert verify_rope_theta(model, before)["n_checked"] == 2
