@@ -68,16 +68,18 @@ def main(argv=None):
     dtype = getattr(torch, a.dtype)
     dt, A, B, C = inputs(a.D, a.N, a.T, dtype)
     pm.routing_matrix(dt, A, B, C)  # warm-up
-    times = []
+    times, cpu_times = [], []
     for _ in range(a.repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         R = pm.routing_matrix(dt, A, B, C)
         times.append(time.perf_counter() - t0)
-    t_fast = min(times)
+        cpu_times.append(time.process_time() - c0)
+    t_fast, c_fast = min(times), min(cpu_times)
     rc = min(a.ref_channels, a.D)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     ref = pm.hidden_attention_reference(dt[:, :rc], A[:rc], B, C)
     t_ref = (time.perf_counter() - t0) * a.D / rc
+    c_ref = (time.process_time() - c0) * a.D / rc
     fast_sub = pm.routing_matrix(dt[:, :rc], A[:rc], B, C)
     err = float((fast_sub - ref.abs().mean(0)).abs().max() / ref.abs().mean(0).abs().max())
     env = dict(os.environ, BENCH_THREADS=str(a.threads))
@@ -92,6 +94,13 @@ def main(argv=None):
     print(f"peak memory     : {peak:8.3f} GiB above baseline  (target < {TARGET_PEAK_GIB} GiB: "
           f"{'met' if peak < TARGET_PEAK_GIB else 'NOT met'})")
     print(f"max rel. error vs reference on the timed channels: {err:.2e}; R sum {float(R.sum()):.4g}")
+    # CPU time of this process (less sensitive than wall time to other jobs on a shared machine)
+    print(f"cpu-time ratio  : {c_ref / c_fast:8.1f}x  (reference {c_ref:.3f} s, reconstruction {c_fast:.3f} s of CPU)")
+    print(f"block length    : {pm._block_len(dt, A, None)} (guarded for {a.dtype}); channel tile "
+          f"{pm.TILE_BYTES >> 10} KiB")
+    if dtype != torch.float64:
+        R64 = pm.routing_matrix(*(x.double() for x in (dt, A, B, C)))
+        print(f"{a.dtype} R vs float64 R (whole layer): max rel. error {float((R.double() - R64).abs().max() / R64.max()):.2e}")
 
 
 if __name__ == "__main__":

@@ -157,6 +157,51 @@ def test_blocked_alpha_survives_huge_decay():
     assert torch.allclose(got, pm.hidden_attention_reference(dt, A, B, C), rtol=1e-9, atol=1e-300)
 
 
+F32_REL_TOL = 1e-5  # float32 routing matrix vs float64, relative to max R (f32 eps ~6e-8, ≤ a few hundred roundings)
+
+
+def _mamba_like(T, D, N, seed, dt_shift=-2.0, a_max=16.0, dtype=torch.float64):
+    g = torch.Generator().manual_seed(seed)
+    dt = torch.nn.functional.softplus(torch.randn(T, D, generator=g, dtype=torch.float64) + dt_shift)
+    A = -(torch.rand(D, N, generator=g, dtype=torch.float64) * a_max + 0.1)
+    B = torch.randn(T, N, generator=g, dtype=torch.float64)
+    C = torch.randn(T, N, generator=g, dtype=torch.float64)
+    return [x.to(dtype) for x in (dt, A, B, C)]
+
+
+@pytest.mark.parametrize("T,D,channel_chunk,block", [(70, 5, 2, None), (70, 5, 3, 16), (33, 4, 256, 7)])
+def test_routing_matrix_multi_block_ragged_matches_loop(T, D, channel_chunk, block):
+    """Several query blocks (default DEFAULT_BLOCK and explicit), T not a multiple of the block, channel chunks
+    not dividing D: R and α equal the (t, s) loop."""
+    dt, A, B, C = _mamba_like(T, D, 6, seed=T + D)
+    ref = pm.hidden_attention_reference(dt, A, B, C)
+    assert pm._block_len(dt, A, block) < T  # really more than one block
+    assert torch.allclose(pm.hidden_attention(dt, A, B, C, block=block), ref, rtol=1e-10,
+                          atol=1e-12 * float(ref.abs().max()))
+    R = pm.routing_matrix(dt, A, B, C, channel_chunk=channel_chunk, block=block)
+    assert torch.allclose(R, ref.abs().mean(0), rtol=1e-10, atol=1e-12 * float(R.max()))
+    assert float(R.triu(1).abs().max()) == 0.0
+
+
+def test_routing_matrix_survives_huge_decay():
+    """The guard shrinks the block (here to 4); R equals the loop and is finite (the not-α triangle is dropped)."""
+    dt, A, B, C = _mamba_like(48, 3, 4, seed=5, dt_shift=3.0, a_max=50.0)
+    assert pm._block_len(dt, A, None) < pm.DEFAULT_BLOCK
+    R = pm.routing_matrix(dt, A, B, C, channel_chunk=2)
+    assert torch.isfinite(R).all()
+    assert torch.allclose(R, pm.hidden_attention_reference(dt, A, B, C).abs().mean(0), rtol=1e-9, atol=1e-300)
+
+
+@pytest.mark.parametrize("a_max", [1.0, 16.0, 60.0])
+def test_routing_matrix_float32_close_to_float64(a_max):
+    """The float32 path (float64 factor arithmetic, float32 bmm) stays within F32_REL_TOL of float64 and finite,
+    also where float32's smaller exponent range shrinks the blocks."""
+    args = _mamba_like(96, 24, 16, seed=3, a_max=a_max)
+    R64 = pm.routing_matrix(*args, channel_chunk=10)
+    R32 = pm.routing_matrix(*[x.float() for x in args], channel_chunk=10)
+    assert R32.dtype == torch.float32 and torch.isfinite(R32).all()
+    assert float((R32.double() - R64).abs().max() / R64.max()) <= F32_REL_TOL
+
 def test_rwkv_killed_carry_keeps_two_sources_and_uniform_shares():
     T, C = 16, 5
     k = torch.randn(T, C, dtype=torch.float64)
