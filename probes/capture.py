@@ -34,7 +34,7 @@ from suite import errors
 
 CAPTURE_IMPL = "collapse_capture"
 HOOK_NAMES = ("k_pre", "k_raw", "q_post", "k_post", "attn")
-SUPPORTED = ("gpt2", "gpt_neox", "llama", "qwen2", "qwen3", "mistral", "gemma3_text", "gemma3", "gemma2",
+SUPPORTED = ("gpt2", "gpt_neox", "gpt_neox_alibi", "llama", "qwen2", "qwen3", "mistral", "gemma3_text", "gemma3", "gemma2",
              "gemma", "olmo2", "phi3", "smollm3")
 
 _ACTIVE: contextvars.ContextVar = contextvars.ContextVar("collapse_capture_active", default=None)
@@ -86,7 +86,7 @@ def attn_info(config, model_label: str = "?") -> AttnInfo:
         rope_params = rope_params.get("full_attention") or next(iter(rope_params.values()))
     theta = rope_params.get("rope_theta") if isinstance(rope_params, dict) else None
     rope = mt != "gpt2"
-    if mt == "gpt_neox":
+    if mt in ("gpt_neox", "gpt_neox_alibi"):
         frac = rope_params.get("partial_rotary_factor", getattr(cfg, "rotary_pct", 1.0))
         rotary_dim = int(head_dim * frac)
         rope = rotary_dim > 0

@@ -1,0 +1,80 @@
+"""Training throughput of the trained-here zoo, per architecture, and the projected cost of the
+whole zoo (target: ≤ 12 minutes of training on 2 CPU cores for a fresh machine; issue 6).
+
+Times ``--steps`` optimizer steps (after ``--warmup`` untimed ones) of each architecture with the
+zoo recipe (fixtures/zoo.py: width 128, 6 layers, batch 8 × 128 tokens, vocabulary 4096,
+float32), prints seconds/step, tokens/s, the projected training time of each entry at the
+recipe's step count and the zoo total; then the times recorded by the cached entries (their
+real training runs). The machine may be shared: the load average is printed beside the figures.
+
+    .venv/bin/python benchmarks/bench_zoo.py [--threads 2] [--steps 5] [--warmup 2]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+BUDGET_S = 12 * 60
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=2)
+    a = ap.parse_args()
+    import torch
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    torch.set_num_threads(a.threads)
+    from fixtures import zoo
+
+    arch_of = {}
+    for name, r in zoo.ZOO_ENTRIES.items():
+        arch_of.setdefault((r.arch, r.rotary), name)
+    print(f"threads {a.threads}, load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    per_step = {}
+    for (arch, rot), name in arch_of.items():
+        r = zoo.ZOO_ENTRIES[name]
+        model = zoo.build_model(r)
+        fast = None
+        if arch == "mamba":
+            from fixtures.mamba_scan import patch_fast_scan
+
+            fast = patch_fast_scan(model)
+        opt = torch.optim.AdamW(model.parameters(), lr=r.lr)
+        ids = torch.randint(0, r.vocab, (r.batch, r.seq_len), generator=torch.Generator().manual_seed(0))
+        times = []
+        for i in range(a.warmup + a.steps):
+            t = time.perf_counter()
+            loss = model(input_ids=ids, labels=ids).loss
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if i >= a.warmup:
+                times.append(time.perf_counter() - t)
+        dt = sorted(times)[len(times) // 2]
+        per_step[(arch, rot)] = dt
+        print(f"{name:<9} ({arch}{', rotary ' + str(rot) if arch.startswith('gpt') else ''}): {dt:6.3f} s/step  "
+              f"{r.batch * r.seq_len / dt:7.0f} tokens/s  → {r.steps} steps ≈ {r.steps * dt:5.0f} s"
+              + (" (fast scan)" if fast is not None else ""))
+    total = sum(per_step[(r.arch, r.rotary)] * r.steps for r in zoo.ZOO_ENTRIES.values())
+    print(f"projected zoo training ({len(zoo.ZOO_ENTRIES)} entries): {total:.0f} s "
+          f"({'within' if total <= BUDGET_S else 'OVER'} the {BUDGET_S} s budget)")
+    rows = zoo.training_curves()
+    if rows:
+        print("cached entries (recorded real training runs):")
+        for n, c in rows.items():
+            info = zoo.entry_info(zoo.cached_entry_dir(n))
+            print(f"  {n:<12} {c['train_seconds']:6.0f} s  {info['tokens_per_s']:6.0f} tokens/s  threads {info['threads']}  "
+                  f"val loss {c['val_loss']:.3f} (unigram {c['unigram_loss']:.3f})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""Claims on the trained-here zoo (fixtures/zoo.py): PR-1, SC-1, AR-1, AR-2; and the same claims
+on the open hub checkpoints where they can be had (AttnRes 0.6B, PolyPythias seed twins).
+
+The zoo trains once per machine (≈12 min on 2 cores, then cached under
+``fixtures.models.cache_root()/zoo``); ``--retrain`` forces it.
+"""
+from __future__ import annotations
+
+import pytest
+
+from claims import checks_zoo
+
+HUB_ATTNRES = "wdlctc/open-attnres-0.6b-block"
+# PolyPythias (van der Wal et al. 2025): 160M Pythia retrained with other seeds
+HUB_TWINS = {"base": "EleutherAI/pythia-160m", "weight": "EleutherAI/pythia-160m-weight-seed1",
+             "data": "EleutherAI/pythia-160m-data-seed1", "both": "EleutherAI/pythia-160m-seed1"}
+
+
+def _zoo_prov(m):
+    return dict(m.provenance)
+
+
+@pytest.mark.zoo
+@pytest.mark.claim("PR-1")
+def test_pr1_brake_ordering(claim, options, record_claim):
+    from fixtures.zoo import training_curves
+    from fixtures.zoo_measure import transformer_measurement
+
+    c = claim("PR-1")
+    schemes = {k: transformer_measurement(k, options) for k in c.param("order")}
+    sweep = {float(s): transformer_measurement("alibi", options, slope_scale=float(s)).max_share()
+             for s in c.param("slope_scales")}
+    prov = {k: {"recipe_hash": m.provenance.get("recipe_hash"), "val_loss": m.provenance.get("val_loss"),
+                "unigram_loss": m.provenance.get("unigram_loss"), "nll_measured": m.nll} for k, m in schemes.items()}
+    base = dict(schemes["rope"].provenance)
+    base["entries"] = prov
+    result = record_claim(checks_zoo.check_pr1(c, {k: m.max_share() for k, m in schemes.items()}, sweep,
+                                               seed=options.seed, provenance=base, curves=training_curves(options)))
+    assert result.reproduced, result.message()
+
+
+@pytest.mark.zoo
+@pytest.mark.claim("SC-1")
+def test_sc1_seed_twins_same_geometry_other_direction(claim, options, record_claim):
+    from fixtures import zoo
+    from fixtures.zoo_measure import transformer_measurement
+
+    c = claim("SC-1")
+    r = c.param("rank")
+    base = transformer_measurement(zoo.TWIN_BASE, options)
+    twins = {}
+    for typ, name in zoo.TWINS.items():
+        m = transformer_measurement(name, options)
+        twins[typ] = (m.ve(r), m.key_covariance())
+    prov = dict(base.provenance)
+    prov["twins"] = {t: n for t, n in zoo.TWINS.items()}
+    result = record_claim(checks_zoo.check_sc1(c, base.ve(r), base.key_covariance(), twins, seed=options.seed,
+                                               provenance=prov))
+    assert result.reproduced, result.message()
+
+
+@pytest.mark.zoo
+@pytest.mark.claim("AR-1")
+def test_ar1_attnres_concentrates_with_normalised_keys(claim, options, record_claim):
+    from fixtures.zoo_measure import routing_measurement
+
+    result = record_claim(checks_zoo.check_ar1(claim("AR-1"), routing_measurement("attnres", options)))
+    assert result.reproduced, result.message()
+
+
+@pytest.mark.zoo
+@pytest.mark.claim("AR-2")
+def test_ar2_recency_offset_relocates(claim, options, record_claim):
+    from fixtures.zoo_measure import routing_measurement
+
+    c = claim("AR-2")
+    sweep = {float(d): routing_measurement("attnres", options, offset=float(d)) for d in c.param("offsets")}
+    result = record_claim(checks_zoo.check_ar2(c, sweep))
+    assert result.reproduced, result.message()
+
+
+# ----------------------------------------------------------------------------- hub checkpoints
+def _hub_or_skip(repo: str, trust_remote_code: bool = False):
+    """Load a hub model, or skip with a reason that says how to run it."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        model = AutoModelForCausalLM.from_pretrained(repo, dtype=torch.float32, attn_implementation="eager",
+                                                     trust_remote_code=trust_remote_code).eval()
+        tok = AutoTokenizer.from_pretrained(repo, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError) as exc:
+        pytest.skip(f"weights for {repo!r} are not available offline ({type(exc).__name__}); run "
+                    f"`pytest claims/test_zoo.py -m hub` on a machine that reaches huggingface.co")
+    return model, tok
+
+
+@pytest.mark.hub
+@pytest.mark.claim("AR-1", "AR-2")
+def test_ar_on_open_attnres_checkpoint(claim, options, record_claim):
+    from fixtures.data import wikitext_sequences
+    from fixtures.zoo_measure import run_routing
+    from suite.provenance import collect
+
+    model, tok = _hub_or_skip(HUB_ATTNRES, trust_remote_code=True)
+    ids = wikitext_sequences(options, tok, HUB_ATTNRES).input_ids
+    c2 = claim("AR-2")
+    sweep = {}
+    for d in c2.param("offsets"):
+        m = run_routing(model, ids, options.batch_size, offset=float(d), label=HUB_ATTNRES)
+        m.provenance = collect(model=HUB_ATTNRES, revision=getattr(model.config, "_commit_hash", None),
+                               dtype="float32", device="cpu", recency_offset=float(d), n_seqs=int(ids.shape[0]))
+        sweep[float(d)] = m
+    r1 = record_claim(checks_zoo.check_ar1(claim("AR-1"), sweep[0.0], HUB_ATTNRES))
+    r2 = record_claim(checks_zoo.check_ar2(c2, sweep, HUB_ATTNRES))
+    assert r1.reproduced and r2.reproduced, r1.message() + "\n" + r2.message()
+
+
+@pytest.mark.hub
+@pytest.mark.claim("SC-1")
+def test_sc1_on_polypythias(claim, options, record_claim):
+    from fixtures.measure import measure
+    from fixtures.models import WeightsUnavailable, resolve
+
+    c = claim("SC-1")
+    r = c.param("rank")
+    ms = {}
+    for typ, repo in HUB_TWINS.items():
+        try:
+            ms[typ] = measure(resolve(repo), options)
+        except WeightsUnavailable as exc:
+            pytest.skip(f"{exc} — for this test: `pytest claims/test_zoo.py -m hub -k polypythias` where "
+                        f"huggingface.co is reachable")
+    base = ms.pop("base")
+    twins = {t: (m.ve(r), m.key_covariance()) for t, m in ms.items()}
+    result = record_claim(checks_zoo.check_sc1(c, base.ve(r), base.key_covariance(), twins, seed=options.seed,
+                                               model_label="PolyPythias pythia-160m seed twins",
+                                               provenance=dict(base.provenance)))
+    assert result.reproduced, result.message()

@@ -1,0 +1,125 @@
+"""Figures of the trained-here zoo claims (PR-1, SC-1, AR-1, AR-2), drawn from recorded JSON only."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from suite.plots import by_claim, plotter, pyplot
+
+
+def _safe(s: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in s)
+
+
+@plotter("zoo-PR-1")
+def plot_pr1(results: list[dict], outdir: Path, stem: str):
+    figs = []
+    for r in by_claim(results, "PR-1"):
+        ex = r.get("extra") or {}
+        schemes, sweep = ex.get("schemes") or {}, ex.get("sweep") or {}
+        curves = ex.get("training_curves") or {}
+        if not schemes:
+            continue
+        plt = pyplot()
+        fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+        ax = axes[0]
+        for name, c in curves.items():
+            line, = ax.plot(c["steps"], c["loss"], lw=1, label=f"{name} (val {c['val_loss']:.2f})")
+            ax.axhline(c["unigram_loss"], color="grey", ls=":", lw=0.8)
+        ax.set(xlabel="training step", ylabel="training loss (nats)", title="zoo training curves (dotted: unigram)")
+        if curves:
+            ax.legend(fontsize=7)
+        thr = ex.get("onset_threshold", 0.2)
+        ax = axes[1]
+        for name, s in schemes.items():
+            prof = s["profile"]
+            od = s["onset_depth"]
+            lab = "never" if od > len(prof) else f"{od:.2f}"
+            ax.plot(range(1, len(prof) + 1), prof, marker="o", label=f"{name} (onset {lab}, peak {s['peak']:.2f})")
+        ax.axhline(thr, color="k", ls="--", lw=0.8)
+        ax.set(xlabel="layer", ylabel="mean max attention share", title="PR-1: depth profile per positional scheme")
+        ax.legend(fontsize=8)
+        ax = axes[2]
+        cmap = plt.get_cmap("viridis")
+        keys = list(sweep)
+        for i, k in enumerate(keys):
+            prof = sweep[k]["profile"]
+            ax.plot(range(1, len(prof) + 1), prof, color=cmap(i / max(1, len(keys) - 1)), label=f"slopes ×{k}")
+        ax.axhline(thr, color="k", ls="--", lw=0.8)
+        ax.set(xlabel="layer", ylabel="mean max attention share", title="PR-1: ALiBi slope-scale sweep")
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        out = Path(outdir) / f"{stem}-PR-1-{_safe(r['model'])}.png"
+        fig.savefig(out, dpi=110)
+        plt.close(fig)
+        figs.append((f"PR-1 ({r['model']}): training curves, depth profiles per positional scheme, ALiBi slope sweep", out))
+    return figs
+
+
+@plotter("zoo-SC-1")
+def plot_sc1(results: list[dict], outdir: Path, stem: str):
+    figs = []
+    for r in by_claim(results, "SC-1"):
+        pl, ex = r.get("per_layer") or {}, r.get("extra") or {}
+        types = ex.get("types") or []
+        if "ve_base" not in pl:
+            continue
+        plt = pyplot()
+        fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+        L = len(pl["ve_base"])
+        xs = range(1, L + 1)
+        a.plot(xs, pl["ve_base"], "k-o", label="base")
+        for t in types:
+            a.plot(xs, pl[f"ve_{t}"], marker=".", label=f"{t} reseed")
+            b.plot(xs, pl[f"angle_{t}"], marker="o", label=f"{t} reseed")
+        b.axhline(ex.get("random_angle", 0), color="grey", ls="--", label="random subspaces")
+        a.set(xlabel="layer", ylabel=f"VE@{ex.get('rank', 8)}", title="SC-1: geometry across seeds")
+        b.set(xlabel="layer", ylabel="mean canonical angle (°)", title="SC-1: direction across seeds", ylim=(0, 90))
+        a.legend(fontsize=8)
+        b.legend(fontsize=8)
+        fig.tight_layout()
+        out = Path(outdir) / f"{stem}-SC-1-{_safe(r['model'])}.png"
+        fig.savefig(out, dpi=110)
+        plt.close(fig)
+        figs.append((f"SC-1 ({r['model']}): rank-8 VE and canonical angles per layer", out))
+    return figs
+
+
+@plotter("zoo-AR")
+def plot_ar(results: list[dict], outdir: Path, stem: str):
+    figs = []
+    for r in by_claim(results, "AR-1"):
+        pl = r.get("per_layer") or {}
+        if "max_share" not in pl:
+            continue
+        plt = pyplot()
+        fig, ax = plt.subplots(figsize=(7, 4))
+        xs = range(1, len(pl["max_share"]) + 1)
+        for k, st in (("max_share", "k-o"), ("current", "-s"), ("embeddings", "-^"), ("uniform", "--")):
+            ax.plot(xs, pl[k], st, label=k)
+        ax.set(xlabel="sublayer", ylabel="share of routing weight", title=f"AR-1 ({r['model']}): depth routing hubs",
+               ylim=(0, 1.02))
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        out = Path(outdir) / f"{stem}-AR-1-{_safe(r['model'])}.png"
+        fig.savefig(out, dpi=110)
+        plt.close(fig)
+        figs.append((f"AR-1 ({r['model']}): max share, current block and embeddings per sublayer", out))
+    for r in by_claim(results, "AR-2"):
+        table = (r.get("extra") or {}).get("table") or {}
+        if not table:
+            continue
+        plt = pyplot()
+        fig, ax = plt.subplots(figsize=(6, 4))
+        offs = sorted(table, key=float)
+        xs = [float(o) for o in offs]
+        for k in ("max_share", "current", "embeddings"):
+            ax.plot(xs, [table[o][k] for o in offs], marker="o", label=k)
+        ax.set(xlabel="recency-bias offset δ", ylabel="mean share", title=f"AR-2 ({r['model']}): offset sweep",
+               ylim=(0, 1.02))
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        out = Path(outdir) / f"{stem}-AR-2-{_safe(r['model'])}.png"
+        fig.savefig(out, dpi=110)
+        plt.close(fig)
+        figs.append((f"AR-2 ({r['model']}): shares under a recency-bias offset", out))
+    return figs
