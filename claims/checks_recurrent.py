@@ -28,6 +28,11 @@ def onset_frac(values, threshold) -> float:
     return math.inf if o is None else o[1]
 
 
+def _fmt_onset(pct) -> str:
+    """'17 %' or 'never' for an onset given in percent of depth (None / inf = never)."""
+    return "never" if pct is None or not np.isfinite(pct) else f"{pct:.0f} %"
+
+
 def _pct(x):
     return None if not np.isfinite(x) else 100.0 * x
 
@@ -59,7 +64,7 @@ def check_mb1(claim, m, model_label):
     return evaluate(
         claim, model_label, checks, measured={"onset_pct": _pct(on), "peak": peak},
         null={"uniform_share": uniform_share(m.colshare.shape[1])},
-        summary=f"Mamba hidden attention (mean over channels of |α|): onset {_pct(on) or 'never'} %, peak {peak:.3f}",
+        summary=f"Mamba hidden attention (mean over channels of |α|): onset {_fmt_onset(_pct(on))}, peak {peak:.3f}",
         per_layer={"concentration": mean, "sem": se, "concentration_rownorm": rn_mean},
         extra={"router": "mamba", "depth": ((np.arange(L) + 1) / L), "onset_threshold": thr,
                "in_paper_onset_range": bool(np.isfinite(on) and lo <= 100 * on <= hi),
@@ -171,7 +176,7 @@ def check_rw2(claim, m, model_label):
     return evaluate(claim, model_label, checks,
                     measured={"onset_no_decay_pct": _pct(o_full), "onset_learned_pct": _pct(o_learned)},
                     null="onset of the learned decay",
-                    summary=f"onset: no decay {_pct(o_full) or 'never'} %, learned {_pct(o_learned) or 'never'} %",
+                    summary=f"onset: no decay {_fmt_onset(_pct(o_full))}, learned {_fmt_onset(_pct(o_learned))}",
                     per_layer={"no_decay": full, "learned": learned},
                     extra={"router": "rwkv", "onset_threshold": thr}, provenance=_prov(m))
 
@@ -269,8 +274,8 @@ def check_tf8(claim, recurrent: dict, transformers: dict, model_label):
     return evaluate(claim, model_label, checks,
                     measured={"recurrent_onset_pct": _pct(r_on), "recurrent_peak": r_peak},
                     null="the transformers of this run",
-                    summary=f"{recurrent['router']}: onset {_pct(r_on) or 'never'} %, peak {r_peak:.3f}; transformers: "
-                            + ", ".join(f"{k} onset {v['onset_pct'] or 'never'} % / peak {v['peak']:.3f}"
+                    summary=f"{recurrent['router']}: onset {_fmt_onset(_pct(r_on))}, peak {r_peak:.3f}; transformers: "
+                            + ", ".join(f"{k} onset {_fmt_onset(v['onset_pct'])} / peak {v['peak']:.3f}"
                                         for k, v in tf_extra.items()),
                     per_layer={"recurrent": rmean},
                     extra={"router": recurrent["router"], "depth": (np.arange(rmean.size) + 1) / rmean.size,

@@ -17,6 +17,7 @@ import pytest
 from claims import checks_recurrent as cr
 from fixtures.models import WeightsUnavailable, load_config, resolve
 from fixtures.recurrent import mamba_measurement, router_kind, rwkv_measurement
+from suite.errors import UsageError
 
 HUB_MAMBA = ("state-spaces/mamba-130m-hf", "state-spaces/mamba-370m-hf", "state-spaces/mamba-790m-hf",
              "state-spaces/mamba-1.4b-hf")
@@ -109,7 +110,7 @@ def _transformer_profiles(options, zoo: bool) -> dict:
             continue
         try:
             attn_info(load_config(s), s.label)
-        except Exception:  # noqa: BLE001 - not a transformer (or offline): not part of the comparison
+        except (UsageError, WeightsUnavailable):  # not a transformer, or offline: not part of the comparison
             continue
         specs.append(s)
     if zoo:

@@ -85,13 +85,15 @@ def _hub_or_skip(repo: str, trust_remote_code: bool = False):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    try:
-        model = AutoModelForCausalLM.from_pretrained(repo, dtype=torch.float32, attn_implementation="eager",
-                                                     trust_remote_code=trust_remote_code).eval()
-        tok = AutoTokenizer.from_pretrained(repo, trust_remote_code=trust_remote_code)
-    except (OSError, ValueError) as exc:
-        pytest.skip(f"weights for {repo!r} are not available offline ({type(exc).__name__}); run "
+    from fixtures.models import _in_local_hub_cache, hub_reachable
+
+    if not _in_local_hub_cache(repo) and not hub_reachable():
+        pytest.skip(f"weights for {repo!r} are not available offline; run "
                     f"`pytest claims/test_zoo.py -m hub` on a machine that reaches huggingface.co")
+    # reachable or cached: any loading error is a real error, not a skip
+    model = AutoModelForCausalLM.from_pretrained(repo, dtype=torch.float32, attn_implementation="eager",
+                                                 trust_remote_code=trust_remote_code).eval()
+    tok = AutoTokenizer.from_pretrained(repo, trust_remote_code=trust_remote_code)
     return model, tok
 
 
