@@ -84,7 +84,11 @@ def markdown_table(rows) -> str:
     reg = registry()
     head = "| Claim | Model | Measured | Null | Threshold | Paper | Verdict |\n|---|---|---|---|---|---|---|"
     lines = [head]
+    na = {}
     for r in rows:
+        if r["verdict"] == "not applicable":  # folded into one line below the table
+            na.setdefault(r["model"], []).append(r["claim"])
+            continue
         claim = reg[r["claim"]]
         thr = r.get("threshold", claim.threshold)
         null = r.get("null")
@@ -103,6 +107,9 @@ def markdown_table(rows) -> str:
             f"| {r['claim']} | {r['model']} | {_fmt(r.get('measured'))} | {_fmt(null)} | {_fmt(thr)} | "
             f"{_fmt(r.get('paper') if r.get('paper') is not None else (claim.paper_values or None))} | {verdict} |"
         )
+    for model, ids in na.items():
+        lines.append("")
+        lines.append(f"Not applicable to {model} (architecture): {', '.join(ids)}.")
     return "\n".join(lines)
 
 
