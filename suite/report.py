@@ -102,7 +102,8 @@ def markdown_table(rows) -> str:
         elif verdict == "not reproduced":
             verdict = "**not reproduced**"
         elif verdict in ("skipped", "not applicable", "error", "pending") and r.get("summary"):
-            verdict += f" ({_fmt(r['summary'])[:140]})"
+            # the whole reason: it ends with the command that un-skips the claim (never cut mid-command)
+            verdict += f" ({_fmt(r['summary'])})"
         lines.append(
             f"| {r['claim']} | {r['model']} | {_fmt(r.get('measured'))} | {_fmt(null)} | {_fmt(thr)} | "
             f"{_fmt(r.get('paper') if r.get('paper') is not None else (claim.paper_values or None))} | {verdict} |"
