@@ -309,3 +309,25 @@ def test_theta_rewrite_per_layer_type_gemma3():
     assert verify_rope_theta(model, rec.theta_after)["n_checked"] == 2
     restore_rope_theta(rec)
     assert verify_rope_theta(model, before)["n_checked"] == 2
+
+
+def test_native_point_reuses_the_real_pass_exactly(tmp_path):
+    """The θ sweep takes factor 1 from the audit's real pass (no second pass over the same data):
+    that point must equal a pass run by the sweep itself; a measurement without A[t,0] is refused."""
+    from fixtures.measure import run_pass
+
+    lm = planted_model(tmp_path, "static")
+    g = torch.Generator().manual_seed(1)
+    ids = torch.randint(1, 256, (10, T_SYN), generator=g)
+    ids[:, 0] = 0
+    real = run_pass(lm.model, ids, 4, compute_nll=True, label="real", progress=False, keep_first_col=True)
+    own = sweep_points(lm.model, ids, [1.0, 4.0], batch_size=4, progress=False)
+    reused = sweep_points(lm.model, ids, [1.0, 4.0], batch_size=4, progress=False, native=real)
+    for a, b in zip(own, reused):
+        assert a.nll == pytest.approx(b.nll, rel=1e-6)
+        for k in ("diag_mean", "last_row", "colsum", "first_col"):
+            np.testing.assert_allclose(getattr(a, k), getattr(b, k), rtol=1e-5, atol=1e-7)
+    assert "not re-run" in reused[0].verification["measurement"] and "not re-run" not in own[0].verification["measurement"]
+    no_first_col = run_pass(lm.model, ids, 4, compute_nll=True, label="real", progress=False)
+    with pytest.raises(ValueError, match="A\\[t,0\\]"):
+        sweep_points(lm.model, ids, [1.0, 4.0], batch_size=4, progress=False, native=no_first_col)
