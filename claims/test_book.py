@@ -12,8 +12,9 @@ from probes import decay
 _SUMMARIES: dict = {}
 
 
-def _rope_sweep_summary(spec, info, options, bk1):
-    """The BK-1 θ sweep of ``spec`` (one verified pass per θ, disk-cached), summarised once per session."""
+def _rope_sweep_summary(spec, info, options, bk1, native=None):
+    """The BK-1 θ sweep of ``spec`` (one verified pass per θ, disk-cached), summarised once per session;
+    ``native``: see :func:`fixtures.rope.theta_sweep`."""
     from fixtures.models import WeightsUnavailable
     from fixtures.rope import theta_sweep
 
@@ -22,7 +23,7 @@ def _rope_sweep_summary(spec, info, options, bk1):
     key = (spec.ref, options.key(), options.data_dir)
     if key not in _SUMMARIES:
         try:
-            sweep = theta_sweep(spec, options, bk1.param("theta_factors"))
+            sweep = theta_sweep(spec, options, bk1.param("theta_factors"), native=native)
         except WeightsUnavailable as exc:
             pytest.skip(str(exc))
         _SUMMARIES[key] = checks_book.summarise_sweep(bk1, sweep, seed=options.seed)
@@ -61,12 +62,14 @@ def test_bk1_on_trained_zoo(entry, claim, options, record_claim):
     """BK-1 on each RoPE entry of the trained-here zoo (trained on first use, then cached)."""
     from fixtures.models import ModelSpec, load_config
     from fixtures.zoo import zoo_entry_dir
+    from fixtures.zoo_measure import transformer_measurement
     from probes.capture import attn_info
 
     assert entry in _zoo_rope_entries(), f"{entry} is no longer a RoPE entry of fixtures.zoo: update this list"
     spec = ModelSpec(label=f"zoo-{entry}", source="local", ref=str(zoo_entry_dir(entry, options)))
     info = attn_info(load_config(spec), spec.label)
-    summ = _rope_sweep_summary(spec, info, options, claim("BK-1"))
+    # native θ: the zoo measurement PR-1/SC-1 use (same model, same sequences), not a second pass
+    summ = _rope_sweep_summary(spec, info, options, claim("BK-1"), native=lambda: transformer_measurement(entry, options))
     result = record_claim(checks_book.check_bk1(claim("BK-1"), summ, spec.label))
     assert result.reproduced, result.message()
 
