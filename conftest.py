@@ -208,4 +208,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     terminalreporter.write_sep("=", "collapse-claims reproducibility report")
     for p in paths:
         terminalreporter.write_line(p["table"])
+        counts = p.get("counts") or {}
+        terminalreporter.write_line("verdicts: " + ", ".join(f"{v} {n}" for v, n in sorted(counts.items())))
         terminalreporter.write_line(f"report: {p['markdown']}  (json: {p['json']})")

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from claims import checks_book
 from probes import decay
+from suite.outcome import conclude
 
 _SUMMARIES: dict = {}
 
@@ -39,13 +40,13 @@ def rope_sweep(attention_model, options, claims):
 @pytest.mark.claim("BK-1")
 def test_bk1_gamma_independent_of_sink(claim, rope_sweep, attention_model, record_claim):
     result = record_claim(checks_book.check_bk1(claim("BK-1"), rope_sweep, attention_model[0].label))
-    assert result.reproduced, result.message()
+    conclude(result)
 
 
 @pytest.mark.claim("BK-2")
 def test_bk2_condensate_against_measured_sink(claim, rope_sweep, attention_model, record_claim):
     result = record_claim(checks_book.check_bk2(claim("BK-2"), rope_sweep, attention_model[0].label))
-    assert result.reproduced, result.message()
+    conclude(result)
 
 
 def _zoo_rope_entries():
@@ -71,14 +72,14 @@ def test_bk1_on_trained_zoo(entry, claim, options, record_claim):
     # native θ: the zoo measurement PR-1/SC-1 use (same model, same sequences), not a second pass
     summ = _rope_sweep_summary(spec, info, options, claim("BK-1"), native=lambda: transformer_measurement(entry, options))
     result = record_claim(checks_book.check_bk1(claim("BK-1"), summ, spec.label))
-    assert result.reproduced, result.message()
+    conclude(result)
 
 
 @pytest.mark.claim("BK-3")
 def test_bk3_fractional_order_map(claim, record_claim):
     """Algebra: model-free (the α of each measured γ is reported with BK-1)."""
     result = record_claim(checks_book.check_bk3(claim("BK-3")))
-    assert result.reproduced, result.message()
+    conclude(result)
 
 
 def _bk3():

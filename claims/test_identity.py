@@ -13,6 +13,7 @@ import pytest
 
 from claims import checks_identity as ci
 from probes.geometry import mp_ve_null, simulated_ve_null, ve_at_r
+from suite.outcome import conclude
 
 FLOATS = st.floats(min_value=-3.0, max_value=3.0, allow_nan=False, allow_infinity=False, width=64)
 
@@ -39,7 +40,7 @@ def test_id1_boltzmann_equals_softmax_iff_equal_norms(claim, record_claim):
 
     example()
     result = record_claim(ci.check_id1(claim("ID-1"), eq_errs, resids, gaps))
-    assert result.reproduced, result.message()
+    conclude(result)
 
 
 @pytest.mark.claim("ID-2")
@@ -56,7 +57,7 @@ def test_id2_boltzmann_is_max_entropy(claim, record_claim):
 
     example()
     result = record_claim(ci.check_id2(claim("ID-2"), deficits))
-    assert result.reproduced, result.message()
+    conclude(result)
 
 
 @pytest.mark.claim("ID-3")
@@ -73,7 +74,7 @@ def test_id3_metric_score_not_bilinear(claim, record_claim):
 
     example()
     result = record_claim(ci.check_id3(claim("ID-3"), residuals, zeros))
-    assert result.reproduced, result.message()
+    conclude(result)
 
 
 @pytest.mark.claim("TF-3")
@@ -94,4 +95,4 @@ def test_tf3_gaussian_null_depends_only_on_aspect_ratio(claim, record_claim):
 
     example()
     result = record_claim(ci.check_tf3(c, ladder, mp, scale_errs))
-    assert result.reproduced, result.message()
+    conclude(result)

@@ -18,6 +18,7 @@ from claims import checks_recurrent as cr
 from fixtures.models import WeightsUnavailable, load_config, resolve
 from fixtures.recurrent import mamba_measurement, router_kind, rwkv_measurement
 from suite.errors import UsageError
+from suite.outcome import conclude
 
 HUB_MAMBA = ("state-spaces/mamba-130m-hf", "state-spaces/mamba-370m-hf", "state-spaces/mamba-790m-hf",
              "state-spaces/mamba-1.4b-hf")
@@ -87,14 +88,14 @@ def _run_mb(cid, spec, options, claim, record_claim):
     m = _mamba(spec, options, claim)
     result = MB_CHECKS[cid](claim(cid), m, spec.label)
     record_claim(result)
-    assert result.reproduced, result.message()
+    conclude(result)
 
 
 def _run_rw(cid, spec, options, claim, record_claim):
     m = _rwkv(spec, options, claim)
     result = RW_CHECKS[cid](claim(cid), m, spec.label)
     record_claim(result)
-    assert result.reproduced, result.message()
+    conclude(result)
 
 
 def _transformer_profiles(options, zoo: bool) -> dict:
@@ -135,7 +136,7 @@ def _run_tf8(spec, kind, options, claim, record_claim, zoo=False):
     tfs = _transformer_profiles(options, zoo)
     result = cr.check_tf8(claim("TF-8"), rec, tfs, spec.label)
     record_claim(result)
-    assert result.reproduced, result.message()
+    conclude(result)
 
 
 # ----------------------------------------------------------------------------- --model targets

@@ -4,30 +4,31 @@ from __future__ import annotations
 import pytest
 
 from claims import checks_tf
+from suite.outcome import conclude
 
 
 @pytest.mark.claim("TF-1")
 def test_tf1_key_norms_not_uniform(claim, real_measurement, options, record_claim):
     result = record_claim(checks_tf.check_tf1(claim("TF-1"), real_measurement, seed=options.seed))
-    assert result.reproduced, result.message()
+    conclude(result)
 
 
 @pytest.mark.claim("TF-2")
 def test_tf2_keys_low_rank_beyond_nulls(claim, real_measurement, shuffled_measurement, options, record_claim):
     result = record_claim(checks_tf.check_tf2(claim("TF-2"), real_measurement, shuffled_measurement, seed=options.seed))
-    assert result.reproduced, result.message()
+    conclude(result)
 
 
 @pytest.mark.claim("TF-5")
 def test_tf5_onset_early(claim, real_measurement, record_claim):
     result = record_claim(checks_tf.check_tf5(claim("TF-5"), real_measurement))
-    assert result.reproduced, result.message()
+    conclude(result)
 
 
 @pytest.mark.claim("TF-6")
 def test_tf6_norm_concentration_correlation(claim, real_measurement, record_claim):
     result = record_claim(checks_tf.check_tf6(claim("TF-6"), real_measurement))
-    assert result.reproduced, result.message()
+    conclude(result)
 
 
 @pytest.mark.claim("TF-7")
@@ -36,7 +37,7 @@ def test_tf7_rope_geometry_not_norm(claim, attention_model, real_measurement, sh
     if not info.rope:
         pytest.skip(f"not applicable: {spec.label} ({info.model_type}) has no rotary embedding")
     result = record_claim(checks_tf.check_tf7(claim("TF-7"), real_measurement, shuffled_measurement, seed=options.seed))
-    assert result.reproduced, result.message()
+    conclude(result)
 
 
 @pytest.mark.claim("TF-4")
@@ -61,5 +62,4 @@ def test_tf4_content_effect_grows_with_scale(claim, pytestconfig, options, recor
         except WeightsUnavailable as exc:
             pytest.skip(str(exc))
         results.append(record_claim(checks_tf.check_tf4(claim("TF-4"), fam, pairs, sizes)))
-    bad = [r for r in results if not r.reproduced]
-    assert not bad, "\n".join(r.message() for r in bad)
+    conclude(*results)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from claims import checks_zoo
+from suite.outcome import conclude
 
 HUB_ATTNRES = "wdlctc/open-attnres-0.6b-block"
 # PolyPythias (van der Wal et al. 2025): 160M Pythia retrained with other seeds
@@ -36,7 +37,7 @@ def test_pr1_brake_ordering(claim, options, record_claim):
     base["entries"] = prov
     result = record_claim(checks_zoo.check_pr1(c, {k: m.max_share() for k, m in schemes.items()}, sweep,
                                                seed=options.seed, provenance=base, curves=training_curves(options)))
-    assert result.reproduced, result.message()
+    conclude(result)
 
 
 @pytest.mark.zoo
@@ -56,7 +57,7 @@ def test_sc1_seed_twins_same_geometry_other_direction(claim, options, record_cla
     prov["twins"] = {t: n for t, n in zoo.TWINS.items()}
     result = record_claim(checks_zoo.check_sc1(c, base.ve(r), base.key_covariance(), twins, seed=options.seed,
                                                provenance=prov))
-    assert result.reproduced, result.message()
+    conclude(result)
 
 
 @pytest.mark.zoo
@@ -65,7 +66,7 @@ def test_ar1_attnres_concentrates_with_normalised_keys(claim, options, record_cl
     from fixtures.zoo_measure import routing_measurement
 
     result = record_claim(checks_zoo.check_ar1(claim("AR-1"), routing_measurement("attnres", options)))
-    assert result.reproduced, result.message()
+    conclude(result)
 
 
 @pytest.mark.zoo
@@ -76,7 +77,7 @@ def test_ar2_recency_offset_relocates(claim, options, record_claim):
     c = claim("AR-2")
     sweep = {float(d): routing_measurement("attnres", options, offset=float(d)) for d in c.param("offsets")}
     result = record_claim(checks_zoo.check_ar2(c, sweep))
-    assert result.reproduced, result.message()
+    conclude(result)
 
 
 # ----------------------------------------------------------------------------- hub checkpoints
@@ -115,7 +116,7 @@ def test_ar_on_open_attnres_checkpoint(claim, options, record_claim):
         sweep[float(d)] = m
     r1 = record_claim(checks_zoo.check_ar1(claim("AR-1"), sweep[0.0], HUB_ATTNRES))
     r2 = record_claim(checks_zoo.check_ar2(c2, sweep, HUB_ATTNRES))
-    assert r1.reproduced and r2.reproduced, r1.message() + "\n" + r2.message()
+    conclude(r1, r2)
 
 
 @pytest.mark.hub
@@ -138,4 +139,4 @@ def test_sc1_on_polypythias(claim, options, record_claim):
     result = record_claim(checks_zoo.check_sc1(c, base.ve(r), base.key_covariance(), twins, seed=options.seed,
                                                model_label="PolyPythias pythia-160m seed twins",
                                                provenance=dict(base.provenance)))
-    assert result.reproduced, result.message()
+    conclude(result)

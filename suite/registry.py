@@ -20,6 +20,14 @@ Schema (checked by :func:`load_registry`, no model needed)::
     [claim.tolerance]  value / unit / provenance
     [claim.params]     named constants the test reads (onset threshold, ranks, ...)
     [claim.expected."<model label>"]  verdict / reason  (recorded disagreements)
+    [[claim.preconditions]]  the claim's premise (see :class:`Precondition`): either inline
+                       (id, quantity, comparator, threshold | reference, source, statement)
+                       or ``use = "<premise id>"`` naming a shared ``[[premise]]`` record
+                       (``claims/registry/premises.toml``)
+
+A claim whose premise does not hold on a model reads *inconclusive* with the numbers of the
+failed premise: neither reproduced nor refuted (DEVELOPERS: "conclusive only when the claim's
+premise holds"). Premises come from the seeds' own wording, never from a claim's outcome.
 """
 from __future__ import annotations
 
@@ -48,7 +56,8 @@ ARCH_CLASSES = {
     "all-routers",
     "trained-zoo",
 }
-VERDICTS = ("reproduced", "not reproduced", "not applicable", "skipped", "error", "pending")
+VERDICTS = ("reproduced", "not reproduced", "inconclusive", "not applicable", "skipped", "error", "pending")
+PRECONDITION_COMPARATORS = {">", "<", ">=", "<="}
 REQUIRED = (
     "id", "version", "kind", "status", "source", "statement", "quantity", "comparator",
     "threshold", "null", "applies_to", "tolerance",
@@ -61,6 +70,23 @@ class Tolerance:
     value: float
     unit: str
     provenance: str
+
+
+@dataclass(frozen=True)
+class Precondition:
+    """One premise of a claim: ``quantity <comparator> threshold`` (a number) or
+    ``quantity <comparator> reference`` (another quantity the check supplies, e.g. the
+    uniform-attention level at this T), beyond ``z`` standard errors when the check supplies
+    ``<quantity>_se``. ``source`` is the line of the seed that makes it the claim's premise."""
+
+    id: str
+    quantity: str
+    comparator: str
+    source: str
+    statement: str
+    threshold: float | None = None
+    reference: str | None = None
+    z: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -82,6 +108,7 @@ class Claim:
     expected: dict = field(default_factory=dict)
     notes: str = ""
     file: str = ""
+    preconditions: tuple = ()
 
     def param(self, name: str):
         """A named constant of this claim; a missing one is a registry error, not a KeyError."""
@@ -104,7 +131,48 @@ def _problem(path, msg):
     return errors.UsageError(errors.REGISTRY_INVALID.format(path=path, problem=msg))
 
 
-def _parse(rec: dict, path: Path) -> Claim:
+PRECONDITION_FIELDS = {"id", "quantity", "comparator", "threshold", "reference", "source", "statement", "z"}
+
+
+def _parse_precondition(rec: dict, where: str, path) -> Precondition:
+    extra = set(rec) - PRECONDITION_FIELDS
+    if extra:
+        raise _problem(path, f"{where}: unknown precondition fields {sorted(extra)}")
+    missing = [k for k in ("id", "quantity", "comparator", "source", "statement") if not str(rec.get(k, "")).strip()]
+    if missing:
+        raise _problem(path, f"{where}: precondition lacks {', '.join(missing)}")
+    if rec["comparator"] not in PRECONDITION_COMPARATORS:
+        raise _problem(path, f"{where}: precondition comparator {rec['comparator']!r} not in {sorted(PRECONDITION_COMPARATORS)}")
+    if ("threshold" in rec) == ("reference" in rec):
+        raise _problem(path, f"{where}: precondition {rec['id']!r} needs exactly one of threshold (a number) or reference (a quantity)")
+    if "threshold" in rec and not isinstance(rec["threshold"], (int, float)):
+        raise _problem(path, f"{where}: precondition {rec['id']!r} threshold must be a number")
+    return Precondition(id=rec["id"], quantity=rec["quantity"], comparator=rec["comparator"], source=rec["source"],
+                        statement=rec["statement"], threshold=None if "threshold" not in rec else float(rec["threshold"]),
+                        reference=rec.get("reference"), z=float(rec.get("z", 0.0)))
+
+
+def _claim_preconditions(rec: dict, path, premises: dict) -> tuple:
+    out = []
+    for i, pre in enumerate(rec.get("preconditions", [])):
+        where = f"{rec['id']} precondition {i + 1}"
+        if not isinstance(pre, dict):
+            raise _problem(path, f"{where}: must be a table")
+        if "use" in pre:
+            if set(pre) != {"use"}:
+                raise _problem(path, f"{where}: `use` stands alone (the shared premise carries its own fields)")
+            if pre["use"] not in premises:
+                raise _problem(path, f"{where}: unknown premise {pre['use']!r}" + errors.did_you_mean(pre["use"], premises))
+            out.append(premises[pre["use"]])
+        else:
+            out.append(_parse_precondition(pre, where, path))
+    ids = [p.id for p in out]
+    if len(set(ids)) != len(ids):
+        raise _problem(path, f"{rec['id']}: duplicate precondition ids {ids}")
+    return tuple(out)
+
+
+def _parse(rec: dict, path: Path, premises: dict | None = None) -> Claim:
     missing = [k for k in REQUIRED if k not in rec]
     cid = rec.get("id", "?")
     if missing:
@@ -134,7 +202,7 @@ def _parse(rec: dict, path: Path) -> Claim:
     for label, exp in rec.get("expected", {}).items():
         if exp.get("verdict") not in VERDICTS or not exp.get("reason"):
             raise _problem(path, f"{cid}: expected[{label!r}] needs a verdict in {VERDICTS} and a reason")
-    known = set(REQUIRED) | {"paper_values", "params", "expected", "notes"}
+    known = set(REQUIRED) | {"paper_values", "params", "expected", "notes", "preconditions"}
     extra = set(rec) - known
     if extra:
         raise _problem(path, f"{cid}: unknown fields {sorted(extra)}")
@@ -146,6 +214,7 @@ def _parse(rec: dict, path: Path) -> Claim:
         tolerance=Tolerance(float(tol["value"]), str(tol["unit"]), str(tol["provenance"])),
         paper_values=dict(rec.get("paper_values", {})), params=dict(rec.get("params", {})),
         expected=dict(rec.get("expected", {})), notes=rec.get("notes", ""), file=str(path),
+        preconditions=_claim_preconditions(rec, path, premises or {}),
     )
 
 
@@ -164,13 +233,22 @@ def load_registry(directory: Path | str = REGISTRY_DIR) -> Registry:
     if not files:
         raise _problem(directory, "no *.toml claim files")
     reg = Registry()
+    docs = []
     for path in files:
         try:
-            data = tomllib.loads(path.read_text())
+            docs.append((path, tomllib.loads(path.read_text())))
         except tomllib.TOMLDecodeError as exc:
             raise _problem(path, f"invalid TOML: {exc}") from None
+    premises: dict[str, Precondition] = {}
+    for path, data in docs:
+        for rec in data.get("premise", []):
+            pre = _parse_precondition(rec, f"premise {rec.get('id', '?')}", path)
+            if pre.id in premises:
+                raise _problem(path, f"duplicate premise id {pre.id}")
+            premises[pre.id] = pre
+    for path, data in docs:
         for rec in data.get("claim", []):
-            claim = _parse(rec, path)
+            claim = _parse(rec, path, premises)
             if claim.id in reg:
                 raise _problem(path, f"duplicate claim id {claim.id} (also in {reg[claim.id].file})")
             reg[claim.id] = claim

@@ -101,6 +101,11 @@ def markdown_table(rows) -> str:
             verdict = "**not reproduced** (recorded disagreement)"
         elif verdict == "not reproduced":
             verdict = "**not reproduced**"
+        elif verdict == "inconclusive":
+            bad = [c for c in r.get("preconditions") or [] if not c.get("passed")]
+            verdict = "*inconclusive* (premise not met: " + "; ".join(
+                f"{c['name'].removeprefix('premise ').split(':')[0]} {_fmt(c['measured'], 3)} {c['comparator']} "
+                f"{_fmt(c['reference'], 3)}" for c in bad) + ")"
         elif verdict in ("skipped", "not applicable", "error", "pending") and r.get("summary"):
             # the whole reason: it ends with the command that un-skips the claim (never cut mid-command)
             verdict += f" ({_fmt(r['summary'])})"
@@ -128,6 +133,16 @@ def _details(rows) -> str:
         if r.get("summary"):
             out.append("")
             out.append(str(r["summary"]))
+        pre = r.get("preconditions") or []
+        if pre:
+            out.append("")
+            out.append("Premises (evaluated first; a failed one makes the verdict inconclusive):")
+            for ch in pre:
+                ok = "holds" if ch.get("passed") else "**does not hold**"
+                out.append(f"- {ch['name']}: {_fmt(ch['measured'], 4)} {ch['comparator']} "
+                           f"{_fmt(ch['reference'], 4)} (margin {_fmt(ch.get('margin'), 3)}): {ok} — source: {ch.get('note', '')}")
+            out.append("")
+            out.append("Checks" + (" (not deciding: a premise does not hold):" if r["verdict"] == "inconclusive" else ":"))
         for ch in r.get("checks") or []:
             ok = "ok" if ch.get("passed") else "**fails**"
             note = f" — {ch['note']}" if ch.get("note") else ""
@@ -185,8 +200,10 @@ def write_reports(results, outcomes, options, specs) -> list[dict]:
             f"{env['versions']['torch']}, transformers {env['versions']['transformers']}. Generated {stamp}.",
             "",
             "Verdicts: " + ", ".join(f"{v}: {n}" for v, n in sorted(counts.items())) + ".",
-            "A claim is *reproduced* only if every check passes beyond its margin; *not reproduced* "
-            "means the test ran on real weights and the claim failed (the numbers are below).",
+            "A claim is *reproduced* only if its premises hold and every check passes beyond its margin; "
+            "*not reproduced* means the premises held, the test ran on real weights and the claim failed; "
+            "*inconclusive* means a premise of the claim (registry `preconditions`, each from the seed's own "
+            "wording) does not hold on this model, so the test cannot speak either way (the numbers are below).",
             "",
             table,
             "",
@@ -208,5 +225,5 @@ def write_reports(results, outcomes, options, specs) -> list[dict]:
         mpath.write_text("\n".join(md))
         shutil.copyfile(mpath, outdir / "latest.md")
         shutil.copyfile(jpath, outdir / "latest.json")
-        written.append({"json": str(jpath), "markdown": str(mpath), "table": table})
+        written.append({"json": str(jpath), "markdown": str(mpath), "table": table, "counts": counts})
     return written

@@ -15,7 +15,7 @@ import numpy as np
 
 from suite.registry import Claim
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: verdict "inconclusive" and the ``preconditions`` list
 
 
 def _num(x):
@@ -120,24 +120,40 @@ class ClaimResult:
     provenance: dict = field(default_factory=dict)
     claim_version: int = 0
     expected_verdict: str | None = None
+    preconditions: list = field(default_factory=list)  # Checks of the claim's premises, evaluated first
     schema_version: int = SCHEMA_VERSION
 
     @property
     def reproduced(self) -> bool:
         return self.verdict == "reproduced"
 
+    @property
+    def inconclusive(self) -> bool:
+        return self.verdict == "inconclusive"
+
+    def premise_text(self) -> str:
+        """The failed premises with their numbers (the reason of an inconclusive verdict)."""
+        bad = [c for c in self.preconditions if isinstance(c, Check) and not c.passed]
+        return "; ".join(c.describe() for c in bad)
+
     def message(self) -> str:
         lines = [f"{self.claim} on {self.model}: {self.verdict}. {self.summary}".rstrip()]
+        if self.preconditions:
+            lines.append("  premises:")
+            lines += ["    " + (c.describe() if isinstance(c, Check) else str(c)) for c in self.preconditions]
+            if self.inconclusive:
+                lines.append("  checks (not deciding: a premise does not hold):")
         lines += ["  " + (c.describe() if isinstance(c, Check) else str(c)) for c in self.checks]
         return "\n".join(lines)
 
     def to_json(self) -> dict:
         d = asdict(self)
-        d["checks"] = [
-            {k: _num(v) if k in ("measured", "reference", "margin") else v for k, v in asdict(c).items()}
-            if isinstance(c, Check) else c
-            for c in self.checks
-        ]
+        for key in ("checks", "preconditions"):
+            d[key] = [
+                {k: _num(v) if k in ("measured", "reference", "margin") else v for k, v in asdict(c).items()}
+                if isinstance(c, Check) else c
+                for c in getattr(self, key)
+            ]
         for k in ("measured", "null", "threshold", "paper", "per_layer", "extra"):
             d[k] = _num(d[k])
         return d
@@ -155,16 +171,25 @@ def evaluate(
     per_layer: dict | None = None,
     extra: dict | None = None,
     provenance: dict | None = None,
+    premises: dict | None = None,
 ) -> ClaimResult:
-    """Evaluate every check; the claim is reproduced iff all of them pass."""
+    """Evaluate the claim's premises (registry ``preconditions``), then every check.
+
+    ``premises`` maps the quantity names the registry's preconditions use to measured values
+    (and optionally ``<name>_se``). A premise that fails makes the verdict *inconclusive*,
+    whatever the checks say; otherwise the claim is reproduced iff every check passes."""
+    pre = premise_checks(claim, premises)
     checks = [c.evaluate() for c in checks]
     if not checks:
         raise ValueError(f"{claim.id}: a claim needs at least one check")
-    ok = all(c.passed for c in checks)
+    if not all(c.passed for c in pre):
+        verdict = "inconclusive"
+    else:
+        verdict = "reproduced" if all(c.passed for c in checks) else "not reproduced"
     return ClaimResult(
         claim=claim.id,
         model=model,
-        verdict="reproduced" if ok else "not reproduced",
+        verdict=verdict,
         measured=measured,
         null=null,
         threshold=claim.threshold if threshold is None else threshold,
@@ -176,7 +201,32 @@ def evaluate(
         provenance=provenance or {},
         claim_version=claim.version,
         expected_verdict=claim.expected_verdict(model),
+        preconditions=pre,
     )
+
+
+def premise_checks(claim: Claim, premises: dict | None) -> list[Check]:
+    """The one place a claim's premises are evaluated: a :class:`Check` per registry
+    precondition, read from the ``premises`` quantities the check function supplies.
+
+    A quantity the registry names but the check does not supply is a programming error
+    (the premise would silently go untested), so it raises."""
+    if not claim.preconditions:
+        return []
+    premises = premises or {}
+    out = []
+    for p in claim.preconditions:
+        missing = [q for q in (p.quantity, p.reference) if q is not None and q not in premises]
+        if missing:
+            raise KeyError(f"{claim.id}: precondition {p.id!r} needs quantities {missing}; the check supplied "
+                           f"{sorted(premises)}")
+        ref = premises[p.reference] if p.reference is not None else p.threshold
+        se = premises.get(f"{p.quantity}_se", 0.0) or 0.0
+        measured = premises[p.quantity]
+        measured = float("nan") if measured is None else float(measured)
+        out.append(Check(f"premise {p.id}: {p.statement}", measured, p.comparator, float(ref), p.z * float(se),
+                         note=p.source).evaluate())
+    return out
 
 
 def sem(x, axis=0) -> np.ndarray:
