@@ -33,6 +33,8 @@ def pytest_addoption(parser):
     g.addoption("--graph-root", default=None, help="WebKB root (default $COLLAPSE_CLAIMS_GRAPHS, then ../shared/data/webkb)")
     g.addoption("--retrain", action="store_true", help="retrain cached trained-here models")
     g.addoption("--batch-size", type=int, default=8, help="sequences per forward batch")
+    g.addoption("--bos", default="auto", choices=("auto", "always", "never"),
+                help="BOS at position 0 of each window: auto (as the model's tokenizer does by default), always, never")
 
 
 def _options(config) -> RunOptions:
@@ -57,6 +59,7 @@ def _options(config) -> RunOptions:
         graph_root=resolve_graph_root(config.getoption("--graph-root")),
         retrain=config.getoption("--retrain"),
         batch_size=config.getoption("--batch-size"),
+        bos=config.getoption("--bos"),
     ))
 
 

@@ -46,6 +46,7 @@ NON_FINITE = (
     "float32, or check the weights."
 )
 BAD_OPTION = "{option}: {problem}"
+NO_BOS_TOKEN = "--bos always: the tokenizer of model {model!r} has no BOS token; use --bos auto or --bos never."
 UNKNOWN_CLAIM = "unknown claim id {claim!r}{hint}."
 REGISTRY_INVALID = "claim registry {path}: {problem}"
 GRAPH_ROOT_MISSING = (

@@ -28,9 +28,12 @@ class RunOptions:
     graph_root: str | None = None
     retrain: bool = False
     batch_size: int = 8
+    bos: str = "auto"  # auto | always | never (fixtures.data.resolve_bos)
 
     def key(self) -> str:
-        return f"{self.dtype}-{self.device}-n{self.n_seqs}-T{self.seq_len}-seed{self.seed}"
+        # "auto" is resolved per model from its tokenizer (the model ref is in every cache key)
+        bos = "" if self.bos == "auto" else f"-bos{self.bos}"
+        return f"{self.dtype}-{self.device}-n{self.n_seqs}-T{self.seq_len}-seed{self.seed}{bos}"
 
 
 def resolve_data_dir(cli_value: str | None) -> str | None:
@@ -57,6 +60,10 @@ def resolve_graph_root(cli_value: str | None) -> str | None:
 def validate(opts: RunOptions) -> RunOptions:
     if opts.dtype not in DTYPES:
         raise errors.UsageError(errors.BAD_OPTION.format(option="--dtype", problem=f"{opts.dtype!r} not in {DTYPES}"))
+    if opts.bos not in ("auto", "always", "never"):
+        raise errors.UsageError(errors.BAD_OPTION.format(option="--bos", problem=f"{opts.bos!r} not in auto, always, never"))
+    if opts.batch_size < 1:
+        raise errors.UsageError(errors.BAD_OPTION.format(option="--batch-size", problem="needs at least 1 sequence per batch"))
     if opts.n_seqs < 2:
         raise errors.UsageError(errors.BAD_OPTION.format(option="--n-seqs", problem="needs at least 2 sequences"))
     if opts.seq_len < 16:

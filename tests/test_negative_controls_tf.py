@@ -130,6 +130,30 @@ def test_tf7_fails_when_the_rotation_changes_norms():
     assert not r.checks[0].passed
 
 
+def test_tf7_shuffle_null_is_reported_not_deciding():
+    """§7 / Fig. 5 test post-RoPE VE@8 against the Gaussian null only (the nulls of Fig. 3):
+    a shuffle null as low-rank as the real keys is shown, but does not decide the verdict."""
+    pre = lowrank_keys(40)
+    post = _rotate_half(pre)
+    m = measurement_from_tensors(pre, causal_uniform(N, H, T, L), post)
+    shuf = measurement_from_tensors(pre, causal_uniform(N, H, T, L), post)  # identical: shuffle null not cleared
+    r = checks_tf.check_tf7(REG["TF-7"], m, shuf)
+    assert r.extra["shuffle_post_not_cleared_layers"] == list(range(1, L + 1))
+    assert all("shuffle" not in c.name for c in r.checks)
+
+
+def _rotate_half(k):
+    """A norm-preserving map that spreads the leading direction: rotate each key in
+    its (0,1) plane by an angle that grows with position (a toy RoPE)."""
+    T_ = k.shape[2]
+    ang = torch.linspace(0, 3.0, T_, dtype=torch.float64).view(1, 1, T_, 1)
+    out = k.clone()
+    for a, b in ((0, 1), (2, 3), (4, 5), (6, 7)):
+        out[..., a] = k[..., a] * torch.cos(ang * (a + 1)) - k[..., b] * torch.sin(ang * (a + 1))
+        out[..., b] = k[..., a] * torch.sin(ang * (a + 1)) + k[..., b] * torch.cos(ang * (a + 1))
+    return out
+
+
 def test_tf7_fails_when_rotation_does_nothing():
     pre = lowrank_keys(17)
     m = measurement_from_tensors(pre, causal_uniform(N, H, T, L), pre.clone())
@@ -144,6 +168,9 @@ class _FakeM:
 
     def ve(self, r, post=False):
         return self._v
+
+    def lm_gain(self):
+        return 4.0
 
 
 def test_tf4_fails_when_content_effect_shrinks_with_scale():
@@ -212,3 +239,50 @@ def test_tf3_fails_on_a_wrong_ladder():
     mp = {d: 0.0 for d in ladder}
     r = ci.check_tf3(c, ladder, mp, [0.0])
     assert r.verdict == "not reproduced"
+
+
+# ---------------------------------------------------------------- TF-2 hard null: a token-only first layer
+def test_tf2_token_only_layer_is_untestable_not_failed():
+    """Hard null: layer 1's keys are a function of the token alone, so the shuffled run has the
+    same key cloud (permuted) and the same spectrum. That layer must be reported untestable
+    and left out of the per-layer shuffle rule, not counted as a failure (CLAIMS.md §4)."""
+    real_k = lowrank_keys(30)
+    shuf_k = gaussian_keys(31) * 0.3 + lowrank_keys(30) * 0.0  # a shuffle null well below the real VE ...
+    perm = torch.randperm(T, generator=gen(32))
+    shuf_k[0] = real_k[0][:, perm]  # ... except layer 1: the same keys in another token order
+    real, shuf = run(real_k), run(shuf_k)
+    r = checks_tf.check_tf2(REG["TF-2"], real, shuf)
+    assert r.extra["shuffle_untestable_layers"] == [1]
+    assert r.verdict == "reproduced", r.message()
+    # without the rule, layer 1 would fail (real == null there): the rule is what makes it pass
+    assert abs(r.per_layer["ve8"][0] - r.per_layer["ve8_shuffle"][0]) < 1e-9
+
+
+def test_tf2_a_model_whose_every_layer_is_token_only_still_fails_the_depth_mean():
+    """The Table-1 depth-mean rule keeps every layer: if the shuffle null equals the real keys
+    everywhere, the claim is not reproduced (it cannot pass by excluding everything)."""
+    k = lowrank_keys(33)
+    perm = torch.randperm(T, generator=gen(34))
+    r = checks_tf.check_tf2(REG["TF-2"], run(k), run(k[:, :, perm]))
+    assert r.extra["shuffle_untestable_layers"] == list(range(1, L + 1))
+    assert r.verdict == "not reproduced", r.message()
+
+
+# ---------------------------------------------------------------- premise: a model that works on its text
+@pytest.mark.parametrize("cid", ["TF-1", "TF-5", "TF-6"])
+def test_broken_model_is_inconclusive_and_working_false_claim_is_not_reproduced(cid):
+    """Premise unmet (loss at the unigram level) → inconclusive; premise met and the claim
+    false (constant-norm keys, uniform attention) → not reproduced."""
+    k = gaussian_keys(50)
+    k = 3.0 * k / k.norm(dim=-1, keepdim=True)
+    fn = {"TF-1": checks_tf.check_tf1, "TF-5": checks_tf.check_tf5, "TF-6": checks_tf.check_tf6}[cid]
+    broken = measurement_from_tensors(k, causal_uniform(N, H, T, L), nll=6.0, unigram_nll=6.2)
+    working = measurement_from_tensors(k, causal_uniform(N, H, T, L))
+    rb, rw = fn(REG[cid], broken), fn(REG[cid], working)
+    assert rb.verdict == "inconclusive" and "functioning-model" in rb.premise_text(), rb.message()
+    assert rw.verdict == "not reproduced", rw.message()
+
+
+def test_missing_loss_is_inconclusive_not_silently_conclusive():
+    m = measurement_from_tensors(lowrank_keys(51), causal_uniform(N, H, T, L), nll=None)
+    assert checks_tf.check_tf1(REG["TF-1"], m).verdict == "inconclusive"

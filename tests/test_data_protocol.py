@@ -1,0 +1,70 @@
+"""Input protocol (CLAIMS.md §4): windows are tokenised as the model's tokenizer does by
+default (BOS + T−1 text tokens where it prepends a BOS), the shuffle null keeps the BOS in
+place, and the unigram baseline of the functioning-model premise has an independent oracle."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import scipy.stats
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fixtures.data import resolve_bos, shuffle_tokens, tokenizer_adds_bos, unigram_nll, wikitext_sequences
+from fixtures.synthetic import byte_tokenizer
+from suite import errors
+from suite.options import resolve_data_dir
+
+DATA = resolve_data_dir(None)
+needs_data = pytest.mark.skipif(DATA is None, reason="WikiText-103 validation not beside the checkout (../shared/data)")
+
+
+@pytest.fixture(scope="module")
+def toks():
+    return {"plain": byte_tokenizer(None), "bos": byte_tokenizer(None, adds_bos=True)}
+
+
+def test_bos_detection(toks):
+    assert not tokenizer_adds_bos(toks["plain"]) and tokenizer_adds_bos(toks["bos"])
+    assert resolve_bos(toks["bos"], "auto") == 256 and resolve_bos(toks["bos"], "never") is None
+    assert resolve_bos(toks["plain"], "auto") is None
+
+
+def test_bos_always_without_a_bos_token_is_a_one_line_error(toks):
+    with pytest.raises(errors.UsageError, match="has no BOS token; use --bos auto"):
+        resolve_bos(toks["plain"], "always", "m")
+    with pytest.raises(errors.UsageError, match="--bos"):
+        resolve_bos(toks["plain"], "sometimes", "m")
+
+
+@needs_data
+@pytest.mark.parametrize("mode, first", [("auto", 256), ("always", 256), ("never", None)])
+def test_windows_follow_the_tokenizer(toks, mode, first):
+    opts = SimpleNamespace(n_seqs=6, seq_len=32, data_dir=DATA, bos=mode)
+    d = wikitext_sequences(opts, toks["bos"], "m")
+    assert d.input_ids.shape == (6, 32)
+    if first is None:
+        assert (d.input_ids != 256).all() and d.bos_id is None and d.provenance()["bos"].startswith("no BOS")
+    else:
+        assert (d.input_ids[:, 0] == first).all() and (d.input_ids[:, 1:] != first).all()
+        assert "31 text tokens" in d.provenance()["bos"]
+    plain = wikitext_sequences(SimpleNamespace(n_seqs=6, seq_len=32, data_dir=DATA), toks["plain"], "m")
+    assert plain.bos_id is None and (plain.input_ids != 256).all()
+
+
+@given(seed=st.integers(0, 2 ** 16), keep=st.booleans())
+def test_shuffle_keeps_the_bag_and_the_bos(seed, keep):
+    ids = torch.arange(40).view(4, 10)
+    out = shuffle_tokens(ids, seed, keep_first=keep)
+    assert torch.equal(out.sort(1).values, ids.sort(1).values)  # same bag per sequence
+    if keep:
+        assert torch.equal(out[:, 0], ids[:, 0])
+
+
+@given(st.lists(st.integers(0, 30), min_size=4, max_size=200))
+def test_unigram_nll_is_the_entropy_of_the_targets(tokens):
+    ids = torch.tensor([[99] + tokens])  # position 0 is never a target
+    _, counts = np.unique(tokens, return_counts=True)
+    assert unigram_nll(ids) == pytest.approx(scipy.stats.entropy(counts), abs=1e-12)
