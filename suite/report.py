@@ -155,6 +155,22 @@ def _details(rows) -> str:
     return "\n".join(out)
 
 
+def model_use_line(prov: dict, options) -> str:
+    """How the model was fed and whether it works on the text: the BOS handling and the
+    perplexity on the measured windows beside their unigram baseline (the functioning-model
+    premise of every behavioural claim)."""
+    import math
+
+    parts = []
+    if prov.get("bos"):
+        parts.append(f"input: {prov['bos']} (--bos {getattr(options, 'bos', 'auto')})")
+    nll, uni = prov.get("nll"), prov.get("unigram_nll")
+    if nll is not None and uni is not None:
+        parts.append(f"perplexity on the measured windows {math.exp(nll):.1f} vs their unigram baseline "
+                     f"{math.exp(uni):.1f} (gain {uni - nll:.2f} nats/token; the functioning-model premise needs > ln 2 = 0.69)")
+    return ("Model as used — " + "; ".join(parts) + ".") if parts else ""
+
+
 def write_reports(results, outcomes, options, specs) -> list[dict]:
     """Write one report per model under test (model-independent claims appear in each)."""
     from suite.plots import draw_all
@@ -178,7 +194,7 @@ def write_reports(results, outcomes, options, specs) -> list[dict]:
             "created": stamp,
             "model": spec.label,
             "model_ref": spec.ref,
-            "options": {k: getattr(options, k) for k in ("device", "dtype", "n_seqs", "seq_len", "data_dir", "seed")},
+            "options": {k: getattr(options, k, None) for k in ("device", "dtype", "n_seqs", "seq_len", "data_dir", "seed", "bos")},
             "environment": provenance.environment(),
             "results": rows,
             "figures": [{"caption": c, "path": Path(p).name} for c, p in figs],
@@ -218,9 +234,14 @@ def write_reports(results, outcomes, options, specs) -> list[dict]:
         prov = next((r.get("provenance") for r in rows if r["model"] == spec.label and r.get("provenance")), None) or {}
         ident = [f"{k}: `{prov[k]}`" for k in ("hub_id", "package", "gguf_sha256", "converted_dtype", "revision",
                                                "weights_sha256", "architecture", "data_file_sha256") if prov.get(k)]
+        head = []
         if ident:
-            md.insert(4, "Model provenance — " + "; ".join(ident) + ".")
-            md.insert(5, "")
+            head.append("Model provenance — " + "; ".join(ident) + ".")
+        lm = model_use_line(prov, options)
+        if lm:
+            head.append(lm)
+        for i, line in enumerate(head):
+            md[4 + 2 * i:4 + 2 * i] = [line, ""]
         mpath = outdir / f"{stamp}.md"
         mpath.write_text("\n".join(md))
         shutil.copyfile(mpath, outdir / "latest.md")
