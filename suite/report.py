@@ -163,7 +163,7 @@ def model_use_line(prov: dict, options) -> str:
 
     parts = []
     if prov.get("bos"):
-        parts.append(f"input: {prov['bos']} (--bos {getattr(options, 'bos', 'auto')})")
+        parts.append(f"input: {prov['bos']} per window (--bos {prov.get('bos_mode') or getattr(options, 'bos', 'auto')})")
     nll, uni = prov.get("nll"), prov.get("unigram_nll")
     if nll is not None and uni is not None:
         parts.append(f"perplexity on the measured windows {math.exp(nll):.1f} vs their unigram baseline "
