@@ -2,7 +2,8 @@
 
 ``bk1_orthogonality`` re-draws the book's Figure 18.1 from measurement: measured γ (both
 protocols, with bootstrap CI and the uniform-attention null) and sink mass against θ on twin
-axes, γ_Padé (the closed form the book plotted) dashed.
+axes, γ_Padé (the closed form the book plotted) dashed, and, from the sweep's lowest sink up, the
+width of sink values the book's own 'flat' spread allows (BK-1's tolerance × the mean level).
 """
 from __future__ import annotations
 
@@ -54,6 +55,10 @@ def bk1_orthogonality(results, outdir: Path, stem: str):
         ax2 = ax.twinx()
         s, se = _arr(ex, "sink"), _arr(ex, "sink_sem")
         ax2.errorbar(th, s, yerr=2 * se, color="C1", marker="D", ms=4, lw=1.6, capsize=3, label="sink mass (±2 SE)")
+        band = ex.get("sink_flat_band")
+        if band is not None:
+            ax2.axhspan(band[0], band[1], color="C1", alpha=0.12,
+                        label=f"flat: the book's own spread ({100 * ex.get('sink_flat_tolerance', np.nan):.1f} % of the level)")
         if ex.get("sink_uniform_level") is not None:
             ax2.axhline(ex["sink_uniform_level"], color="C1", ls=":", lw=0.9, label="sink mass of uniform attention")
         ax2.set_ylabel("sink mass  mean A[t,0], t ≥ 1", color="C1")
