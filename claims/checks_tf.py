@@ -114,10 +114,10 @@ def check_tf2(claim: Claim, m, shuffled, seed: int = 0):
               z * float(np.sqrt(sem(per_seq_real) ** 2 + gauss_se ** 2))),
         Check("depth-mean VE@8 > shuffle null (Table 1)", float(real.mean()), ">", float(shuf.mean()), z * mean_se),
         Check("VE@8 > Gaussian (MP) null, every layer (Fig. 4)", real, "all>", gauss, z * np.sqrt(real_se ** 2 + gauss_se ** 2)),
-        Check("VE@8 > shuffle null (token shuffle + re-run), every testable layer (Fig. 4)", real[testable], "all>",
-              shuf[testable], z * np.sqrt(real_se[testable] ** 2 + shuf_se[testable] ** 2),
-              note=(f"untestable against this null (identical by construction): layers {untestable}; "
-                    "failing indices count testable layers only") if untestable else ""),
+        # an untestable layer is compared with −inf (it cannot fail), so the failing indices are layer numbers
+        Check("VE@8 > shuffle null (token shuffle + re-run), every testable layer (Fig. 4)", real, "all>",
+              np.where(testable, shuf, -np.inf), np.where(testable, z * np.sqrt(real_se ** 2 + shuf_se ** 2), 0.0),
+              note=f"untestable against this null (identical by construction): layers {untestable};" if untestable else ""),
     ]
     n_fail = int((real[testable] - z * np.sqrt(real_se[testable] ** 2 + shuf_se[testable] ** 2) <= shuf[testable]).sum())
     return evaluate(

@@ -93,7 +93,8 @@ class Check:
         def fmt(v):
             if isinstance(v, (list, tuple, np.ndarray)):
                 a = np.asarray(v, dtype=float)
-                return f"[{a.size} values, min {np.nanmin(a):.4g}, max {np.nanmax(a):.4g}]" if a.size else "[]"
+                f = a[np.isfinite(a)]  # a -inf reference marks an entry that is not compared
+                return f"[{a.size} values, min {f.min():.4g}, max {f.max():.4g}]" if f.size else f"[{a.size} values]"
             if isinstance(v, float):
                 return f"{v:.4g}"
             return str(v)
@@ -140,7 +141,8 @@ class ClaimResult:
         lines = [f"{self.claim} on {self.model}: {self.verdict}. {self.summary}".rstrip()]
         if self.preconditions:
             lines.append("  premises:")
-            lines += ["    " + (c.describe() if isinstance(c, Check) else str(c)) for c in self.preconditions]
+            # a premise that holds is one line; one that fails also cites its source
+            lines += ["    " + (c.describe() if not c.passed else c.describe().split(" — ")[0]) for c in self.preconditions]
             if self.inconclusive:
                 lines.append("  checks (not deciding: a premise does not hold):")
         lines += ["  " + (c.describe() if isinstance(c, Check) else str(c)) for c in self.checks]
