@@ -90,3 +90,30 @@ def test_nan_activations_error_in_the_audit(tmp_path):
     assert "NaN" in line and "--dtype float32" in line
     report = json.loads((tmp_path / "r" / "m" / "latest.json").read_text())
     assert [r for r in report["results"] if r["claim"] == "TF-1"][0]["verdict"] == "error"
+
+
+def test_bad_batch_size_and_bos_are_one_line_errors():
+    one_line_error(audit("claims/test_transformer.py", "--batch-size", "0"), "--batch-size")
+    one_line_error(audit("claims/test_transformer.py", "--bos", "sometimes"), "--bos")
+
+
+def test_a_model_that_does_not_work_on_the_text_reads_inconclusive(tmp_path):
+    """A random-weights model predicts the text no better than its unigram baseline: every
+    behavioural claim is inconclusive (skipped, reason 'inconclusive:' with the numbers), and
+    the report shows that verdict and the perplexity beside the unigram baseline."""
+    d = tiny_model_dir("llama", tmp_path / "m")
+    p = audit("claims/test_transformer.py::test_tf1_key_norms_not_uniform",
+              "claims/test_transformer.py::test_tf5_onset_early", "--model", str(d), "--n-seqs", "4", "-rs",
+              "--report-dir", str(tmp_path / "r"), env={"COLLAPSE_CLAIMS_CACHE": str(tmp_path / "cache")})
+    out = p.stdout + p.stderr
+    assert p.returncode == 0, out  # inconclusive is neither a pass nor a failure
+    assert out.count("inconclusive: ") >= 2 and "functioning-model" in out, out
+    assert "verdicts: inconclusive 2" in out, out
+    report = json.loads((tmp_path / "r" / "m" / "latest.json").read_text())
+    rows = {r["claim"]: r for r in report["results"]}
+    for cid in ("TF-1", "TF-5"):
+        assert rows[cid]["verdict"] == "inconclusive"
+        pre = rows[cid]["preconditions"][0]
+        assert pre["passed"] is False and pre["measured"] < pre["reference"]
+    md = (tmp_path / "r" / "m" / "latest.md").read_text()
+    assert "*inconclusive* (premise not met: functioning-model" in md and "unigram baseline" in md
