@@ -1,8 +1,15 @@
-"""Claim logic of the recurrent routers: MB-1..3 (Mamba), RW-1..4 (RWKV-4), TF-8 (all routers).
+"""Claim logic of the recurrent routers: MB-1..3 (Mamba, §5.2), RW-1..4 (RWKV-4, §5.3, App. C.4),
+TF-8 (all routers, §5, Table 2).
 
 Pure functions: measurement in, :class:`suite.results.ClaimResult` out. Every constant comes from the
 claim's registry record (``claims/registry/recurrent.toml``). Layer values are means over sequences;
 margins are z × SEM over sequences (z = ``params.z``).
+
+Every check supplies the quantities of its claim's registry preconditions (``premises=``):
+``lm_gain_nats`` (functioning model: unigram NLL − model NLL of the measured pass) and, where the
+claim acts on a concentration, ``peak_concentration`` / ``uniform_concentration`` (+ ``_se``) of the
+real (Mamba) or learned-decay (RWKV) operator against its uniform reference — H_T/T for the
+row-stochastic RWKV routing, each row's own mass spread uniformly for Mamba's unnormalised R.
 """
 from __future__ import annotations
 
@@ -41,8 +48,36 @@ def _prov(m, **kw):
     return collect(**{**(getattr(m, "provenance", None) or {}), **kw})
 
 
+def concentration_premise(conc, uniform, prefix: str = "") -> dict:
+    """Premise quantities of "a concentration above uniform routing" from ``conc [L,N]`` and its uniform
+    reference (``[L,N]`` per sequence, ``[L]`` or a scalar): at the layer where the mean excess over the
+    reference is largest, the mean concentration, the mean reference and the SEM of the paired
+    per-sequence excess (the margin of the premise)."""
+    c = np.asarray(conc, float)
+    u = np.asarray(uniform, float)
+    u = np.broadcast_to(u[:, None] if u.ndim == 1 else u, c.shape)
+    e = c - u
+    k = int(np.argmax(e.mean(1)))
+    return {f"{prefix}peak_concentration": float(c[k].mean()),
+            f"{prefix}peak_concentration_se": float(np.atleast_1d(sem(e[k]))[0]),
+            f"{prefix}uniform_concentration": float(u[k].mean())}
+
+
+def _mamba_premises(m) -> dict:
+    return {"lm_gain_nats": m.lm_gain(), **concentration_premise(m.conc, m.uniform_rows)}
+
+
+def _rwkv_premises(m) -> dict:
+    """Functioning model and concentration of the learned-decay operator (s = 1, the model as trained)."""
+    i = m.index(1.0)
+    return {"lm_gain_nats": m.lm_gain(1.0),
+            **concentration_premise(m.conc[i], uniform_share(m.colshare.shape[-1]))}
+
+
 # ----------------------------------------------------------------------------- Mamba
 def check_mb1(claim, m, model_label):
+    """§5.2 / Table 5: Mamba's concentration "onsets late (56-81%) ... and stays weak (peak 0.22-0.31)".
+    Premise: a functioning model only (the onset is what the claim states)."""
     thr = claim.param("onset_threshold")
     z = claim.param("z")
     mean, se = profile(m.conc)
@@ -63,18 +98,24 @@ def check_mb1(claim, m, model_label):
     plo, phi = claim.paper_values["peak"]
     return evaluate(
         claim, model_label, checks, measured={"onset_pct": _pct(on), "peak": peak},
-        null={"uniform_share": uniform_share(m.colshare.shape[1])},
+        null={"uniform_share": uniform_share(m.colshare.shape[1]),
+              "uniform_rows": float(np.asarray(m.uniform_rows, float).mean(1)[k])},
+        premises={"lm_gain_nats": m.lm_gain()},
         summary=f"Mamba hidden attention (mean over channels of |α|): onset {_fmt_onset(_pct(on))}, peak {peak:.3f}",
         per_layer={"concentration": mean, "sem": se, "concentration_rownorm": rn_mean},
         extra={"router": "mamba", "depth": ((np.arange(L) + 1) / L), "onset_threshold": thr,
                "in_paper_onset_range": bool(np.isfinite(on) and lo <= 100 * on <= hi),
                "in_paper_peak_range": bool(plo <= peak <= phi),
-               "peak_rownorm": float(rn_mean.max()), "onset_rownorm_pct": _pct(onset_frac(rn_mean, thr))},
+               "peak_rownorm": float(rn_mean.max()), "onset_rownorm_pct": _pct(onset_frac(rn_mean, thr)),
+               "nll": m.nll, "unigram_nll": m.unigram_nll},
         provenance=_prov(m, n_seqs=int(m.conc.shape[1])),
     )
 
 
 def check_mb2(claim, m, model_label):
+    """§5.2 / Fig. 2 left: freezing Δ to its per-position mean flattens the concentration; freezing B, C too
+    drives it near uniform. Premises: a functioning model and a concentration above R's uniform reference.
+    Hard null: a gate that does not select (Δ independent of content) has a frozen-Δ gap of exactly 0."""
     thr = claim.param("onset_threshold")
     z = claim.param("z")
     real, real_se = profile(m.conc)
@@ -85,22 +126,32 @@ def check_mb2(claim, m, model_label):
     gap = float(real[k] - fz.max())
     gap_se = float(np.atleast_1d(sem(diff[k]))[0])
     u = uniform_share(m.colshare.shape[1])
-    peak_all = float(fa.max())
+    j = int(np.argmax(fa))
+    peak_all = float(fa[j])
+    u_all = float(np.asarray(m.uniform_rows_frozen_all, float)[j])  # the all-frozen operator's own uniform level
+    i = int(np.argmax(fz))
+    u_fz = float(np.asarray(m.uniform_rows_frozen_dt, float).mean(1)[i])  # the frozen-Δ operator's own uniform level
     checks = [
         Check("peak gap: real peak − frozen-Δ peak > 0", gap, ">", 0.0, z * gap_se),
         Check("frozen-Δ operator never onsets (flattened at every layer)", float(fz.max()), "<", thr,
-              z * float(fz_se[int(np.argmax(fz))])),
-        Check("freezing B, C too: peak nearer the uniform baseline than the real peak",
-              abs(peak_all - u), "<", abs(float(real.max()) - peak_all)),
+              z * float(fz_se[i])),
+        Check("flattened entirely: frozen-Δ peak nearer its uniform reference than the real peak",
+              abs(float(fz[i]) - u_fz), "<", abs(float(real.max()) - float(fz[i])),
+              note=f"frozen-Δ peak {fz[i]:.4f}, its uniform reference {u_fz:.4f}, real peak {real.max():.4f}"),
+        Check("freezing B, C too: peak nearer its uniform reference (row masses spread uniformly) than the real peak",
+              abs(peak_all - u_all), "<", abs(float(real.max()) - peak_all)),
     ]
     return evaluate(
         claim, model_label, checks, measured={"peak_gap": gap, "peak_real": float(real.max()),
                                               "peak_frozen_dt": float(fz.max()), "peak_frozen_all": peak_all},
-        null={"uniform_share": u},
+        null={"uniform_share": u, "uniform_rows_frozen_dt": u_fz, "uniform_rows_frozen_all": u_all},
+        premises=_mamba_premises(m),
         summary=f"Δ frozen to its per-position mean: peak {real.max():.3f} → {fz.max():.3f} (gap {gap:+.3f}); "
-                f"Δ, B, C frozen: {peak_all:.3f} (uniform {u:.3f})",
+                f"Δ, B, C frozen: {peak_all:.3f} (its uniform reference {u_all:.3f}; H_T/T {u:.3f})",
         per_layer={"real": real, "real_sem": real_se, "frozen_dt": fz, "frozen_dt_sem": fz_se, "frozen_all": fa,
-                   "gap": diff.mean(1)},
+                   "gap": diff.mean(1), "uniform_rows": np.asarray(m.uniform_rows, float).mean(1),
+                   "uniform_rows_frozen_dt": np.asarray(m.uniform_rows_frozen_dt, float).mean(1),
+                   "uniform_rows_frozen_all": m.uniform_rows_frozen_all},
         extra={"router": "mamba", "depth": (np.arange(real.size) + 1) / real.size, "onset_threshold": thr},
         provenance=_prov(m, n_seqs=int(m.conc.shape[1]), freezing="mean over sequences per (position, channel)"),
     )
@@ -111,28 +162,46 @@ def _pearson(x, y):
     return pearson(x, y)
 
 
+def _pearson_p(x, y) -> float:
+    """Two-sided p-value of Pearson's r (scipy.stats.pearsonr, the suite's convention for r; CLAIMS.md §2)."""
+    from scipy.stats import pearsonr
+
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    if x.size < 3 or x.std() == 0 or y.std() == 0:
+        return math.nan
+    return float(pearsonr(x, y).pvalue)
+
+
 def _spread(x):
     x = np.asarray(x, float)
     return float(x.std() / abs(x.mean())) if x.size > 1 and x.mean() != 0 else math.nan
 
 
 def check_mb3(claim, m, model_label):
+    """§5.2: CV(Δ) "tracks the concentration peak layer by layer while the static input-projection norm
+    stays flat". The tracking must be significant over the L layers (Pearson p < alpha)."""
     conc, _ = profile(m.conc)
     r_delta = _pearson(m.cv_delta, conc)
+    p_delta = _pearson_p(m.cv_delta, conc)
     r_static = _pearson(m.xproj_b_weight_norm, conc)
     s_delta, s_static = _spread(m.cv_delta), _spread(m.xproj_b_weight_norm)
+    alpha = claim.param("alpha")
     checks = [
         Check("CV(Δ) tracks concentration across layers: Pearson r", r_delta, ">", claim.param("r_min")),
+        Check(f"the tracking is significant over the {conc.size} layers: Pearson p (two-sided)", p_delta, "<", alpha,
+              note=f"r = {r_delta:+.2f}, p = {p_delta:.3g}"),
         Check("CV(Δ) tracks better than the static input-projection norm: r(Δ) − |r(static)|",
               r_delta - abs(r_static) if np.isfinite(r_static) else r_delta, ">", 0.0),
         Check("static norm flatter across layers than CV(Δ): relative spread", s_static, "<", s_delta),
     ]
     return evaluate(
         claim, model_label, checks,
-        measured={"r_cv_delta": r_delta, "r_static_norm": r_static, "spread_cv_delta": s_delta,
-                  "spread_static_norm": s_static},
-        null={"r": 0.0},
-        summary=f"r(CV Δ, concentration) = {r_delta:+.2f}; r(static x_proj-B norm, concentration) = {r_static:+.2f}",
+        measured={"r_cv_delta": r_delta, "p_cv_delta": p_delta, "r_static_norm": r_static,
+                  "spread_cv_delta": s_delta, "spread_static_norm": s_static},
+        null={"r": 0.0, "alpha": alpha},
+        premises=_mamba_premises(m),
+        summary=f"r(CV Δ, concentration) = {r_delta:+.2f} (p = {p_delta:.2g}, {conc.size} layers); "
+                f"r(static x_proj-B norm, concentration) = {r_static:+.2f}",
         per_layer={"concentration": conc, "cv_delta": m.cv_delta, "static_norm": m.xproj_b_weight_norm,
                    "b_norm_cv": m.b_norm_cv, "delta_mean": m.delta_mean},
         extra={"router": "mamba"},
@@ -146,25 +215,41 @@ def _variant_profile(m, scale):
 
 
 def check_rw1(claim, m, model_label):
+    """§5.3 / Fig. 2 right: killing the carry "removes the concentration completely: it sits flat at 0.015".
+    Given the premise (a learned-decay concentration above H_T/T) the checks follow from the operator
+    (two sources per row, max share ≤ 2/T); the premise is what the measurement decides."""
     thr = claim.param("onset_threshold")
     z = claim.param("z")
     mean, se = _variant_profile(m, math.inf)
+    learned, learned_se = _variant_profile(m, 1.0)
     T = m.colshare.shape[-1]
     bound = 2.0 / T
     k = int(np.argmax(mean))
+    j = int(np.argmax(learned))
     checks = [
         Check("killed carry never onsets", float(mean.max()), "<", thr, z * float(se[k])),
         Check("killed carry is flat at the two-source bound 2/T at every layer", mean, "all<",
               bound + claim.tolerance.value),
+        Check("killing the carry removes the learned-decay concentration: learned peak − killed peak",
+              float(learned[j] - mean.max()), ">", 0.0, z * float(np.hypot(learned_se[j], se[k]))),
     ]
-    return evaluate(claim, model_label, checks, measured={"max_share_killed": float(mean.max())},
-                    null={"two_source_bound": bound},
-                    summary=f"carry killed: max layer share {mean.max():.4f} (bound 2/T = {bound:.4f})",
-                    per_layer={"killed": mean, "killed_sem": se},
-                    extra={"router": "rwkv"}, provenance=_prov(m))
+    return evaluate(claim, model_label, checks,
+                    measured={"max_share_killed": float(mean.max()), "peak_learned": float(learned[j])},
+                    null={"two_source_bound": bound, "uniform_share": uniform_share(T)},
+                    premises=_rwkv_premises(m),
+                    summary=f"carry killed: max layer share {mean.max():.4f} (bound 2/T = {bound:.4f}); learned decay "
+                            f"peak {learned[j]:.3f} (uniform H_T/T {uniform_share(T):.3f})",
+                    per_layer={"killed": mean, "killed_sem": se, "learned": learned},
+                    extra={"router": "rwkv",
+                           "by_construction": "given the premise (learned peak > H_T/T) every check follows from the "
+                                              "operator: a killed carry leaves two sources per row, max share <= 2/T "
+                                              "< H_T/T"},
+                    provenance=_prov(m))
 
 
 def check_rw2(claim, m, model_label):
+    """§5.3: "more carry brings the onset earlier": no decay onsets before the learned decay does.
+    Premises: a functioning model and a learned-decay concentration above H_T/T to move."""
     thr = claim.param("onset_threshold")
     full, _ = _variant_profile(m, 0.0)
     learned, _ = _variant_profile(m, 1.0)
@@ -174,111 +259,165 @@ def check_rw2(claim, m, model_label):
         Check("full carry onsets earlier than the learned decay", o_full, "<", o_learned),
     ]
     return evaluate(claim, model_label, checks,
-                    measured={"onset_no_decay_pct": _pct(o_full), "onset_learned_pct": _pct(o_learned)},
+                    measured={"onset_no_decay_pct": _pct(o_full), "onset_learned_pct": _pct(o_learned),
+                              "peak_no_decay": float(full.max()), "peak_learned": float(learned.max())},
                     null="onset of the learned decay",
+                    premises=_rwkv_premises(m),
                     summary=f"onset: no decay {_fmt_onset(_pct(o_full))}, learned {_fmt_onset(_pct(o_learned))}",
                     per_layer={"no_decay": full, "learned": learned},
                     extra={"router": "rwkv", "onset_threshold": thr}, provenance=_prov(m))
 
 
-def check_rw3(claim, m, model_label):
-    z = claim.param("z")
-    idx = [i for i, s in enumerate(m.scales) if np.isfinite(s)]
-    idx.sort(key=lambda i: m.scales[i])
+def _nanmean(x) -> float:
+    """Mean over the finite values (NaN when there are none, e.g. the content-blind router's r(norm))."""
+    x = np.asarray(x, float)
+    x = x[np.isfinite(x)]
+    return float(x.mean()) if x.size else math.nan
+
+
+def _sweep_peaks(m):
+    """Finite decay scales in increasing order (more decay) with the peak over layers of the mean max share,
+    its SEM at the peak layer, and the content-blind router's peak at the same scale."""
+    idx = sorted((i for i, s in enumerate(m.scales) if np.isfinite(s)), key=lambda i: m.scales[i])
     peaks, ses = [], []
     for i in idx:
         mean, se = profile(m.conc[i])
         k = int(np.argmax(mean))
         peaks.append(float(mean[k]))
         ses.append(float(se[k]))
-    peaks, ses = np.array(peaks), np.array(ses)
+    blind = np.array([float(np.max(m.conc_blind[i])) for i in idx])
+    return idx, np.array(peaks), np.array(ses), blind
+
+
+def check_rw3(claim, m, model_label):
+    """§5.3 / Fig. 6 left: "peak concentration rises from 0.083 under heavy decay to 0.288 at full carry".
+
+    Hard null: the content-blind router (k = 0, u = 0) with the same decays also falls monotonically with
+    decay (from H_T/T at w = 0 towards 1.5/T), so a monotone fall alone is decay geometry. The claim's rise
+    must exceed the content-blind router's rise over the same sweep."""
+    z = claim.param("z")
+    idx, peaks, ses, blind = _sweep_peaks(m)
     steps = peaks[:-1] - peaks[1:]  # more decay → lower peak: each step should be ≥ 0
     step_margin = z * np.sqrt(ses[:-1] ** 2 + ses[1:] ** 2)
     bad = np.flatnonzero(steps + step_margin < 0)
     total = float(peaks[0] - peaks[-1])
+    total_se = float(np.hypot(ses[0], ses[-1]))
+    blind_total = float(blind[0] - blind[-1])
     checks = [
         Check("monotone: no step of the sweep raises the peak beyond z·SEM", int(bad.size), "<=", 0,
               note=f"violating steps {bad.tolist()}" if bad.size else ""),
-        Check("full carry peak − heaviest decay peak > 0", total, ">", 0.0,
-              z * float(np.hypot(ses[0], ses[-1]))),
+        Check("full carry peak − heaviest decay peak > 0", total, ">", 0.0, z * total_se),
+        Check("the rise beats the content-blind router (k = 0, u = 0) under the same sweep: "
+              "(full − heaviest) − (blind full − blind heaviest)", total - blind_total, ">", 0.0,
+              z * total_se + claim.param("float_tolerance"),
+              note=f"measured rise {total:+.4f}, content-blind rise {blind_total:+.4f}"),
     ]
     scales = [m.scales[i] for i in idx]
     return evaluate(claim, model_label, checks,
-                    measured={"peak_full_carry": float(peaks[0]), "peak_heavy_decay": float(peaks[-1])},
-                    null="a flat peak across the sweep",
+                    measured={"peak_full_carry": float(peaks[0]), "peak_heavy_decay": float(peaks[-1]),
+                              "rise": total, "blind_rise": blind_total},
+                    null={"content_blind_peaks": blind, "content_blind_rise": blind_total},
+                    premises=_rwkv_premises(m),
                     summary=f"peak over {len(scales)} decay scales: {peaks[0]:.3f} (s={scales[0]:g}) → "
-                            f"{peaks[-1]:.3f} (s={scales[-1]:g})",
+                            f"{peaks[-1]:.3f} (s={scales[-1]:g}); content-blind router "
+                            f"{blind[0]:.3f} → {blind[-1]:.3f}",
                     per_layer={f"s={s:g}": profile(m.conc[i])[0] for s, i in zip(scales, idx)},
-                    extra={"router": "rwkv", "scales": scales, "peaks": peaks, "peak_sem": ses,
-                           "r_norm": [float(np.nanmean(m.r_norm[i])) for i in idx],
-                           "r_pos": [float(np.nanmean(m.r_pos[i])) for i in idx]},
-                    provenance=_prov(m))
+                    extra={"router": "rwkv", "scales": scales, "peaks": peaks, "peak_sem": ses, "blind_peaks": blind,
+                           "excess_over_blind": peaks - blind,
+                           "r_norm": [_nanmean(m.r_norm[i]) for i in idx],
+                           "r_pos": [_nanmean(m.r_pos[i]) for i in idx]},
+                    provenance=_prov(m, content_blind="k = 0, u = 0, the model's time_decay at each scale"))
 
 
-def _r_summary(m, i):
-    """Mean over layers, then over sequences (SEM over sequences) of r_norm, r_pos and their difference."""
-    rn = np.nanmean(m.r_norm[i], axis=0)  # [N]
-    rp = np.nanmean(m.r_pos[i], axis=0)
-    return float(rn.mean()), float(rp.mean()), rn - rp
+def _r_seq(m, i):
+    """Per-sequence (layer-averaged) r_norm and r_pos at variant ``i``: two ``[N]`` arrays."""
+    return np.nanmean(m.r_norm[i], axis=0), np.nanmean(m.r_pos[i], axis=0)
 
 
 def check_rw4(claim, m, model_label):
+    """§5.3 / Fig. 6 right, each statement of the text a check:
+    full carry content-picked (r(norm) > r(pos)); the learned decay balanced (|r(norm) − r(pos)| smaller
+    than at either end of the sweep: "the trained model sits near the hinge"); heavy decay position-picked
+    (r(pos) > r(norm)); "adding decay tips the balance to position, whose correlation climbs": r(pos) rises
+    from the learned decay to the heaviest, and from full carry to the heaviest ("the decay trades the two")."""
     z = claim.param("z")
     finite = sorted(s for s in m.scales if np.isfinite(s))
     full, heavy = finite[0], finite[-1]
-    rn_f, rp_f, d_f = _r_summary(m, m.index(full))
-    rn_l, rp_l, _ = _r_summary(m, m.index(1.0))
-    rn_h, rp_h, d_h = _r_summary(m, m.index(heavy))
-    rp_h_seq = np.nanmean(m.r_pos[m.index(heavy)], 0)
-    rp_f_seq = np.nanmean(m.r_pos[m.index(full)], 0)
+    rn_f, rp_f = _r_seq(m, m.index(full))
+    rn_l, rp_l = _r_seq(m, m.index(1.0))
+    rn_h, rp_h = _r_seq(m, m.index(heavy))
+    d_f, d_l, d_h = rn_f - rp_f, rn_l - rp_l, rn_h - rp_h  # content minus recency, per sequence
+    ends = min(abs(float(d_f.mean())), abs(float(d_h.mean())))
     checks = [
-        Check("full carry is content-picked: r(norm) − r(pos)", float(d_f.mean()), ">", 0.0,
-              z * float(sem(d_f))),
-        Check("heavy decay is position-picked: r(pos) − r(norm)", float(-d_h.mean()), ">", 0.0,
-              z * float(sem(d_h))),
-        Check("decay raises the recency correlation: r(pos) heavy − full", float((rp_h_seq - rp_f_seq).mean()),
-              ">", 0.0, z * float(sem(rp_h_seq - rp_f_seq))),
+        Check("full carry is content-picked: r(norm) − r(pos)", float(d_f.mean()), ">", 0.0, z * float(sem(d_f))),
+        Check("learned decay is balanced: |r(norm) − r(pos)| below both ends of the sweep (near the hinge)",
+              abs(float(d_l.mean())), "<", ends, z * float(sem(d_l)),
+              note=f"|d| full {abs(d_f.mean()):.2f}, learned {abs(d_l.mean()):.2f}, heavy {abs(d_h.mean()):.2f}"),
+        Check("heavy decay is position-picked: r(pos) − r(norm)", float(-d_h.mean()), ">", 0.0, z * float(sem(d_h))),
+        Check("adding decay raises the recency correlation: r(pos) heavy − learned", float((rp_h - rp_l).mean()),
+              ">", 0.0, z * float(sem(rp_h - rp_l))),
+        Check("the decay trades the two: r(pos) heavy − full", float((rp_h - rp_f).mean()),
+              ">", 0.0, z * float(sem(rp_h - rp_f))),
     ]
+    mean = lambda x: float(np.mean(x))  # noqa: E731
     return evaluate(claim, model_label, checks,
-                    measured={"full_r_norm": rn_f, "full_r_pos": rp_f, "learned_r_norm": rn_l,
-                              "learned_r_pos": rp_l, "heavy_r_norm": rn_h, "heavy_r_pos": rp_h},
+                    measured={"full_r_norm": mean(rn_f), "full_r_pos": mean(rp_f), "learned_r_norm": mean(rn_l),
+                              "learned_r_pos": mean(rp_l), "heavy_r_norm": mean(rn_h), "heavy_r_pos": mean(rp_h)},
                     null={"r": 0.0},
-                    summary=f"full carry r(norm) {rn_f:+.2f} / r(pos) {rp_f:+.2f}; learned {rn_l:+.2f}/{rp_l:+.2f}; "
-                            f"heavy (s={heavy:g}) {rn_h:+.2f}/{rp_h:+.2f}",
-                    extra={"router": "rwkv", "full_scale": full, "heavy_scale": heavy},
+                    premises={"lm_gain_nats": m.lm_gain(1.0)},
+                    summary=f"full carry r(norm) {mean(rn_f):+.2f} / r(pos) {mean(rp_f):+.2f}; learned "
+                            f"{mean(rn_l):+.2f}/{mean(rp_l):+.2f}; heavy (s={heavy:g}) "
+                            f"{mean(rn_h):+.2f}/{mean(rp_h):+.2f}",
+                    extra={"router": "rwkv", "full_scale": full, "heavy_scale": heavy,
+                           "full_r_pos_negative": bool(mean(rp_f) < 0)},
                     provenance=_prov(m, correlation="Pearson across sources s < T−n_late, per (layer, sequence), "
                                                     "mean over layers"))
 
 
 # ----------------------------------------------------------------------------- TF-8
 def check_tf8(claim, recurrent: dict, transformers: dict, model_label):
-    """``recurrent = {"router": str, "conc": [L,N]}``; ``transformers = {label: [L,N] layer values}``."""
+    """§5 / Table 2: transformers onset earlier and peak higher than the recurrent router.
+
+    ``recurrent = {"router": str, "conc": [L,N], "uniform": its uniform reference ([L,N], [L] or scalar),
+    "lm_gain": nats, "provenance": dict}``; ``transformers = {label: {"conc": [L,N], "uniform": H_T/T,
+    "lm_gain": nats}}`` — the run's pretrained transformers (Table 2 compares pretrained checkpoints).
+    Premises: every compared model works on the text (the smallest LM gain), and the recurrent router
+    concentrates above its uniform reference (the ordering "later and weaker" is vacuous for a router
+    that does not concentrate at all)."""
     thr = claim.param("onset_threshold")
     z = claim.param("z")
     if not transformers:
-        raise ValueError("TF-8 needs at least one transformer measurement")
+        raise ValueError("TF-8 needs at least one pretrained transformer measurement")
     rmean, rse = profile(recurrent["conc"])
     r_on = onset_frac(rmean, thr)
     k = int(np.argmax(rmean))
     r_peak, r_se = float(rmean[k]), float(rse[k])
     checks, tf_extra = [], {}
-    for lab, conc in sorted(transformers.items()):
-        tmean, tse = profile(conc)
+    for lab, t in sorted(transformers.items()):
+        tmean, tse = profile(t["conc"])
         t_on = onset_frac(tmean, thr)
         j = int(np.argmax(tmean))
         checks.append(Check(f"{lab} onsets earlier than the {recurrent['router']} router", t_on, "<", r_on))
         checks.append(Check(f"{lab} peaks higher than the {recurrent['router']} router", float(tmean[j]), ">",
                             r_peak, z * float(np.hypot(tse[j], r_se))))
         tf_extra[lab] = {"profile": tmean, "onset_pct": _pct(t_on), "peak": float(tmean[j]),
+                         "uniform": float(t["uniform"]), "lm_gain_nats": t.get("lm_gain"),
                          "depth": (np.arange(tmean.size) + 1) / tmean.size}
+    gains = [recurrent.get("lm_gain")] + [t.get("lm_gain") for t in transformers.values()]
+    gains = [math.nan if g is None else float(g) for g in gains]
+    premises = {"lm_gain_nats": math.nan if any(math.isnan(g) for g in gains) else min(gains),
+                **concentration_premise(recurrent["conc"], recurrent["uniform"], prefix="recurrent_")}
     return evaluate(claim, model_label, checks,
                     measured={"recurrent_onset_pct": _pct(r_on), "recurrent_peak": r_peak},
-                    null="the transformers of this run",
+                    null="the pretrained transformers of this run",
+                    premises=premises,
                     summary=f"{recurrent['router']}: onset {_fmt_onset(_pct(r_on))}, peak {r_peak:.3f}; transformers: "
                             + ", ".join(f"{k} onset {_fmt_onset(v['onset_pct'])} / peak {v['peak']:.3f}"
                                         for k, v in tf_extra.items()),
                     per_layer={"recurrent": rmean},
                     extra={"router": recurrent["router"], "depth": (np.arange(rmean.size) + 1) / rmean.size,
-                           "transformers": tf_extra, "onset_threshold": thr},
+                           "transformers": tf_extra, "onset_threshold": thr,
+                           "lm_gain_nats": {"recurrent": gains[0],
+                                            **{lab: t.get("lm_gain") for lab, t in transformers.items()}}},
                     provenance=collect(**(recurrent.get("provenance") or {}),
                                        transformers=sorted(transformers)))
