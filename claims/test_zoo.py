@@ -27,15 +27,21 @@ def test_pr1_brake_ordering(claim, options, record_claim):
     from fixtures.zoo import training_curves
     from fixtures.zoo_measure import transformer_measurement
 
+    from fixtures import zoo
+
     c = claim("PR-1")
     schemes = {k: transformer_measurement(k, options) for k in c.param("order")}
     sweep = {float(s): transformer_measurement("alibi", options, slope_scale=float(s)).max_share()
              for s in c.param("slope_scales")}
+    # the hard null of training chance: the RoPE entry and its seed twins (the SC-1 measurements)
+    family = [zoo.TWIN_BASE, *zoo.TWINS.values()]
+    seed_family = {n: transformer_measurement(n, options).max_share() for n in family}
     prov = {k: {"recipe_hash": m.provenance.get("recipe_hash"), "val_loss": m.provenance.get("val_loss"),
                 "unigram_loss": m.provenance.get("unigram_loss"), "nll_measured": m.nll} for k, m in schemes.items()}
     base = dict(schemes["rope"].provenance)
     base["entries"] = prov
-    result = record_claim(checks_zoo.check_pr1(c, {k: m.max_share() for k, m in schemes.items()}, sweep,
+    result = record_claim(checks_zoo.check_pr1(c, {k: m.max_share() for k, m in schemes.items()}, sweep, seed_family,
+                                               {k: checks_zoo.measurement_gain(m) for k, m in schemes.items()},
                                                seed=options.seed, provenance=base, curves=training_curves(options)))
     conclude(result)
 
@@ -44,19 +50,21 @@ def test_pr1_brake_ordering(claim, options, record_claim):
 @pytest.mark.claim("SC-1")
 def test_sc1_seed_twins_same_geometry_other_direction(claim, options, record_claim):
     from fixtures import zoo
-    from fixtures.zoo_measure import transformer_measurement
+    from fixtures.zoo_measure import transformer_measurement, twin_cross_moments
 
     c = claim("SC-1")
     r = c.param("rank")
     base = transformer_measurement(zoo.TWIN_BASE, options)
-    twins = {}
+    twins, gains, align = {}, {zoo.TWIN_BASE: checks_zoo.measurement_gain(base)}, {}
     for typ, name in zoo.TWINS.items():
         m = transformer_measurement(name, options)
         twins[typ] = (m.ve(r), m.key_covariance())
+        gains[name] = checks_zoo.measurement_gain(m)
+        align[typ] = twin_cross_moments(zoo.TWIN_BASE, name, options)
     prov = dict(base.provenance)
     prov["twins"] = {t: n for t, n in zoo.TWINS.items()}
-    result = record_claim(checks_zoo.check_sc1(c, base.ve(r), base.key_covariance(), twins, seed=options.seed,
-                                               provenance=prov))
+    result = record_claim(checks_zoo.check_sc1(c, base.ve(r), base.key_covariance(), twins, gains, align,
+                                               base.info.rotary_dim, seed=options.seed, provenance=prov))
     conclude(result)
 
 
@@ -65,7 +73,9 @@ def test_sc1_seed_twins_same_geometry_other_direction(claim, options, record_cla
 def test_ar1_attnres_concentrates_with_normalised_keys(claim, options, record_claim):
     from fixtures.zoo_measure import routing_measurement
 
-    result = record_claim(checks_zoo.check_ar1(claim("AR-1"), routing_measurement("attnres", options)))
+    c = claim("AR-1")
+    rm = routing_measurement("attnres", options, null_probes=c.param("null_probes"), null_seed=c.param("null_seed"))
+    result = record_claim(checks_zoo.check_ar1(c, rm))
     conclude(result)
 
 
@@ -75,7 +85,9 @@ def test_ar2_recency_offset_relocates(claim, options, record_claim):
     from fixtures.zoo_measure import routing_measurement
 
     c = claim("AR-2")
-    sweep = {float(d): routing_measurement("attnres", options, offset=float(d)) for d in c.param("offsets")}
+    nulls = {"null_probes": c.param("null_probes"), "null_seed": c.param("null_seed")}
+    sweep = {float(d): routing_measurement("attnres", options, offset=float(d), **(nulls if d == 0 else {}))
+             for d in c.param("offsets")}
     result = record_claim(checks_zoo.check_ar2(c, sweep))
     conclude(result)
 
@@ -101,7 +113,7 @@ def _hub_or_skip(repo: str, trust_remote_code: bool = False):
 @pytest.mark.hub
 @pytest.mark.claim("AR-1", "AR-2")
 def test_ar_on_open_attnres_checkpoint(claim, options, record_claim):
-    from fixtures.data import wikitext_sequences
+    from fixtures.data import unigram_nll, wikitext_sequences
     from fixtures.zoo_measure import run_routing
     from suite.provenance import collect
 
@@ -110,9 +122,12 @@ def test_ar_on_open_attnres_checkpoint(claim, options, record_claim):
     c2 = claim("AR-2")
     sweep = {}
     for d in c2.param("offsets"):
-        m = run_routing(model, ids, options.batch_size, offset=float(d), label=HUB_ATTNRES)
+        nulls = {"null_probes": c2.param("null_probes"), "null_seed": c2.param("null_seed")} if d == 0 else {}
+        m = run_routing(model, ids, options.batch_size, offset=float(d), label=HUB_ATTNRES, **nulls)
+        # functioning-model premise: the measured NLL against the unigram of the same windows
         m.provenance = collect(model=HUB_ATTNRES, revision=getattr(model.config, "_commit_hash", None),
-                               dtype="float32", device="cpu", recency_offset=float(d), n_seqs=int(ids.shape[0]))
+                               dtype="float32", device="cpu", recency_offset=float(d), n_seqs=int(ids.shape[0]),
+                               unigram_loss=unigram_nll(ids), **nulls)
         sweep[float(d)] = m
     r1 = record_claim(checks_zoo.check_ar1(claim("AR-1"), sweep[0.0], HUB_ATTNRES))
     r2 = record_claim(checks_zoo.check_ar2(c2, sweep, HUB_ATTNRES))
@@ -122,8 +137,10 @@ def test_ar_on_open_attnres_checkpoint(claim, options, record_claim):
 @pytest.mark.hub
 @pytest.mark.claim("SC-1")
 def test_sc1_on_polypythias(claim, options, record_claim):
+    from fixtures.data import wikitext_sequences
     from fixtures.measure import measure
-    from fixtures.models import WeightsUnavailable, resolve
+    from fixtures.models import WeightsUnavailable, load_model, resolve
+    from fixtures.zoo_measure import key_cross_moments
 
     c = claim("SC-1")
     r = c.param("rank")
@@ -134,9 +151,16 @@ def test_sc1_on_polypythias(claim, options, record_claim):
         except WeightsUnavailable as exc:
             pytest.skip(f"{exc} — for this test: `pytest claims/test_zoo.py -m hub -k polypythias` where "
                         f"huggingface.co is reachable")
+    gains = {HUB_TWINS[t]: checks_zoo.measurement_gain(m) for t, m in ms.items()}
     base = ms.pop("base")
     twins = {t: (m.ve(r), m.key_covariance()) for t, m in ms.items()}
-    result = record_claim(checks_zoo.check_sc1(c, base.ve(r), base.key_covariance(), twins, seed=options.seed,
+    # the hard null needs both models' keys on the same tokens (the four share one tokenizer)
+    lb = load_model(resolve(HUB_TWINS["base"]))
+    ids = wikitext_sequences(options, lb.tokenizer, HUB_TWINS["base"]).input_ids
+    align = {t: key_cross_moments(lb.model, load_model(resolve(HUB_TWINS[t])).model, ids, options.batch_size)
+             for t in twins}
+    result = record_claim(checks_zoo.check_sc1(c, base.ve(r), base.key_covariance(), twins, gains, align,
+                                               base.info.rotary_dim, seed=options.seed,
                                                model_label="PolyPythias pythia-160m seed twins",
                                                provenance=dict(base.provenance)))
     conclude(result)

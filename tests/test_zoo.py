@@ -247,6 +247,17 @@ def test_attnres_saves_and_loads_through_auto_classes(tmp_path):
         assert (m(input_ids=ids).logits - m2(input_ids=ids).logits).abs().max().item() < LOGIT_TOL
 
 
+# ----------------------------------------------------------------------------- premises
+GOOD = {"val_loss": 4.0, "unigram_loss": 6.0}  # a functioning model: 2 nats below its unigram baseline
+BROKEN = {"val_loss": 5.9, "unigram_loss": 6.0}  # 0.1 nats: not clearly below (premise ln 2)
+
+
+def test_lm_gain_reads_the_zoo_losses_and_is_nan_without_them():
+    assert checks_zoo.lm_gain(GOOD) == pytest.approx(2.0)
+    assert checks_zoo.lm_gain({"unigram_loss": 6.0}, nll=5.0) == pytest.approx(1.0)  # a hub model: measured NLL
+    assert math.isnan(checks_zoo.lm_gain({}, nll=5.0))  # no unigram baseline: never passes silently
+
+
 # ----------------------------------------------------------------------------- PR-1 controls
 def _profile_ms(profile, n=20, h=2, noise=0.01, seed=0):
     rng = np.random.default_rng(seed)
@@ -260,31 +271,70 @@ def test_onset_depth_interpolates_and_censors():
     assert checks_zoo.onset_depth([0.1, 0.1, 0.1], 0.2) == 4.0
 
 
-def _pr1_inputs(order_profiles, sweep_profiles):
+EARLY, MID, LATE = [0.1, 0.4, 0.6, 0.7], [0.1, 0.15, 0.4, 0.6], [0.05, 0.1, 0.15, 0.3]
+FLAT = [0.05, 0.08, 0.1, 0.12]  # never reaches the 0.20 onset
+
+
+def _pr1(order_profiles, sweep_profiles=None, family=None, gains=None):
     schemes = {k: _profile_ms(p, seed=i) for i, (k, p) in enumerate(order_profiles.items())}
-    sweep = {s: _profile_ms(p, seed=10 + i) for i, (s, p) in enumerate(sweep_profiles.items())}
-    return schemes, sweep
+    sweep = {s: _profile_ms(p, seed=10 + i)
+             for i, (s, p) in enumerate((sweep_profiles or {0.0: EARLY, 1.0: MID, 8.0: LATE}).items())}
+    # seeds of one scheme: by default they agree (tiny spread), so the ordering is not training chance
+    family = family or {f"rope-s{i}": _profile_ms(MID, seed=20 + i) for i in range(4)}
+    gains = gains or {k: 2.0 for k in order_profiles}
+    return checks_zoo.check_pr1(registry()["PR-1"], schemes, sweep, family, gains)
 
 
 def test_pr1_positive_control():
-    early, mid, late = [0.1, 0.4, 0.6, 0.7], [0.1, 0.15, 0.4, 0.6], [0.05, 0.1, 0.15, 0.3]
-    schemes, sweep = _pr1_inputs({"nope": early, "rope": mid, "alibi": late}, {0.0: early, 1.0: mid, 8.0: late})
-    r = checks_zoo.check_pr1(registry()["PR-1"], schemes, sweep)
+    r = _pr1({"nope": EARLY, "rope": MID, "alibi": LATE})
     assert r.verdict == "reproduced", r.message()
 
 
-@pytest.mark.parametrize("case", ["reversed", "tied", "sweep-flat"])
+@pytest.mark.parametrize("case", ["reversed", "tied"])
 def test_pr1_negative_controls(case):
-    early, mid, late = [0.1, 0.4, 0.6, 0.7], [0.1, 0.15, 0.4, 0.6], [0.05, 0.1, 0.15, 0.3]
-    prof = {"reversed": {"nope": late, "rope": mid, "alibi": early},
-            "tied": {"nope": mid, "rope": mid, "alibi": mid},
-            "sweep-flat": {"nope": early, "rope": mid, "alibi": late}}[case]
-    sw = {0.0: mid, 1.0: mid, 8.0: mid} if case == "sweep-flat" else {0.0: early, 8.0: late}
-    schemes, sweep = _pr1_inputs(prof, sw)
-    if case == "sweep-flat":
-        sweep = {s: _profile_ms(mid, seed=3) for s in sw}  # identical profiles: the sweep moves nothing
-    r = checks_zoo.check_pr1(registry()["PR-1"], schemes, sweep)
+    """Premise met (the attractor onsets), ordering false → not reproduced."""
+    prof = {"reversed": {"nope": LATE, "rope": MID, "alibi": EARLY},
+            "tied": {"nope": MID, "rope": MID, "alibi": MID}}[case]
+    r = _pr1(prof)
     assert r.verdict == "not reproduced", r.message()
+
+
+def test_pr1_hard_null_training_chance():
+    """The predicted ordering, but by less than one scheme's seed-to-seed spread of the onset:
+    training chance alone explains it, so it must not read reproduced; the same ordering with
+    seeds that agree does."""
+    a, b, c = [0.1, 0.19, 0.3, 0.5], [0.1, 0.18, 0.25, 0.5], [0.1, 0.17, 0.22, 0.5]  # onsets 2.1, 2.3, 2.7
+    spread = {f"rope-s{i}": _profile_ms(p, seed=30 + i) for i, p in
+              enumerate([[0.3, 0.4, 0.5, 0.6], [0.1, 0.15, 0.18, 0.3], a, [0.1, 0.12, 0.15, 0.19]])}
+    r = _pr1({"nope": a, "rope": b, "alibi": c}, family=spread)
+    assert r.verdict == "not reproduced", r.message()
+    assert r.extra["seed_sd"] > 1.0
+    tight = {f"rope-s{i}": _profile_ms(b, seed=40 + i) for i in range(4)}
+    assert _pr1({"nope": a, "rope": b, "alibi": c}, family=tight).verdict == "reproduced"
+
+
+def test_pr1_slope_sweep_is_reported_not_deciding():
+    r = _pr1({"nope": EARLY, "rope": MID, "alibi": LATE}, sweep_profiles={0.0: MID, 8.0: MID})
+    assert r.verdict == "reproduced", r.message()
+    assert r.extra["sweep_check_passed"] is False and "information" in r.extra["sweep_check"]
+
+
+def test_pr1_no_onset_is_inconclusive():
+    """Premise unmet: no scheme onsets, so there is nothing to order (every onset is censored)."""
+    r = _pr1({"nope": FLAT, "rope": FLAT, "alibi": FLAT}, sweep_profiles={0.0: FLAT, 8.0: FLAT})
+    assert r.verdict == "inconclusive", r.message()
+    assert "attractor-onsets" in r.premise_text()
+
+
+def test_pr1_broken_model_is_inconclusive():
+    r = _pr1({"nope": EARLY, "rope": MID, "alibi": LATE}, gains={"nope": 2.0, "rope": 0.1, "alibi": 2.0})
+    assert r.verdict == "inconclusive" and "functioning-model" in r.premise_text()
+
+
+def test_pr1_premise_threshold_is_the_onset_threshold():
+    c = registry()["PR-1"]
+    (pre,) = [p for p in c.preconditions if p.id == "attractor-onsets"]
+    assert pre.threshold == c.param("onset_threshold")
 
 
 # ----------------------------------------------------------------------------- SC-1 controls
@@ -306,71 +356,213 @@ def test_random_subspace_baseline_against_exact_moment():
     assert 60 < mean < 80 and se < 0.5
 
 
-def _sc1_synthetic(same_direction: bool, ve_shift: float, seed=0):
+def _moments(ka, kb):
+    """key_cross_moments from explicit key clouds ``[L,n,H,d]`` (the reduction the real pass does)."""
+    return {"n": np.array(ka.shape[1]), "sum_a": ka.sum(1), "sum_b": kb.sum(1),
+            "outer_a": np.einsum("lnhi,lnhj->lhij", ka, ka), "outer_b": np.einsum("lnhi,lnhj->lhij", kb, kb),
+            "cross": np.einsum("lnhi,lngj->lhgij", ka, kb)}
+
+
+def _cov_of(k):
+    m = _moments(k, k)
+    return checks_zoo._cov(m["sum_a"], m["outer_a"], float(m["n"]))
+
+
+def _keys(rng, L=3, n=400, H=2, d=16, rank=6):
+    """Low-rank key clouds with a dominant subspace per (layer, head)."""
+    basis = rng.standard_normal((L, H, rank, d))
+    scale = np.linspace(3, 1, rank)
+    return np.einsum("lnhr,lhrd->lnhd", rng.standard_normal((L, n, H, rank)) * scale, basis) \
+        + 0.05 * rng.standard_normal((L, n, H, d))
+
+
+def _plane_rotation(rng, d, rotary_dim):
+    """A random element of the scores' symmetry: a rotation in each rotary plane (i, i + r/2) and
+    any orthogonal map on the dims without a rotary phase."""
+    o = np.zeros((d, d))
+    half = rotary_dim // 2
+    for i in range(half):
+        th = rng.uniform(0, 2 * np.pi)
+        c, s = np.cos(th), np.sin(th)
+        o[np.ix_([i, i + half], [i, i + half])] = [[c, -s], [s, c]]
+    if rotary_dim < d:
+        o[rotary_dim:, rotary_dim:], _ = np.linalg.qr(rng.standard_normal((d - rotary_dim, d - rotary_dim)))
+    return o
+
+
+def _sc1_case(twin_keys_fn, ve_shift=0.0, rotary_dim=16, gains=None, seed=0):
     rng = np.random.default_rng(seed)
-    L, N, H, d = 3, 20, 2, 16
-
-    def cov():
-        a = rng.standard_normal((L, H, d, d))
-        return np.einsum("lhij,lhkj->lhik", a, a) + np.diag(np.linspace(50, 1, d))[None, None] * 0
-
+    ka = _keys(rng)
+    kb = twin_keys_fn(rng, ka)
+    L, N, H = ka.shape[0], 20, ka.shape[2]
     ve = 0.5 + 0.01 * rng.standard_normal((L, N, H))
-    c1 = cov()
-    c2 = c1.copy() if same_direction else cov()
-    return ve, c1, {"weight": (ve + ve_shift, c2)}
+    return checks_zoo.check_sc1(registry()["SC-1"], ve, _cov_of(ka), {"weight": (ve + ve_shift, _cov_of(kb))},
+                                gains or {"base": 2.0, "twin": 2.0}, {"weight": _moments(ka, kb)}, rotary_dim)
 
 
 def test_sc1_positive_control():
-    ve, c, tw = _sc1_synthetic(False, 0.0)
-    r = checks_zoo.check_sc1(registry()["SC-1"], ve, c, tw)
+    """A twin whose keys are an unrelated function of the tokens: different directions even after
+    alignment; same VE."""
+    r = _sc1_case(lambda rng, ka: _keys(rng))
     assert r.verdict == "reproduced", r.message()
+
+
+@pytest.mark.parametrize("rotary_dim", [16, 4, 0])
+def test_sc1_hard_null_rotated_copy(rotary_dim):
+    """The same model in another basis of the scores' symmetry (planes rotated, heads permuted):
+    functionally identical, yet it passes the paper's raw-angle comparison. After alignment it
+    reads 0°, so SC-1 is not reproduced."""
+    def copy(rng, ka):
+        out = np.empty_like(ka)
+        for li in range(ka.shape[0]):
+            for h in range(ka.shape[2]):
+                out[li, :, (h + 1) % ka.shape[2]] = ka[li, :, h] @ _plane_rotation(rng, ka.shape[-1], rotary_dim).T
+        return out
+
+    r = _sc1_case(copy, rotary_dim=rotary_dim)
+    assert r.verdict == "not reproduced", r.message()
+    raw, aligned = r.checks[1], r.checks[2]
+    assert raw.passed, "the paper's raw-angle comparison alone does not see the symmetry"
+    assert not aligned.passed and max(r.per_layer["angle_aligned_weight"]) < ANGLE_TOL
+
+
+def test_symmetry_alignment_stays_in_the_symmetry_group():
+    rng = np.random.default_rng(1)
+    o = checks_zoo.symmetry_alignment(rng.standard_normal((8, 8)), rotary_dim=4)
+    assert np.allclose(o.T @ o, np.eye(8), atol=1e-12)
+    assert np.allclose(o[:4, 4:], 0) and np.allclose(o[4:, :4], 0)  # rotary and plain dims never mix
+    plane = o[np.ix_([0, 2], [0, 2])]
+    assert np.isclose(np.linalg.det(plane), 1.0) and np.isclose(plane[0, 0], plane[1, 1])  # a rotation, no reflection
+
+
+def test_sc1_ve_half_by_construction_is_recorded():
+    assert checks_zoo.ve_by_construction([0.95, 0.97, 0.5], [0.99, 0.85, 0.55], 0.1).tolist() == [True, False, False]
+
+    def high_ve(rng, ka):
+        return _keys(rng)
+
+    r = _sc1_case(high_ve)
+    assert r.extra["by_construction"]["ve_points"] == 0  # VE 0.5: the VE half could fail here
+
+
+def test_sc1_negative_control_geometry_differs():
+    r = _sc1_case(lambda rng, ka: _keys(rng), ve_shift=0.3)
+    assert r.verdict == "not reproduced", r.message()
+
+
+def test_sc1_broken_model_is_inconclusive():
+    r = _sc1_case(lambda rng, ka: _keys(rng), gains={"base": 2.0, "twin": 0.2})
+    assert r.verdict == "inconclusive" and "functioning-model" in r.premise_text()
+
+
+def _tiny_val(n=8, t=32):
+    from types import SimpleNamespace
+
+    from fixtures.data import wikitext_sequences
+    from fixtures.zoo import _load_tok, tokenizer_dir
+    from suite.options import resolve_data_dir
+
+    tok = _load_tok(tokenizer_dir(4096))
+    return wikitext_sequences(SimpleNamespace(n_seqs=n, seq_len=t, data_dir=resolve_data_dir(None)), tok).input_ids
+
+
+def _sc1_real(a_model, b_model, val):
+    from fixtures.measure import run_pass
+    from fixtures.zoo_measure import attn_info_for, key_cross_moments
+
+    ma, mb = (run_pass(m, val, 8, label="tiny", info=attn_info_for(m, "tiny"), progress=False) for m in (a_model, b_model))
+    mom = key_cross_moments(a_model, b_model, val, 8)
+    return ma, mb, checks_zoo.check_sc1(registry()["SC-1"], ma.ve(8), ma.key_covariance(),
+                                        {"twin": (mb.ve(8), mb.key_covariance())}, {"a": 2.0, "b": 2.0},
+                                        {"twin": mom}, ma.info.rotary_dim)
 
 
 def test_sc1_identical_seeds_give_zero_angles(tiny_cache):
     """Negative control on real (tiny) trained models: the same seeds give the same weights, hence
     0° canonical angles — the claim's 'different directions' must fail."""
-    from fixtures.data import wikitext_sequences
-    from fixtures.measure import run_pass
-    from fixtures.zoo import _load_tok, tokenizer_dir, train_model
-    from fixtures.zoo_measure import attn_info_for
+    from fixtures.zoo import tokenizer_dir, train_model
 
     ids = np.load(tokenizer_dir(4096) / "train_ids.npy")
-    tok = _load_tok(tokenizer_dir(4096))
-    from types import SimpleNamespace
-
-    from suite.options import resolve_data_dir
-
-    val = wikitext_sequences(SimpleNamespace(n_seqs=8, seq_len=32, data_dir=resolve_data_dir(None)), tok).input_ids
     r = _tiny("rope", steps=2)
-    ms = []
+    models = []
     for _ in range(2):
         model, _, _ = train_model(r, ids, progress=False)
         model.config._attn_implementation = "eager"
-        ms.append(run_pass(model, val, 8, label="tiny", info=attn_info_for(model, "tiny"), progress=False))
-    a, b = ms
-    angles = checks_zoo.mean_canonical_angles(a.key_covariance(), b.key_covariance(), 8)
-    assert angles.max() < ANGLE_TOL
-    res = checks_zoo.check_sc1(registry()["SC-1"], a.ve(8), a.key_covariance(), {"none": (b.ve(8), b.key_covariance())})
+        models.append(model.eval())
+    a, b, res = _sc1_real(*models, _tiny_val())
+    assert checks_zoo.mean_canonical_angles(a.key_covariance(), b.key_covariance(), 8).max() < ANGLE_TOL
     assert res.verdict == "not reproduced", res.message()
 
 
-def test_sc1_negative_control_geometry_differs():
-    ve, c, tw = _sc1_synthetic(False, 0.3)
-    r = checks_zoo.check_sc1(registry()["SC-1"], ve, c, tw)
-    assert r.verdict == "not reproduced", r.message()
+@pytest.mark.parametrize("rotary", [1.0, 0.25])
+def test_sc1_hard_null_on_a_real_rotated_copy(tiny_cache, rotary):
+    """The symmetry applied to a real (tiny, trained) GPT-NeoX: W_Q and W_K of every head rotated
+    within each rotary plane (any orthogonal map on the other dims), heads permuted with their
+    value and output weights. The logits do not change — so this is the model's exact symmetry —
+    the paper's raw-angle comparison passes on this functionally identical copy, and SC-1 with
+    the hard null reads not reproduced."""
+    import copy
+
+    from fixtures.zoo import tokenizer_dir, train_model
+
+    ids = np.load(tokenizer_dir(4096) / "train_ids.npy")
+    model, _, _ = train_model(_tiny("rope", steps=3, rotary=rotary), ids, progress=False)
+    model.config._attn_implementation = "eager"
+    model.eval()
+    twin = copy.deepcopy(model)
+    rng = np.random.default_rng(0)
+    H = twin.config.num_attention_heads
+    d = twin.config.hidden_size // H
+    perm = np.roll(np.arange(H), 1)  # twin head perm[h] is base head h
+    with torch.no_grad():
+        for layer in twin.gpt_neox.layers:
+            att = layer.attention
+            w = att.query_key_value.weight.view(H, 3, d, -1).clone()
+            bias = att.query_key_value.bias.view(H, 3, d).clone()
+            dense = att.dense.weight.view(-1, H, d).clone()
+            nw, nb, nd = torch.empty_like(w), torch.empty_like(bias), torch.empty_like(dense)
+            for h in range(H):
+                o = torch.from_numpy(_plane_rotation(rng, d, att.rotary_ndims)).float()
+                g = perm[h]
+                nw[g, 0], nw[g, 1], nw[g, 2] = o @ w[h, 0], o @ w[h, 1], w[h, 2]
+                nb[g, 0], nb[g, 1], nb[g, 2] = o @ bias[h, 0], o @ bias[h, 1], bias[h, 2]
+                nd[:, g] = dense[:, h]
+            att.query_key_value.weight.copy_(nw.view_as(att.query_key_value.weight))
+            att.query_key_value.bias.copy_(nb.view(-1))
+            att.dense.weight.copy_(nd.view_as(att.dense.weight))
+    val = _tiny_val()
+    with torch.no_grad():
+        assert (model(input_ids=val).logits - twin(input_ids=val).logits).abs().max().item() < 1e-4
+    _, _, res = _sc1_real(model, twin, val)
+    assert res.verdict == "not reproduced", res.message()
+    assert res.checks[1].passed  # raw angles (heads by index, bases as trained): fooled by the symmetry
+    assert max(res.per_layer["angle_aligned_twin"]) < 1e-2
 
 
 # ----------------------------------------------------------------------------- AR-1 / AR-2 controls
-def _synthetic_routing(shares_fn, counts, cv=0.0, n=30, seed=0, noise=0.01):
+def _synthetic_routing(shares_fn, counts, cv=0.0, n=30, seed=0, noise=0.01, null_fn=None, probes=16,
+                       provenance=None):
+    """A RoutingMeasurement from mean shares per sublayer (``shares_fn(j, n_sources)``), with its
+    nulls: random-probe shares from ``null_fn(j, c, rng)`` (default: noise around uniform) and the
+    per-sequence renormalised shares without the current block."""
     from fixtures.zoo_measure import RoutingMeasurement
 
     rng = np.random.default_rng(seed)
-    shares = []
-    for j, c in enumerate(counts):
-        s = np.abs(shares_fn(j, c)[None, :] + noise * rng.standard_normal((n, c)))
-        shares.append(s / s.sum(1, keepdims=True))
+
+    def noisy(v):
+        s = np.abs(v[None, :] + noise * rng.standard_normal((n, len(v))))
+        return s / s.sum(1, keepdims=True)
+
+    shares = [noisy(shares_fn(j, c)) for j, c in enumerate(counts)]
+    null_fn = null_fn or (lambda j, c, g: np.full(c, 1.0 / c) + 0.02 * g.standard_normal(c))
+    nulls = [np.stack([noisy(null_fn(j, c, rng)) for _ in range(probes)]) for j, c in enumerate(counts)]
+    renorm = [s[:, :-1] / s[:, :-1].sum(1, keepdims=True) for s in shares]
+    null_rest = [s[..., :-1] / s[..., :-1].sum(-1, keepdims=True) for s in nulls]
     return RoutingMeasurement(label="synthetic", names=[f"s{j}" for j in range(len(counts))], shares=shares,
-                              key_norm_cv=np.full(len(counts), cv), key_norm_mean=np.ones(len(counts)))
+                              key_norm_cv=np.full(len(counts), cv), key_norm_mean=np.ones(len(counts)),
+                              provenance=dict(GOOD if provenance is None else provenance),
+                              null_shares=nulls, renorm_shares=renorm, probe_norms=np.ones(len(counts)),
+                              null_rest_shares=null_rest)
 
 
 COUNTS = source_counts(4, 1)
@@ -393,8 +585,74 @@ def test_ar1_positive_and_negative_controls():
     assert checks_zoo.check_ar1(claim, unnormalised).verdict == "not reproduced"
 
 
+def test_ar1_hard_null_noisy_shares():
+    """Shares that only fluctuate around uniform pass 'max share > 1/n' (the largest of n noisy
+    shares that average 1/n exceeds 1/n); against the random-probe null with the same noise they
+    must not read reproduced."""
+    def noise_router(j, c):
+        return np.full(c, 1.0 / c)
+
+    rm = _synthetic_routing(noise_router, COUNTS, noise=0.05, null_fn=lambda j, c, g: np.full(c, 1.0 / c))
+    res = checks_zoo.check_ar1(registry()["AR-1"], rm)
+    assert res.checks[0].passed, "the uniform comparison alone is fooled by noise"
+    assert res.verdict == "not reproduced", res.message()
+
+
+def test_ar1_hard_null_random_query_on_a_real_model():
+    """A real (tiny, untrained) AttnRes whose queries are random directions of norm 3 — a router
+    with the schedule and a logit scale, but no learned direction. It passes the uniform
+    comparison; against random probes of its own norms it must not read reproduced."""
+    from fixtures.zoo_measure import run_routing
+
+    m = _attnres(attnres_layers_per_block=1)
+    g = torch.Generator().manual_seed(123)
+    with torch.no_grad():
+        for _, _, proj, _ in __import__("fixtures.attnres", fromlist=["routers"]).routers(m):
+            v = torch.randn(proj.weight.shape, generator=g)
+            proj.weight.copy_(3.0 * v / v.norm())
+    ids = torch.randint(0, 64, (16, 24), generator=torch.Generator().manual_seed(0))
+    rm = run_routing(m, ids, 8, label="random-query", null_probes=32)
+    rm.provenance = dict(GOOD)  # premise set to hold: this tests the checks
+    res = checks_zoo.check_ar1(registry()["AR-1"], rm)
+    assert res.checks[0].passed, "the uniform comparison alone passes a random query"
+    assert res.verdict == "not reproduced", res.message()
+
+
+def test_ar1_broken_model_is_inconclusive():
+    rm = _synthetic_routing(_peaked(-1), COUNTS, provenance=BROKEN)
+    res = checks_zoo.check_ar1(registry()["AR-1"], rm)
+    assert res.verdict == "inconclusive" and "functioning-model" in res.premise_text()
+    assert checks_zoo.check_ar1(registry()["AR-1"], _synthetic_routing(_peaked(-1), COUNTS, provenance={})).verdict \
+        == "inconclusive"  # no losses recorded: the premise cannot be read
+
+
+def test_run_routing_nulls_match_the_definitions():
+    """The renormalised null is the −δ → −∞ limit of the router with the sources held fixed, and
+    a probe equal to the router's own query reproduces the router's shares."""
+    import fixtures.attnres as ar
+    from fixtures.zoo_measure import run_routing
+
+    m = _attnres(attnres_layers_per_block=1)
+    with torch.no_grad():
+        for _, _, proj, _ in ar.routers(m):
+            proj.weight.normal_(0, 0.5)
+    ids = torch.randint(0, 64, (4, 9), generator=torch.Generator().manual_seed(0))
+    rm = run_routing(m, ids, 4, null_probes=3)
+    got = _route(m, ids)
+    for j, (w, _) in enumerate(got):
+        rest = w[:-1].double()
+        want = (rest / rest.sum(0)).mean(-1).T.numpy()
+        assert np.allclose(rm.renorm_shares[j], want, atol=1e-12)
+        assert rm.null_shares[j].shape == (3, 4, w.shape[0])
+        assert np.allclose(rm.null_shares[j].sum(-1), 1.0)
+        assert rm.null_rest_shares[j].shape == (3, 4, w.shape[0] - 1)
+        assert np.allclose(rm.null_rest_shares[j].sum(-1), 1.0)
+    assert np.allclose(rm.probe_norms, [float(p.weight.detach().norm()) for _, _, p, _ in ar.routers(m)])
+
+
 def test_ar1_frozen_query_never_concentrates(tiny_cache):
-    """A real (tiny) AttnRes trained with its query frozen at zero routes uniformly: AR-1 fails."""
+    """A real (tiny) AttnRes trained with its query frozen at zero routes uniformly: AR-1 fails;
+    AR-2 has no recency hub to relocate (the current block holds exactly its uniform share)."""
     from fixtures.zoo_measure import run_routing
 
     r = _tiny("attnres", extra={**zoo.ZOO_ENTRIES["attnres"].extra, "attnres_freeze_query": True}, steps=4)
@@ -403,37 +661,95 @@ def test_ar1_frozen_query_never_concentrates(tiny_cache):
 
     model = AutoModelForCausalLM.from_pretrained(str(d), attn_implementation="eager").eval()
     ids = torch.randint(0, 4096, (6, 32), generator=torch.Generator().manual_seed(0))
-    rm = run_routing(model, ids, 6, label="frozen")
+    rm = run_routing(model, ids, 6, label="frozen", null_probes=8)
+    rm.provenance = dict(GOOD)  # premise set to hold (4 steps do not train a model): this tests the checks
     res = checks_zoo.check_ar1(registry()["AR-1"], rm)
     assert res.verdict == "not reproduced", res.message()
-    sweep = {float(dl): run_routing(model, ids, 6, offset=float(dl), label="frozen") for dl in (-10.0, 0.0, 10.0)}
+    sweep = {float(dl): run_routing(model, ids, 6, offset=float(dl), label="frozen", null_probes=8 if dl == 0 else 0)
+             for dl in (-10.0, 0.0, 10.0)}
+    sweep[0.0].provenance = dict(GOOD)
     res2 = checks_zoo.check_ar2(registry()["AR-2"], sweep)
-    assert res2.verdict == "not reproduced", res2.message()  # −δ: uniform over the rest, nothing relocates
+    assert res2.verdict == "inconclusive" and "recency-hub-to-relocate" in res2.premise_text(), res2.message()
 
 
-def test_ar2_positive_and_negative_controls():
-    claim = registry()["AR-2"]
+def _with_current(cur, hub=None, hub_share=0.9):
+    """Trained routing with the current block at ``cur``; the rest uniform, or ``hub_share`` of it
+    on source ``hub`` (a content hub)."""
+    def f(j, c):
+        v = np.full(c, (1 - cur) / max(c - 1, 1))
+        if hub is not None and c > 2:
+            v[:-1] = (1 - cur) * (1 - hub_share) / (c - 2)
+            v[hub] = (1 - cur) * hub_share
+        v[-1] = cur if c > 1 else 1.0
+        return v / v.sum()
+    return f
 
-    def with_current(cur, rest_hub=None):
-        def f(j, c):
-            v = np.full(c, (1 - cur) / max(c - 1, 1))
-            if rest_hub is not None and c > 1:
-                v[:-1] = (1 - cur) * 0.1 / max(c - 2, 1)
-                v[rest_hub] = (1 - cur) * 0.9
-            v[-1] = cur if c > 1 else 1.0
-            return v / v.sum()
-        return f
 
-    good = {-10.0: _synthetic_routing(with_current(0.001, 0), COUNTS, seed=1),
-            0.0: _synthetic_routing(with_current(0.4, 1), COUNTS, seed=2),
-            10.0: _synthetic_routing(with_current(0.999), COUNTS, seed=3)}
-    assert checks_zoo.check_ar2(claim, good).verdict == "reproduced"
-    dissolved = dict(good)
-    dissolved[-10.0] = _synthetic_routing(with_current(0.001), COUNTS, seed=4, noise=0.0)  # uniform over the rest
-    assert checks_zoo.check_ar2(claim, dissolved).verdict == "not reproduced"
-    no_push = dict(good)
-    no_push[10.0] = _synthetic_routing(with_current(0.4, 1), COUNTS, seed=5)
-    assert checks_zoo.check_ar2(claim, no_push).verdict == "not reproduced"
+def _minus_from_renormalised(trained, seed):
+    """The −δ measurement that softmax renormalisation alone gives: the trained shares with the
+    current block removed and renormalised, the current block at ~0."""
+    from fixtures.zoo_measure import RoutingMeasurement
+
+    shares = [np.concatenate([r * (1 - 1e-4), np.full((r.shape[0], 1), 1e-4)], 1) for r in trained.renorm_shares]
+    return RoutingMeasurement(label="minus", names=trained.names, shares=shares, key_norm_cv=trained.key_norm_cv,
+                              key_norm_mean=trained.key_norm_mean, offset=-10.0)
+
+
+def _ar2_sweep(trained_fn, minus=None, plus_fn=None, counts=COUNTS):
+    trained = _synthetic_routing(trained_fn, counts, seed=2)
+    return {-10.0: minus(trained) if minus else _minus_from_renormalised(trained, 1),
+            0.0: trained,
+            10.0: _synthetic_routing(plus_fn or _with_current(0.999), counts, seed=3)}
+
+
+def test_ar2_positive_control():
+    """A recency hub (current 0.5) over a content hub among the rest: suppressing the current
+    block leaves the content hub on top, above the trained top share."""
+    res = checks_zoo.check_ar2(registry()["AR-2"], _ar2_sweep(_with_current(0.5, hub=0, hub_share=0.8)))
+    assert res.verdict == "reproduced", res.message()
+
+
+def test_ar2_hard_null_recency_only_router():
+    """Premise met (the current block is the hub, 0.6), no content hub among the rest. Under −δ the
+    renormalised trained shares — softmax alone — raise every remaining share (the embedding share
+    'rises', by construction) but the top share falls to the uniform level over the rest: the
+    concentration dissolves, and AR-2 reads not reproduced."""
+    res = checks_zoo.check_ar2(registry()["AR-2"], _ar2_sweep(_with_current(0.6)))
+    assert res.verdict == "not reproduced", res.message()
+    assert all(c.passed for c in res.preconditions)
+    holds, dissolved, emb = res.checks[2], res.checks[3], res.checks[4]
+    assert not holds.passed and not dissolved.passed and emb.passed, res.message()
+
+
+def test_ar2_hard_null_weak_recency_hub():
+    """A weak recency hub (current 0.3 of 4 sources, the rest uniform): removing it lifts the
+    rest to 1/3, so 'the top share holds at its trained value' is true by renormalisation alone.
+    The random-probe comparison over the remaining sources is what fails."""
+    res = checks_zoo.check_ar2(registry()["AR-2"], _ar2_sweep(_with_current(0.3), counts=[4] * 6))
+    assert all(c.passed for c in res.preconditions), res.message()
+    holds, dissolved = res.checks[2], res.checks[3]
+    assert holds.passed and not dissolved.passed, res.message()
+    assert res.verdict == "not reproduced"
+
+
+def test_ar2_no_recency_hub_is_inconclusive():
+    """Premise unmet: the trained concentration sits on a content hub, the current block below its
+    uniform share — there is nothing to relocate, whatever the checks read."""
+    res = checks_zoo.check_ar2(registry()["AR-2"], _ar2_sweep(_with_current(0.05, hub=0, hub_share=0.9)))
+    assert res.verdict == "inconclusive" and "recency-hub-to-relocate" in res.premise_text(), res.message()
+
+
+def test_ar2_broken_model_is_inconclusive():
+    sweep = _ar2_sweep(_with_current(0.5, hub=0, hub_share=0.8))
+    sweep[0.0].provenance = dict(BROKEN)
+    res = checks_zoo.check_ar2(registry()["AR-2"], sweep)
+    assert res.verdict == "inconclusive" and "functioning-model" in res.premise_text()
+
+
+def test_ar2_offset_that_does_not_take_fails():
+    res = checks_zoo.check_ar2(registry()["AR-2"], _ar2_sweep(_with_current(0.5, hub=0, hub_share=0.8),
+                                                              plus_fn=_with_current(0.5, hub=1)))
+    assert res.verdict == "not reproduced", res.message()
 
 
 def test_uniform_baseline_of_the_papers_schedule():
