@@ -31,7 +31,7 @@ def main(argv=None):
 
     torch.set_num_threads(args.threads)
     from claims import checks_book
-    from fixtures.data import unigram_nll, wikitext_sequences
+    from fixtures.data import wikitext_sequences
     from fixtures.models import load_model, resolve
     from fixtures.rope import ThetaSweep, native_theta, sweep_points
     from suite.options import RunOptions, resolve_data_dir
@@ -55,7 +55,7 @@ def main(argv=None):
               f"ppl {pts[-1].nll and __import__('math').exp(pts[-1].nll):.3f}")
     t = time.perf_counter()
     summ = checks_book.summarise_sweep(bk1, ThetaSweep(spec.label, native_theta(lm.model), args.seq_len, pts,
-                                                       unigram_nll=unigram_nll(data.input_ids)))
+                                                       unigram_nll=data.unigram_nll))
     res = checks_book.check_bk1(bk1, summ, spec.label)
     t_probe = time.perf_counter() - t
     total = time.perf_counter() - t0

@@ -113,12 +113,13 @@ def _hub_or_skip(repo: str, trust_remote_code: bool = False):
 @pytest.mark.hub
 @pytest.mark.claim("AR-1", "AR-2")
 def test_ar_on_open_attnres_checkpoint(claim, options, record_claim):
-    from fixtures.data import unigram_nll, wikitext_sequences
+    from fixtures.data import wikitext_sequences
     from fixtures.zoo_measure import run_routing
     from suite.provenance import collect
 
     model, tok = _hub_or_skip(HUB_ATTNRES, trust_remote_code=True)
-    ids = wikitext_sequences(options, tok, HUB_ATTNRES).input_ids
+    data = wikitext_sequences(options, tok, HUB_ATTNRES)
+    ids = data.input_ids
     c2 = claim("AR-2")
     sweep = {}
     for d in c2.param("offsets"):
@@ -127,7 +128,7 @@ def test_ar_on_open_attnres_checkpoint(claim, options, record_claim):
         # functioning-model premise: the measured NLL against the unigram of the same windows
         m.provenance = collect(model=HUB_ATTNRES, revision=getattr(model.config, "_commit_hash", None),
                                dtype="float32", device="cpu", recency_offset=float(d), n_seqs=int(ids.shape[0]),
-                               unigram_loss=unigram_nll(ids), **nulls)
+                               unigram_loss=data.unigram_nll, **nulls)
         sweep[float(d)] = m
     r1 = record_claim(checks_zoo.check_ar1(claim("AR-1"), sweep[0.0], HUB_ATTNRES))
     r2 = record_claim(checks_zoo.check_ar2(c2, sweep, HUB_ATTNRES))

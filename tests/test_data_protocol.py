@@ -63,8 +63,25 @@ def test_shuffle_keeps_the_bag_and_the_bos(seed, keep):
         assert torch.equal(out[:, 0], ids[:, 0])
 
 
-@given(st.lists(st.integers(0, 30), min_size=4, max_size=200))
-def test_unigram_nll_is_the_entropy_of_the_targets(tokens):
+@given(st.lists(st.integers(0, 30), min_size=4, max_size=60), st.lists(st.integers(0, 30), max_size=200))
+def test_unigram_nll_is_the_cross_entropy_under_the_split_frequencies(tokens, rest):
+    """Oracle: scipy's entropy of the targets' own distribution plus its KL divergence from the
+    split's frequencies is the cross-entropy (H(p, q) = H(p) + KL(p‖q))."""
     ids = torch.tensor([[99] + tokens])  # position 0 is never a target
-    _, counts = np.unique(tokens, return_counts=True)
-    assert unigram_nll(ids) == pytest.approx(scipy.stats.entropy(counts), abs=1e-12)
+    stream = np.array(tokens + rest)
+    vocab = 31
+    p = np.bincount(tokens, minlength=vocab) / len(tokens)
+    q = np.bincount(stream, minlength=vocab) / len(stream)
+    want = scipy.stats.entropy(p) + scipy.stats.entropy(p, q)
+    assert unigram_nll(ids, stream) == pytest.approx(want, abs=1e-9)
+
+
+def test_unigram_nll_refuses_targets_absent_from_the_split():
+    with pytest.raises(ValueError, match="not in the split"):
+        unigram_nll(torch.tensor([[0, 5, 6]]), np.array([5, 5, 1]))
+
+
+@needs_data
+def test_windows_carry_their_unigram_baseline(toks):
+    d = wikitext_sequences(SimpleNamespace(n_seqs=6, seq_len=32, data_dir=DATA, bos="auto"), toks["bos"], "m")
+    assert 0 < d.unigram_nll < np.log(256) + 1e-9  # byte tokens: at most log of the alphabet

@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 
 from claims import checks_recurrent as cr
 from fixtures import recurrent as fr
+from fixtures.data import unigram_nll
 from probes import mamba as pm
 from probes import rwkv as pr
 from suite.registry import registry
@@ -290,7 +291,7 @@ def test_mamba_constant_delta_shows_no_frozen_gap(tmp_path):
         for layer in model.backbone.layers:
             layer.mixer.x_proj.weight[: layer.mixer.time_step_rank].zero_()
     ids = torch.randint(0, 64, (6, 32), generator=torch.Generator().manual_seed(3))
-    m = fr.measure_mamba(model, ids, "const-delta")
+    m = fr.measure_mamba(model, ids, "const-delta", unigram=unigram_nll(ids, ids))
     assert np.allclose(m.conc, m.conc_frozen_dt, atol=1e-12)
     res = cr.check_mb2(_sans(registry()["MB-2"], "functioning-model"), m, "const-delta")
     assert res.checks[0].passed is False and abs(res.checks[0].measured) <= 1e-12
@@ -301,7 +302,7 @@ def test_mamba_constant_delta_shows_no_frozen_gap(tmp_path):
 def test_mamba_measurement_smoke_and_selective_gap(mamba_dir):
     model = _load(mamba_dir)
     ids = torch.randint(0, 64, (6, 32), generator=torch.Generator().manual_seed(4))
-    m = fr.measure_mamba(model, ids, "tiny")
+    m = fr.measure_mamba(model, ids, "tiny", unigram=unigram_nll(ids, ids))
     assert m.conc.shape == (3, 6) and m.colshare.shape == (3, 32) and m.uniform_rows.shape == (3, 6)
     assert np.all(m.conc > 0) and np.all(m.conc <= 1)
     assert np.all(m.uniform_rows > 0) and np.all(m.uniform_rows <= 1)
@@ -322,7 +323,7 @@ def test_rwkv_killed_carry_never_onsets(rwkv_dir):
     p = registry()["RW-3"].params
     ids = torch.randint(0, 64, (5, 64), generator=torch.Generator().manual_seed(5))
     m = fr.measure_rwkv(model, ids, [0.0, 1.0, 30.0, math.inf], 16, p["no_decay_time_decay"],
-                        p["kill_time_decay"], "tiny")
+                        p["kill_time_decay"], "tiny", unigram=unigram_nll(ids, ids))
     killed = m.conc[m.index(math.inf)].mean(1)
     assert cr.onset_frac(killed, 0.20) == math.inf
     assert np.all(killed <= 2.0 / 64 + 1e-9)
@@ -343,7 +344,7 @@ def test_rw1_fails_when_the_kill_does_not_take(rwkv_dir):
     p = registry()["RW-3"].params
     ids = torch.randint(0, 64, (5, 64), generator=torch.Generator().manual_seed(5))
     m = fr.measure_rwkv(model, ids, [0.0, 1.0, 30.0, math.inf], 16, p["no_decay_time_decay"],
-                        p["no_decay_time_decay"], "tiny-no-kill")
+                        p["no_decay_time_decay"], "tiny-no-kill", unigram=unigram_nll(ids, ids))
     res = cr.check_rw1(_sans(registry()["RW-1"], "functioning-model"), m, "tiny-no-kill")
     assert res.verdict == "not reproduced", res.message()
 
@@ -360,7 +361,7 @@ def test_content_blind_rwkv_reads_inconclusive_and_fails_the_rw3_null(tmp_path):
     p = registry()["RW-3"].params
     ids = torch.randint(0, 64, (5, 64), generator=torch.Generator().manual_seed(7))
     scales = list(p["decay_scales"]) + [math.inf]
-    m = fr.measure_rwkv(model, ids, scales, 16, p["no_decay_time_decay"], p["kill_time_decay"], "blind")
+    m = fr.measure_rwkv(model, ids, scales, 16, p["no_decay_time_decay"], p["kill_time_decay"], "blind", unigram=unigram_nll(ids, ids))
     assert np.allclose(m.conc, m.conc_blind[..., None], rtol=0, atol=1e-12)
     assert np.all(m.conc <= pm.uniform_share(64) + 1e-12)
     for cid, fn in (("RW-1", cr.check_rw1), ("RW-2", cr.check_rw2), ("RW-3", cr.check_rw3)):
