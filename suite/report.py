@@ -104,8 +104,8 @@ def markdown_table(rows) -> str:
         elif verdict == "inconclusive":
             bad = [c for c in r.get("preconditions") or [] if not c.get("passed")]
             verdict = "*inconclusive* (premise not met: " + "; ".join(
-                f"{c['name'].removeprefix('premise ').split(':')[0]} {_fmt(c['measured'], 3)} {c['comparator']} "
-                f"{_fmt(c['reference'], 3)}" for c in bad) + ")"
+                f"{c['name'].removeprefix('premise ').split(':')[0]} {_fmt(c['measured'], 3)}, needs "
+                f"{c['comparator']} {_fmt(c['reference'], 3)}" for c in bad) + ")"
         elif verdict in ("skipped", "not applicable", "error", "pending") and r.get("summary"):
             # the whole reason: it ends with the command that un-skips the claim (never cut mid-command)
             verdict += f" ({_fmt(r['summary'])})"
