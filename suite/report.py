@@ -165,9 +165,11 @@ def model_use_line(prov: dict, options) -> str:
     if prov.get("bos"):
         parts.append(f"input: {prov['bos']} per window (--bos {prov.get('bos_mode') or getattr(options, 'bos', 'auto')})")
     nll, uni = prov.get("nll"), prov.get("unigram_nll")
+    gate = next((p for c in registry().values() for p in c.preconditions if p.id == "functioning-model"), None)
     if nll is not None and uni is not None:
+        need = f"; the functioning-model premise needs {gate.comparator} {gate.threshold:.2f}" if gate else ""
         parts.append(f"perplexity on the measured windows {math.exp(nll):.1f} vs their unigram baseline "
-                     f"{math.exp(uni):.1f} (gain {uni - nll:.2f} nats/token; the functioning-model premise needs > ln 2 = 0.69)")
+                     f"{math.exp(uni):.1f} (gain {uni - nll:.2f} nats/token{need})")
     return ("Model as used — " + "; ".join(parts) + ".") if parts else ""
 
 
