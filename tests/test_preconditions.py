@@ -99,3 +99,15 @@ def test_inconclusive_is_a_skip_that_carries_the_numbers(claim):
     with pytest.raises(pytest.fail.Exception) as exc:
         conclude(bad)
     assert "RunOptions" not in str(exc.value) and "MB-2 on m: not reproduced" in str(exc.value)
+
+
+LM_CLASSES = {"softmax-attention", "rope", "family", "selective-ssm", "rwkv4", "attention-residuals", "all-routers",
+              "trained-zoo"}
+
+
+def test_every_claim_on_a_language_model_needs_it_to_work():
+    """Regression guard: a claim that reads a language model's behaviour carries the
+    functioning-model premise (a record edit once dropped TF-2's)."""
+    missing = [c.id for c in registry().values()
+               if set(c.applies_to) & LM_CLASSES and "functioning-model" not in {p.id for p in c.preconditions}]
+    assert not missing, missing
