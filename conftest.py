@@ -69,6 +69,9 @@ def pytest_configure(config):
     settings.register_profile("ci", deadline=None, derandomize=True, max_examples=60, print_blob=True)
     settings.register_profile("dev", deadline=None, max_examples=200)
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+    from suite import progress
+
+    progress.configure(config)
     if hasattr(config, "workerinput"):  # xdist: one BLAS thread per worker, no oversubscription
         import torch
 
