@@ -765,3 +765,17 @@ def test_zoo_entry_beats_the_unigram_baseline(name):
     info = zoo.entry_info(zoo.zoo_entry_dir(name))
     assert info["val_loss"] < info["unigram_loss"], (
         f"{name}: validation loss {info['val_loss']:.3f} is not below the unigram baseline {info['unigram_loss']:.3f}")
+
+
+def test_training_reports_progress_lines(tiny_cache, monkeypatch, capsys):
+    """The zoo's training prints a progress line a person can see (suite.progress); here its
+    pytest-capture bypass is switched off so capsys can read the line."""
+    from fixtures.zoo import tokenizer_dir, train_model
+    from suite import progress
+
+    monkeypatch.setitem(progress._STATE, "capman", None)
+    monkeypatch.setitem(progress._STATE, "verbosity", 0)
+    ids = np.load(tokenizer_dir(4096) / "train_ids.npy")
+    train_model(_tiny("rope", steps=3), ids, progress=True, label="rope-tiny")
+    err = capsys.readouterr().err
+    assert "train rope-tiny: 3/3 steps done in" in err and "loss" in err, err
