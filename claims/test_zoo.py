@@ -55,12 +55,13 @@ def test_sc1_seed_twins_same_geometry_other_direction(claim, options, record_cla
     c = claim("SC-1")
     r = c.param("rank")
     base = transformer_measurement(zoo.TWIN_BASE, options)
-    twins, gains, align = {}, {zoo.TWIN_BASE: checks_zoo.measurement_gain(base)}, {}
+    twins, gains = {}, {zoo.TWIN_BASE: checks_zoo.measurement_gain(base)}
     for typ, name in zoo.TWINS.items():
         m = transformer_measurement(name, options)
         twins[typ] = (m.ve(r), m.key_covariance())
         gains[name] = checks_zoo.measurement_gain(m)
-        align[typ] = twin_cross_moments(zoo.TWIN_BASE, name, options)
+    moments = twin_cross_moments(zoo.TWIN_BASE, list(zoo.TWINS.values()), options)
+    align = {typ: moments[name] for typ, name in zoo.TWINS.items()}
     prov = dict(base.provenance)
     prov["twins"] = {t: n for t, n in zoo.TWINS.items()}
     result = record_claim(checks_zoo.check_sc1(c, base.ve(r), base.key_covariance(), twins, gains, align,
@@ -141,7 +142,7 @@ def test_sc1_on_polypythias(claim, options, record_claim):
     from fixtures.data import wikitext_sequences
     from fixtures.measure import measure
     from fixtures.models import WeightsUnavailable, load_model, resolve
-    from fixtures.zoo_measure import key_cross_moments
+    from fixtures.zoo_measure import key_cross_moments_many
 
     c = claim("SC-1")
     r = c.param("rank")
@@ -158,8 +159,10 @@ def test_sc1_on_polypythias(claim, options, record_claim):
     # the hard null needs both models' keys on the same tokens (the four share one tokenizer)
     lb = load_model(resolve(HUB_TWINS["base"]))
     ids = wikitext_sequences(options, lb.tokenizer, HUB_TWINS["base"]).input_ids
-    align = {t: key_cross_moments(lb.model, load_model(resolve(HUB_TWINS[t])).model, ids, options.batch_size)
-             for t in twins}
+    names = list(twins)
+    moments = key_cross_moments_many(lb.model, [load_model(resolve(HUB_TWINS[t])).model for t in names], ids,
+                                     options.batch_size)  # one pass of the base for all twins
+    align = dict(zip(names, moments))
     result = record_claim(checks_zoo.check_sc1(c, base.ve(r), base.key_covariance(), twins, gains, align,
                                                base.info.rotary_dim, seed=options.seed,
                                                model_label="PolyPythias pythia-160m seed twins",
