@@ -22,8 +22,17 @@ UNKNOWN_MODEL_OFFLINE = (
 )
 UNKNOWN_MODEL_ALIAS = "unknown model alias {model!r}{hint}. Known aliases: {known}."
 NO_CONFIG = (
-    "directory {path!r} has no config.json: point --model at a directory written by "
-    "`save_pretrained` (config.json + weights)."
+    "{path!r} is not a model directory (no config.json): point --model at a directory written by "
+    "`save_pretrained` (config.json + weights), a .gguf file, an embedded alias or a hub id."
+)
+GGUF_MISSING = "GGUF file {path!r} not found: pass the path of an existing .gguf file to --model."
+GGUF_UNREADABLE = (
+    "cannot read GGUF file {path!r}: {problem}. Re-download or re-copy it (a truncated copy reads "
+    "like this), or pass a directory written by `save_pretrained`."
+)
+GGUF_UNSUPPORTED = (
+    "GGUF file {path!r} holds architecture {arch!r}, which transformers cannot convert from GGUF; "
+    "convert it elsewhere and pass the `save_pretrained` directory. transformers reads: {supported}."
 )
 UNSUPPORTED_ARCH = (
     "architecture {arch!r} of model {model!r} is not supported by the {what} probe; supported: "

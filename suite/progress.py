@@ -31,6 +31,12 @@ def _write(line: str) -> None:
         sys.stderr.flush()
 
 
+def note(text: str) -> None:
+    """One progress line for a step that has no count (a conversion, a join)."""
+    who = f"[collapse-claims{' ' + _STATE['worker'] if _STATE['worker'] else ''}]"
+    _write(f"{who} {text}")
+
+
 class Progress:
     """``Progress(total, "forward smollm2-135m", "seq")``; ``update(n, loss=…)``; ``close()``."""
 

@@ -234,7 +234,7 @@ def write_reports(results, outcomes, options, specs) -> list[dict]:
                 md += [f"![{cap}]({Path(p).name})", f"*{cap}*", ""]
         md += ["## Details", "", _details(rows)]
         prov = next((r.get("provenance") for r in rows if r["model"] == spec.label and r.get("provenance")), None) or {}
-        ident = [f"{k}: `{prov[k]}`" for k in ("hub_id", "package", "gguf_sha256", "converted_dtype", "revision",
+        ident = [f"{k}: `{prov[k]}`" for k in ("hub_id", "package", "gguf_file", "gguf_sha256", "quantisation", "converted_dtype", "revision",
                                                "weights_sha256", "architecture", "data_file_sha256") if prov.get(k)]
         head = []
         if ident:

@@ -38,7 +38,7 @@ def test_unknown_model_id_offline():
 
 def test_directory_without_config(tmp_path):
     p = audit("claims/test_transformer.py", "--model", str(tmp_path))
-    assert "config.json" in one_line_error(p, "has no config.json")
+    assert "config.json" in one_line_error(p, "no config.json")
 
 
 def test_unsupported_architecture(tmp_path):
