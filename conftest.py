@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -12,7 +13,10 @@ from suite.options import RunOptions, resolve_data_dir, resolve_graph_root, vali
 from suite.registry import registry
 
 RESULT_KEY = "collapse_claim_result"
-SKIP_NA = "not applicable:"
+CLAIMS_DIR = Path(__file__).resolve().parent / "claims"
+OPTIONS = pytest.StashKey[RunOptions]()
+SPECS = pytest.StashKey[list]()
+STATE = pytest.StashKey["RunState"]()
 
 
 # ----------------------------------------------------------------------------- options
@@ -33,6 +37,8 @@ def pytest_addoption(parser):
     g.addoption("--graph-root", default=None, help="WebKB root (default $COLLAPSE_CLAIMS_GRAPHS, then ../shared/data/webkb)")
     g.addoption("--retrain", action="store_true", help="retrain cached trained-here models")
     g.addoption("--batch-size", type=int, default=8, help="sequences per forward batch")
+    g.addoption("--all-claims", action="store_true",
+                help="with --model: also run the paper-wide claims (algebra, graphs, trained-here zoo, hub checkpoints)")
     g.addoption("--bos", default="auto", choices=("auto", "always", "never"),
                 help="BOS at position 0 of each window: auto (as the model's tokenizer does by default), always, never")
 
@@ -43,6 +49,8 @@ def _options(config) -> RunOptions:
     models = list(config.getoption("--model") or [])
     if config.getoption("--paper-models"):
         models += [m for m in PAPER_MODELS if m not in models]
+    # models named on the command line make the run model-scoped (only their claims decide it)
+    scope = "model" if models and not config.getoption("--all-claims") else "all"
     if not models:
         models = [DEFAULT_MODEL]
     from suite.options import ROOT
@@ -60,6 +68,7 @@ def _options(config) -> RunOptions:
         retrain=config.getoption("--retrain"),
         batch_size=config.getoption("--batch-size"),
         bos=config.getoption("--bos"),
+        scope=scope,
     ))
 
 
@@ -76,15 +85,17 @@ def pytest_configure(config):
         import torch
 
         torch.set_num_threads(max(1, (os.cpu_count() or 2) // int(config.workerinput.get("workercount", 1))))
+    config.stash[STATE] = RunState()
+    config.pluginmanager.register(ResultCollector(config), "collapse-claims-results")
     try:
-        config._collapse_options = _options(config)
+        config.stash[OPTIONS] = opts = _options(config)
         registry()  # schema check before anything runs
         from fixtures.models import extra_architectures, preflight, resolve
 
-        config._collapse_specs = [resolve(m) for m in config._collapse_options.models]
+        config.stash[SPECS] = [resolve(m) for m in opts.models]
         if not hasattr(config, "workerinput"):  # once, on the controller
-            for spec in config._collapse_specs:
-                preflight(spec, config._collapse_options.seq_len, extra_architectures())
+            for spec in config.stash[SPECS]:
+                preflight(spec, opts.seq_len, extra_architectures())
     except errors.UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
     except Exception as exc:  # WeightsUnavailable of the embedded model, etc.: still one line
@@ -93,19 +104,23 @@ def pytest_configure(config):
         if isinstance(exc, WeightsUnavailable):
             raise pytest.UsageError(str(exc)) from None
         raise
-    config._collapse_results = []
-    config._collapse_outcomes = []
 
 
 # ----------------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="session")
 def options(pytestconfig) -> RunOptions:
-    return pytestconfig._collapse_options
+    return pytestconfig.stash[OPTIONS]
+
+
+@pytest.fixture(scope="session")
+def model_specs(pytestconfig) -> list:
+    """Every model of the run (for claims that compare models, e.g. TF-4 across a family)."""
+    return pytestconfig.stash[SPECS]
 
 
 def pytest_generate_tests(metafunc):
     if "model_spec" in metafunc.fixturenames:
-        specs = metafunc.config._collapse_specs
+        specs = metafunc.config.stash[SPECS]
         metafunc.parametrize("model_spec", specs, ids=[s.label for s in specs], scope="session")
 
 
@@ -147,73 +162,113 @@ def pytest_runtest_makereport(item, call):
     elif spec is not None and "graph" in spec.params:
         label = f"webkb-{spec.params['graph']}"
     rep.user_properties.append(("collapse_model", label))
+    rep.user_properties.append(("collapse_scope", item_scope(item)))
+
+
+# ----------------------------------------------------------------------------- scope
+def item_scope(item) -> str:
+    """``model``: the test reads the models given with ``--model`` (it takes ``model_spec`` or is
+    marked ``models``); ``paper``: a paper-wide claim (the algebra, the graphs, the trained-here
+    zoo, the paper's hub checkpoints), the same whatever model is audited."""
+    if "model_spec" in getattr(item, "fixturenames", ()) or item.get_closest_marker("models"):
+        return "model"
+    return "paper"
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """A model-scoped run (``--model`` given, no ``--all-claims``) keeps only the claims about the
+    given models: the paper-wide ones are deselected (listed in the report), so the exit status
+    answers "does this model satisfy the claims?"."""
+    opts = config.stash.get(OPTIONS, None)
+    if opts is None or opts.scope != "model":
+        return
+    keep, drop = [], []
+    for item in items:
+        in_claims = CLAIMS_DIR in item.path.parents
+        (drop if in_claims and item_scope(item) == "paper" else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+        state = config.stash[STATE]
+        state.deselected = sorted({i for it in drop for m in it.iter_markers("claim") for i in m.args})
 
 
 # ----------------------------------------------------------------------------- collection
-def pytest_runtest_logreport(report):
-    config = _CONFIG.get("config")
-    if config is None or not hasattr(config, "_collapse_results"):
-        return
-    props = dict((k, v) for k, v in report.user_properties if k != RESULT_KEY)
-    recorded = [json.loads(v) for k, v in report.user_properties if k == RESULT_KEY]
-    ids = props.get("collapse_claim_ids") or []
-    if not ids:
-        return
-    if report.when == "call":
-        config._collapse_results.extend(recorded)
-    if report.skipped or report.failed or (report.when == "call" and report.passed):
-        reason = ""
-        if report.skipped and isinstance(report.longrepr, tuple):
-            reason = report.longrepr[2].removeprefix("Skipped: ")
-        elif report.failed:
-            reason = str(report.longrepr).strip().splitlines()[-1][:400] if report.longrepr else ""
-        config._collapse_outcomes.append({
-            "nodeid": report.nodeid, "when": report.when, "outcome": report.outcome,
-            "claims": ids, "model": props.get("collapse_model"), "reason": reason,
-            "recorded": [(r["claim"], r["model"]) for r in recorded],
-        })
+class RunState:
+    """What the plugin gathers during a run (``config.stash[STATE]``), read at session end."""
+
+    def __init__(self):
+        self.results: list[dict] = []
+        self.outcomes: list[dict] = []
+        self.deselected: list[str] = []  # paper-wide claims left out of a model-scoped run
+        self.report_paths: list[dict] | None = None
+        self.report_error: str | None = None
 
 
-_CONFIG: dict = {}
+class ResultCollector:
+    """Collects each recorded ClaimResult and each claim test's outcome (on the xdist
+    controller they arrive as reports from the workers), then writes the report."""
 
+    def __init__(self, config):
+        self.config = config
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionstart(session):
-    _CONFIG["config"] = session.config
+    def pytest_runtest_logreport(self, report):
+        state = self.config.stash[STATE]
+        props = dict((k, v) for k, v in report.user_properties if k != RESULT_KEY)
+        ids = props.get("collapse_claim_ids") or []
+        if not ids:
+            return
+        scope = props.get("collapse_scope", "paper")
+        recorded = [dict(json.loads(v), scope=scope) for k, v in report.user_properties if k == RESULT_KEY]
+        if report.when == "call":
+            state.results.extend(recorded)
+        if report.skipped or report.failed or (report.when == "call" and report.passed):
+            reason = ""
+            if report.skipped and isinstance(report.longrepr, tuple):
+                reason = report.longrepr[2].removeprefix("Skipped: ")
+            elif report.failed:
+                reason = str(report.longrepr).strip().splitlines()[-1][:400] if report.longrepr else ""
+            state.outcomes.append({
+                "nodeid": report.nodeid, "when": report.when, "outcome": report.outcome,
+                "claims": ids, "model": props.get("collapse_model"), "reason": reason, "scope": scope,
+                "recorded": [(r["claim"], r["model"]) for r in recorded],
+            })
 
+    def pytest_sessionfinish(self, session, exitstatus):
+        config = self.config
+        state = config.stash[STATE]
+        if hasattr(config, "workerinput") or not state.outcomes:
+            return
+        from suite.report import write_reports
 
-def _is_controller(config) -> bool:
-    return not hasattr(config, "workerinput")
+        try:
+            state.report_paths = write_reports(state.results, state.outcomes, config.stash[OPTIONS],
+                                               specs=config.stash[SPECS], deselected=state.deselected)
+        except Exception as exc:  # a broken report must be loud, not silent
+            state.report_error = f"{type(exc).__name__}: {exc}"
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
 
-
-def pytest_sessionfinish(session, exitstatus):
-    config = session.config
-    if not _is_controller(config) or not getattr(config, "_collapse_outcomes", None):
-        return
-    from suite.report import write_reports
-
-    try:
-        config._collapse_report_paths = write_reports(
-            config._collapse_results, config._collapse_outcomes, config._collapse_options,
-            specs=config._collapse_specs,
-        )
-    except Exception as exc:  # a broken report must be loud, not silent
-        config._collapse_report_error = f"{type(exc).__name__}: {exc}"
-        session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    err = getattr(config, "_collapse_report_error", None)
-    if err:
-        terminalreporter.write_sep("=", "collapse-claims report FAILED", red=True)
-        terminalreporter.write_line(err)
-        return
-    paths = getattr(config, "_collapse_report_paths", None)
-    if not paths:
-        return
-    terminalreporter.write_sep("=", "collapse-claims reproducibility report")
-    for p in paths:
-        terminalreporter.write_line(p["table"])
-        counts = p.get("counts") or {}
-        terminalreporter.write_line("verdicts: " + ", ".join(f"{v} {n}" for v, n in sorted(counts.items())))
-        terminalreporter.write_line(f"report: {p['markdown']}  (json: {p['json']})")
+    def pytest_terminal_summary(self, terminalreporter, exitstatus, config):
+        state = config.stash[STATE]
+        if state.report_error:
+            terminalreporter.write_sep("=", "collapse-claims report FAILED", red=True)
+            terminalreporter.write_line(state.report_error)
+            return
+        if not state.report_paths:
+            return
+        terminalreporter.write_sep("=", "collapse-claims reproducibility report")
+        for p in state.report_paths:
+            terminalreporter.write_line(p["table"])
+            counts = p.get("counts") or {}
+            terminalreporter.write_line("verdicts: " + ", ".join(f"{v} {n}" for v, n in sorted(counts.items())))
+            if p.get("paper_table"):
+                terminalreporter.write_line("")
+                terminalreporter.write_line("The paper's other claims:")
+                terminalreporter.write_line(p["paper_table"])
+                terminalreporter.write_line("paper-wide verdicts: " + ", ".join(
+                    f"{v} {n}" for v, n in sorted((p.get("paper_counts") or {}).items())))
+            if p.get("scope_line"):
+                terminalreporter.write_line(p["scope_line"])
+            terminalreporter.write_line(f"report: {p['markdown']}  (json: {p['json']})")
+        if len(state.report_paths) > 1 and state.report_paths[0].get("compare"):
+            terminalreporter.write_line(f"cross-model page: {state.report_paths[0]['compare']}")

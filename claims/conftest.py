@@ -6,9 +6,6 @@ import pytest
 from fixtures.models import WeightsUnavailable, load_config
 from suite import errors
 
-SOFTMAX_TYPES = None
-
-
 def _attention_info_or_skip(spec):
     from probes.capture import attn_info
 

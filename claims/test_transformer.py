@@ -40,12 +40,13 @@ def test_tf7_rope_geometry_not_norm(claim, attention_model, real_measurement, sh
     conclude(result)
 
 
+@pytest.mark.models
 @pytest.mark.claim("TF-4")
-def test_tf4_content_effect_grows_with_scale(claim, pytestconfig, options, record_claim):
+def test_tf4_content_effect_grows_with_scale(claim, model_specs, options, record_claim):
     from fixtures.measure import measure
     from fixtures.models import FAMILIES, WeightsUnavailable, load_config
 
-    specs = pytestconfig._collapse_specs
+    specs = model_specs
     families = {f: [s for s in specs if s.family == f] for f in FAMILIES}
     runnable = {f: ss for f, ss in families.items() if len(ss) >= 2}
     if not runnable:

@@ -29,6 +29,7 @@ class RunOptions:
     retrain: bool = False
     batch_size: int = 8
     bos: str = "auto"  # auto | always | never (fixtures.data.resolve_bos)
+    scope: str = "all"  # all: the full audit; model: only the claims about the --model models
 
     def key(self) -> str:
         # "auto" is resolved per model from its tokenizer (the model ref is in every cache key)

@@ -38,7 +38,10 @@ def _fmt(v, digits=3) -> str:
     return str(v).replace("|", "\\|").replace("\n", " ")
 
 
-def _rows(results, outcomes, specs_labels):
+def _rows(results, outcomes, scoped: bool = False):
+    """One row per (claim, model): recorded results first, then outcomes that recorded none
+    (skips, errors), then, in a full audit, every registry claim never run. Each row carries its
+    ``scope``: ``model`` (about the audited model) or ``paper`` (the same whatever the model)."""
     reg = registry()
     rows = {(r["claim"], r["model"]): r for r in results}
     for o in outcomes:
@@ -57,19 +60,38 @@ def _rows(results, outcomes, specs_labels):
             rows[(cid, model)] = {
                 "claim": cid, "model": model, "verdict": verdict, "summary": o["reason"],
                 "claim_version": reg[cid].version, "schema_version": SCHEMA_VERSION,
-                "expected_verdict": reg[cid].expected_verdict(model),
+                "expected_verdict": reg[cid].expected_verdict(model), "scope": o.get("scope", "paper"),
             }
     seen = {c for c, _ in rows}
     for cid, claim in reg.items():
-        if cid not in seen:
+        if cid not in seen and not scoped:
             rows[(cid, "—")] = {
                 "claim": cid, "model": "—",
                 "verdict": "pending" if claim.status == "pending" else "skipped",
                 "summary": "implemented by later work" if claim.status == "pending"
                 else "not selected in this run",
-                "claim_version": claim.version, "schema_version": SCHEMA_VERSION,
+                "claim_version": claim.version, "schema_version": SCHEMA_VERSION, "scope": "paper",
             }
     return sorted(rows.values(), key=lambda r: (claim_order(r["claim"]), r["model"]))
+
+
+def split_rows(rows, label: str, labels):
+    """(rows about model ``label``, the paper's other rows). A model-scoped row that names no
+    model of the run (a family comparison such as TF-4) belongs to every model's report."""
+    mine = [r for r in rows if r.get("scope") == "model" and (r["model"] == label or r["model"] not in labels)]
+    paper = [r for r in rows if r.get("scope") != "model"]
+    return mine, paper
+
+
+def count_verdicts(rows) -> dict:
+    counts: dict = {}
+    for r in rows:
+        counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
+    return counts
+
+
+def _counts_text(counts) -> str:
+    return ", ".join(f"{v} {n}" for v, n in sorted(counts.items())) or "none"
 
 
 FAMILY_ORDER = ("ID", "TF", "GR", "MB", "RW", "AR", "SC", "PR", "BK")
@@ -173,16 +195,33 @@ def model_use_line(prov: dict, options) -> str:
     return ("Model as used — " + "; ".join(parts) + ".") if parts else ""
 
 
-def write_reports(results, outcomes, options, specs) -> list[dict]:
-    """Write one report per model under test (model-independent claims appear in each)."""
+PAPER_WIDE = "the algebra, the WebKB graphs, the trained-here zoo and the paper's hub checkpoints"
+
+
+def scope_line(options, not_run) -> str:
+    if options.scope != "model" or not not_run:
+        return ""
+    return (f"Model-scoped run: the paper-wide claims ({PAPER_WIDE}) were not run — {', '.join(not_run)}. "
+            "Run `pytest claims/` (the full audit) or add `--all-claims` for them.")
+
+
+def write_reports(results, outcomes, options, specs, deselected=()) -> list[dict]:
+    """Write one report per model under test: its own claims first, then (in a full audit) the
+    paper's other claims; with several models, also the cross-model page."""
     from suite.plots import draw_all
 
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     labels = [s.label for s in specs]
-    rows_all = _rows(results, outcomes, labels)
-    written = []
+    scoped = getattr(options, "scope", "all") == "model"
+    rows_all = _rows(results, outcomes, scoped=scoped)
+    ran = {r["claim"] for r in rows_all}
+    not_run = sorted(set(deselected) - ran, key=claim_order) if scoped else []
+    if scoped:  # registry claims with no test collected at all are listed too
+        not_run = sorted(set(not_run) | (set(registry()) - ran), key=claim_order)
+    written, docs = [], []
     for spec in specs:
-        rows = [r for r in rows_all if r["model"] == spec.label or r["model"] not in labels]
+        mine, paper = split_rows(rows_all, spec.label, labels)
+        rows = mine + paper
         outdir = Path(options.report_dir) / spec.label
         outdir.mkdir(parents=True, exist_ok=True)
         figs = []
@@ -196,6 +235,8 @@ def write_reports(results, outcomes, options, specs) -> list[dict]:
             "created": stamp,
             "model": spec.label,
             "model_ref": spec.ref,
+            "scope": getattr(options, "scope", "all"),
+            "not_run": not_run,
             "options": {k: getattr(options, k, None) for k in ("device", "dtype", "n_seqs", "seq_len", "data_dir", "seed", "bos")},
             "environment": provenance.environment(),
             "results": rows,
@@ -203,11 +244,14 @@ def write_reports(results, outcomes, options, specs) -> list[dict]:
         }
         jpath = outdir / f"{stamp}.json"
         jpath.write_text(json.dumps(doc, indent=1, default=str))
-        table = markdown_table(rows)
-        counts = {}
-        for r in rows:
-            counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
+        docs.append((jpath, doc))
+        table = markdown_table(mine) if mine else f"(no claim test about {spec.label} ran)"
+        paper_table = markdown_table(paper) if paper else ""
+        counts, paper_counts = count_verdicts(mine), count_verdicts(paper)
         env = doc["environment"]
+        verdict_line = f"Verdicts on {spec.label}: " + _counts_text(counts) + "."
+        if paper:
+            verdict_line += " On the paper's other claims: " + _counts_text(paper_counts) + "."
         md = [
             f"# collapse-claims reproducibility report — {spec.label}",
             "",
@@ -217,15 +261,24 @@ def write_reports(results, outcomes, options, specs) -> list[dict]:
             f"{options.device}; seed {options.seed}; git {env['git_commit']}; torch "
             f"{env['versions']['torch']}, transformers {env['versions']['transformers']}. Generated {stamp}.",
             "",
-            "Verdicts: " + ", ".join(f"{v}: {n}" for v, n in sorted(counts.items())) + ".",
+            verdict_line,
             "A claim is *reproduced* only if its premises hold and every check passes beyond its margin; "
             "*not reproduced* means the premises held, the test ran on real weights and the claim failed; "
             "*inconclusive* means a premise of the claim (registry `preconditions`, each from the seed's own "
             "wording) does not hold on this model, so the test cannot speak either way (the numbers are below).",
             "",
+            f"## Claims about {spec.label}",
+            "",
             table,
             "",
         ]
+        sl = scope_line(options, not_run)
+        if paper:
+            md += [f"## The paper's other claims ({PAPER_WIDE})", "",
+                   "The same whatever model is audited; they decide the full audit's exit status, not this model's.", "",
+                   paper_table, ""]
+        elif sl:
+            md += ["## The paper's other claims", "", sl, ""]
         if fig_error:
             md += [f"**Figures failed to render:** {fig_error}", ""]
         if figs:
@@ -234,8 +287,8 @@ def write_reports(results, outcomes, options, specs) -> list[dict]:
                 md += [f"![{cap}]({Path(p).name})", f"*{cap}*", ""]
         md += ["## Details", "", _details(rows)]
         prov = next((r.get("provenance") for r in rows if r["model"] == spec.label and r.get("provenance")), None) or {}
-        ident = [f"{k}: `{prov[k]}`" for k in ("hub_id", "package", "gguf_file", "gguf_sha256", "quantisation", "converted_dtype", "revision",
-                                               "weights_sha256", "architecture", "data_file_sha256") if prov.get(k)]
+        ident = [f"{k}: `{prov[k]}`" for k in ("hub_id", "package", "gguf_file", "gguf_sha256", "quantisation", "converted_dtype",
+                                               "revision", "weights_sha256", "architecture", "data_file_sha256") if prov.get(k)]
         head = []
         if ident:
             head.append("Model provenance — " + "; ".join(ident) + ".")
@@ -248,5 +301,6 @@ def write_reports(results, outcomes, options, specs) -> list[dict]:
         mpath.write_text("\n".join(md))
         shutil.copyfile(mpath, outdir / "latest.md")
         shutil.copyfile(jpath, outdir / "latest.json")
-        written.append({"json": str(jpath), "markdown": str(mpath), "table": table, "counts": counts})
+        written.append({"json": str(jpath), "markdown": str(mpath), "table": table, "paper_table": paper_table,
+                        "counts": counts, "paper_counts": paper_counts, "scope_line": sl})
     return written

@@ -1,0 +1,53 @@
+"""A model-scoped run: given ``--model``, only the claims that read the given models run and
+decide the exit status; the paper-wide claims (algebra, graphs, trained-here zoo, hub
+checkpoints) run in the full audit or with ``--all-claims``, and the report keeps the two apart."""
+from __future__ import annotations
+
+import json
+import re
+
+from fixtures.synthetic import tiny_model_dir
+from suite.report import split_rows
+from tests.test_bad_input import audit
+
+PAPER_WIDE_FILES = ("test_identity.py", "test_graph.py", "test_zoo.py")
+
+
+def _collected(out: str) -> list[str]:
+    return [ln for ln in out.splitlines() if "::" in ln]
+
+
+def test_model_scoped_collection_keeps_only_the_models_claims(tmp_path):
+    d = tiny_model_dir("llama", tmp_path / "m")
+    scoped = audit("claims/", "--model", str(d), "--collect-only")
+    full = audit("claims/", "--model", str(d), "--all-claims", "--collect-only")
+    s, f = _collected(scoped.stdout), _collected(full.stdout)
+    assert scoped.returncode == 0 and full.returncode == 0, scoped.stdout + scoped.stderr
+    assert s and not any(p in ln for ln in s for p in PAPER_WIDE_FILES), s
+    assert all("[m" in ln or "test_tf4" in ln for ln in s), s  # every kept test reads the model
+    assert set(s) < set(f) and any("test_zoo.py" in ln for ln in f)
+    assert re.search(rf"{len(f) - len(s)} deselected", scoped.stdout), scoped.stdout
+
+
+def test_the_scoped_report_names_what_it_did_not_run(tmp_path):
+    d = tiny_model_dir("llama", tmp_path / "m")
+    p = audit("claims/test_transformer.py::test_tf1_key_norms_not_uniform", "claims/test_identity.py",
+              "--model", str(d), "--n-seqs", "4", "--report-dir", str(tmp_path / "r"),
+              env={"COLLAPSE_CLAIMS_CACHE": str(tmp_path / "cache")})
+    out = p.stdout + p.stderr
+    assert p.returncode == 0, out
+    doc = json.loads((tmp_path / "r" / "m" / "latest.json").read_text())
+    assert doc["scope"] == "model"
+    assert {r["claim"] for r in doc["results"]} == {"TF-1"} and doc["results"][0]["scope"] == "model"
+    assert {"ID-1", "ID-2", "ID-3", "TF-3", "GR-1", "SC-1"} <= set(doc["not_run"])
+    md = (tmp_path / "r" / "m" / "latest.md").read_text()
+    assert "## Claims about m" in md and "Model-scoped run" in md and "--all-claims" in md
+    assert "Model-scoped run" in out
+
+
+def test_rows_split_into_this_model_and_the_paper():
+    rows = [{"claim": "TF-1", "model": "a", "scope": "model"}, {"claim": "TF-1", "model": "b", "scope": "model"},
+            {"claim": "TF-4", "model": "—", "scope": "model"}, {"claim": "GR-1", "model": "webkb-texas", "scope": "paper"}]
+    mine, paper = split_rows(rows, "a", ["a", "b"])
+    assert [(r["claim"], r["model"]) for r in mine] == [("TF-1", "a"), ("TF-4", "—")]
+    assert [r["claim"] for r in paper] == ["GR-1"]
