@@ -49,20 +49,19 @@ def plot_depth(results, outdir: Path, stem: str):
         return []
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4))
+    # one distinguishable line per model: its own colour; the line style says the router kind
+    lines = []
     seen = set()
     for r in tf8:
         for lab, t in (r.get("extra", {}).get("transformers") or {}).items():
-            if lab in seen:
-                continue
-            seen.add(lab)
-            prof = np.asarray(t["profile"], float)
-            ax.plot(_depth(prof.size), prof, color="tab:blue", alpha=0.8, label=f"{lab} (attention)")
-    for r in mb1:
-        prof = np.asarray(r["per_layer"]["concentration"], float)
-        ax.plot(_depth(prof.size), prof, color="tab:orange", marker="o", label=f"{r['model']} (Mamba |α|)")
-    for r in rw2:
-        prof = np.asarray(r["per_layer"]["learned"], float)
-        ax.plot(_depth(prof.size), prof, color="tab:green", marker="s", label=f"{r['model']} (RWKV WKV)")
+            if lab not in seen:
+                seen.add(lab)
+                lines.append((f"{lab} (attention)", np.asarray(t["profile"], float), "-", "o"))
+    lines += [(f"{r['model']} (Mamba |α|)", np.asarray(r["per_layer"]["concentration"], float), "--", "s") for r in mb1]
+    lines += [(f"{r['model']} (RWKV WKV)", np.asarray(r["per_layer"]["learned"], float), "-.", "^") for r in rw2]
+    cmap = plt.get_cmap("tab20" if len(lines) > 10 else "tab10")
+    for i, (lab, prof, ls, mk) in enumerate(lines):
+        ax.plot(_depth(prof.size), prof, color=cmap(i % cmap.N), ls=ls, marker=mk, ms=3, label=lab)
     ax.axhline(THRESHOLD, ls="--", color="grey", lw=1)
     ax.set_xlabel("normalised depth k/L")
     ax.set_ylabel("max share (concentration)")

@@ -303,4 +303,10 @@ def write_reports(results, outcomes, options, specs, deselected=()) -> list[dict
         shutil.copyfile(jpath, outdir / "latest.json")
         written.append({"json": str(jpath), "markdown": str(mpath), "table": table, "paper_table": paper_table,
                         "counts": counts, "paper_counts": paper_counts, "scope_line": sl})
+    if len(docs) > 1:  # several models: the cross-model page beside their reports
+        from suite.compare import write_compare
+
+        page = write_compare([d for _, d in docs], Path(options.report_dir) / "compare")
+        for w in written:
+            w["compare"] = page["html"]
     return written
