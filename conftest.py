@@ -27,7 +27,10 @@ def pytest_addoption(parser):
     g.addoption("--paper-models", action="store_true",
                 help="add the paper's nine models (gpt2…gpt2-xl, EleutherAI/pythia-160m…2.8b); need the hub")
     g.addoption("--device", default="cpu", help="cpu (default) or cuda[:N]")
-    g.addoption("--dtype", default="float32", help="float32 (default, as in the paper), float64, bfloat16, float16")
+    g.addoption("--dtype", default="float32",
+                help="float32 (default, as in the paper), float64, bfloat16, float16; statistics accumulate in float32")
+    g.addoption("--device-map", default=None,
+                help="auto (or balanced, sequential): spread a model larger than one device over all visible devices (accelerate)")
     g.addoption("--n-seqs", type=int, default=150, help="sequences of WikiText-103 validation (paper: 150)")
     g.addoption("--seq-len", type=int, default=128, help="tokens per sequence (paper: 128)")
     g.addoption("--data-dir", default=None,
@@ -58,6 +61,7 @@ def _options(config) -> RunOptions:
     return validate(RunOptions(
         models=tuple(models),
         device=config.getoption("--device"),
+        device_map=config.getoption("--device-map"),
         dtype=config.getoption("--dtype"),
         n_seqs=config.getoption("--n-seqs"),
         seq_len=config.getoption("--seq-len"),

@@ -9,6 +9,7 @@ from suite import errors
 
 ROOT = Path(__file__).resolve().parent.parent
 DTYPES = ("float32", "float64", "bfloat16", "float16")
+DEVICE_MAPS = ("auto", "balanced", "balanced_low_0", "sequential")
 
 
 def default_shared_data() -> Path:
@@ -29,6 +30,7 @@ class RunOptions:
     retrain: bool = False
     batch_size: int = 8
     bos: str = "auto"  # auto | always | never (fixtures.data.resolve_bos)
+    device_map: str | None = None  # "auto" etc.: spread the model over the visible devices (accelerate)
     scope: str = "all"  # all: the full audit; model: only the claims about the --model models
 
     def key(self) -> str:
@@ -69,6 +71,11 @@ def validate(opts: RunOptions) -> RunOptions:
         raise errors.UsageError(errors.BAD_OPTION.format(option="--n-seqs", problem="needs at least 2 sequences"))
     if opts.seq_len < 16:
         raise errors.UsageError(errors.BAD_OPTION.format(option="--seq-len", problem="needs at least 16 tokens"))
+    if opts.seed < 0:
+        raise errors.UsageError(errors.BAD_OPTION.format(option="--seed", problem="needs a non-negative integer"))
+    if opts.device_map is not None and opts.device_map not in DEVICE_MAPS:
+        raise errors.UsageError(errors.BAD_OPTION.format(
+            option="--device-map", problem=f"{opts.device_map!r} not in {', '.join(DEVICE_MAPS)}{errors.did_you_mean(opts.device_map, DEVICE_MAPS)}"))
     if opts.device.startswith("cuda"):
         import torch
 

@@ -237,7 +237,7 @@ def write_reports(results, outcomes, options, specs, deselected=()) -> list[dict
             "model_ref": spec.ref,
             "scope": getattr(options, "scope", "all"),
             "not_run": not_run,
-            "options": {k: getattr(options, k, None) for k in ("device", "dtype", "n_seqs", "seq_len", "data_dir", "seed", "bos")},
+            "options": {k: getattr(options, k, None) for k in ("device", "device_map", "dtype", "n_seqs", "seq_len", "data_dir", "seed", "bos")},
             "environment": provenance.environment(),
             "results": rows,
             "figures": [{"caption": c, "path": Path(p).name} for c, p in figs],
