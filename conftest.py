@@ -56,11 +56,14 @@ def _options(config) -> RunOptions:
     scope = "model" if models and not config.getoption("--all-claims") else "all"
     if not models:
         models = [DEFAULT_MODEL]
-    from suite.options import ROOT
+    from suite.options import ROOT, worker_device
 
+    device = config.getoption("--device")
+    if hasattr(config, "workerinput"):  # xdist: worker gwK takes device K of the visible GPUs
+        device = worker_device(device, config.workerinput.get("workerid"))
     return validate(RunOptions(
         models=tuple(models),
-        device=config.getoption("--device"),
+        device=device,
         device_map=config.getoption("--device-map"),
         dtype=config.getoption("--dtype"),
         n_seqs=config.getoption("--n-seqs"),
@@ -94,9 +97,9 @@ def pytest_configure(config):
     try:
         config.stash[OPTIONS] = opts = _options(config)
         registry()  # schema check before anything runs
-        from fixtures.models import extra_architectures, preflight, resolve
+        from fixtures.models import extra_architectures, preflight, resolve, unique_labels
 
-        config.stash[SPECS] = [resolve(m) for m in opts.models]
+        config.stash[SPECS] = unique_labels([resolve(m) for m in opts.models])
         if not hasattr(config, "workerinput"):  # once, on the controller
             for spec in config.stash[SPECS]:
                 preflight(spec, opts.seq_len, extra_architectures())
@@ -179,11 +182,17 @@ def item_scope(item) -> str:
     return "paper"
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
 def pytest_collection_modifyitems(session, config, items):
     """A model-scoped run (``--model`` given, no ``--all-claims``) keeps only the claims about the
     given models: the paper-wide ones are deselected (listed in the report), so the exit status
-    answers "does this model satisfy the claims?"."""
+    answers "does this model satisfy the claims?". Every test of one model joins the xdist group
+    of that model, so ``-n N --dist loadgroup`` runs each model on one worker (one device)."""
     opts = config.stash.get(OPTIONS, None)
+    for item in items:
+        spec = getattr(getattr(item, "callspec", None), "params", {}).get("model_spec")
+        if spec is not None:
+            item.add_marker(pytest.mark.xdist_group(name=spec.label))
     if opts is None or opts.scope != "model":
         return
     keep, drop = [], []

@@ -39,6 +39,21 @@ class RunOptions:
         return f"{self.dtype}-{self.device}-n{self.n_seqs}-T{self.seq_len}-seed{self.seed}{bos}"
 
 
+def worker_device(device: str, worker_id: str | None, n_gpus: int | None = None) -> str:
+    """``--device cuda`` under pytest-xdist with several GPUs: worker ``gwK`` uses ``cuda:K mod n``,
+    so ``-n <GPUs> --dist loadgroup`` puts one model on each device. An explicit ``cuda:N``, the
+    CPU, or a single GPU are left as given."""
+    if device != "cuda" or not worker_id or not worker_id.startswith("gw"):
+        return device
+    if n_gpus is None:
+        import torch
+
+        n_gpus = torch.cuda.device_count()
+    if n_gpus <= 1:
+        return device
+    return f"cuda:{int(worker_id[2:]) % n_gpus}"
+
+
 def resolve_data_dir(cli_value: str | None) -> str | None:
     """--data-dir, then $COLLAPSE_CLAIMS_DATA, then ../shared/data when present, else None
     (the hub's `wikitext` dataset, online only)."""

@@ -47,3 +47,12 @@ def test_bad_device_map_and_seed_are_one_line_errors():
     assert "did you mean 'auto'" in line
     one_line_error(audit("claims/test_transformer.py", "--seed", "-1"), "--seed")
     one_line_error(audit("claims/test_transformer.py", "--n-seqs", "many"), "--n-seqs")
+
+
+def test_xdist_workers_take_one_gpu_each():
+    from suite.options import worker_device
+
+    assert [worker_device("cuda", f"gw{k}", n_gpus=4) for k in range(5)] == ["cuda:0", "cuda:1", "cuda:2", "cuda:3", "cuda:0"]
+    assert worker_device("cuda", "gw3", n_gpus=1) == "cuda"
+    assert worker_device("cuda:2", "gw0", n_gpus=4) == "cuda:2" and worker_device("cpu", "gw1", n_gpus=4) == "cpu"
+    assert worker_device("cuda", None, n_gpus=4) == "cuda"
