@@ -8,7 +8,8 @@ Schema (checked by :func:`load_registry`, no model needed)::
     id          = "TF-1"                      # family prefix + number
     version     = 1                           # bump when the test's meaning changes
     kind        = "measurement"               # measurement | algebra | prediction | speculation
-    status      = "implemented"               # implemented | pending
+    status      = "implemented"               # implemented | pending | recorded (not tested here:
+                                              #   the record's ``not_tested`` says what a test would need)
     source      = "§4.1, Table 1/4"           # where in the seed
     statement   = "..."
     quantity    = "..."                       # what is measured, exactly
@@ -42,7 +43,7 @@ from suite import errors
 REGISTRY_DIR = Path(__file__).resolve().parent.parent / "claims" / "registry"
 
 KINDS = {"measurement", "algebra", "prediction", "speculation"}
-STATUSES = {"implemented", "pending"}
+STATUSES = {"implemented", "pending", "recorded"}
 COMPARATORS = {">", "<", ">=", "<=", "in", "sign", "monotone", "all", "report"}
 ARCH_CLASSES = {
     "algebra",
@@ -56,13 +57,13 @@ ARCH_CLASSES = {
     "all-routers",
     "trained-zoo",
 }
-VERDICTS = ("reproduced", "not reproduced", "inconclusive", "not applicable", "skipped", "error", "pending")
+VERDICTS = ("reproduced", "not reproduced", "inconclusive", "not applicable", "skipped", "error", "pending", "recorded")
 PRECONDITION_COMPARATORS = {">", "<", ">=", "<="}
 REQUIRED = (
     "id", "version", "kind", "status", "source", "statement", "quantity", "comparator",
     "threshold", "null", "applies_to", "tolerance",
 )
-ID_RE = re.compile(r"^(TF|ID|GR|MB|RW|AR|SC|PR|BK)-\d+$")
+ID_RE = re.compile(r"^(TF|ID|GR|MB|RW|AR|SC|PR|BK|MA)-\d+$")
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ class Claim:
     params: dict = field(default_factory=dict)
     expected: dict = field(default_factory=dict)
     notes: str = ""
+    not_tested: str = ""  # status "recorded": why this suite does not test it, and what a test would need
     file: str = ""
     preconditions: tuple = ()
 
@@ -183,6 +185,8 @@ def _parse(rec: dict, path: Path, premises: dict | None = None) -> Claim:
         raise _problem(path, f"{cid}: kind {rec['kind']!r} not in {sorted(KINDS)}")
     if rec["status"] not in STATUSES:
         raise _problem(path, f"{cid}: status {rec['status']!r} not in {sorted(STATUSES)}")
+    if rec["status"] == "recorded" and not str(rec.get("not_tested", "")).strip():
+        raise _problem(path, f"{cid}: a recorded (untested) claim needs not_tested: why, and what a test would need")
     if rec["comparator"] not in COMPARATORS:
         raise _problem(path, f"{cid}: comparator {rec['comparator']!r} not in {sorted(COMPARATORS)}")
     archs = rec["applies_to"]
@@ -202,7 +206,7 @@ def _parse(rec: dict, path: Path, premises: dict | None = None) -> Claim:
     for label, exp in rec.get("expected", {}).items():
         if exp.get("verdict") not in VERDICTS or not exp.get("reason"):
             raise _problem(path, f"{cid}: expected[{label!r}] needs a verdict in {VERDICTS} and a reason")
-    known = set(REQUIRED) | {"paper_values", "params", "expected", "notes", "preconditions"}
+    known = set(REQUIRED) | {"paper_values", "params", "expected", "notes", "preconditions", "not_tested"}
     extra = set(rec) - known
     if extra:
         raise _problem(path, f"{cid}: unknown fields {sorted(extra)}")
@@ -213,7 +217,7 @@ def _parse(rec: dict, path: Path, premises: dict | None = None) -> Claim:
         applies_to=tuple(archs),
         tolerance=Tolerance(float(tol["value"]), str(tol["unit"]), str(tol["provenance"])),
         paper_values=dict(rec.get("paper_values", {})), params=dict(rec.get("params", {})),
-        expected=dict(rec.get("expected", {})), notes=rec.get("notes", ""), file=str(path),
+        expected=dict(rec.get("expected", {})), notes=rec.get("notes", ""), not_tested=rec.get("not_tested", ""), file=str(path),
         preconditions=_claim_preconditions(rec, path, premises or {}),
     )
 

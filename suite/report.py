@@ -65,11 +65,12 @@ def _rows(results, outcomes, scoped: bool = False):
     seen = {c for c, _ in rows}
     for cid, claim in reg.items():
         if cid not in seen and not scoped:
+            verdict, summary = {
+                "pending": ("pending", "implemented by later work"),
+                "recorded": ("recorded", f"{claim.kind}, not tested here: {claim.not_tested}"),
+            }.get(claim.status, ("skipped", "not selected in this run"))
             rows[(cid, "—")] = {
-                "claim": cid, "model": "—",
-                "verdict": "pending" if claim.status == "pending" else "skipped",
-                "summary": "implemented by later work" if claim.status == "pending"
-                else "not selected in this run",
+                "claim": cid, "model": "—", "verdict": verdict, "summary": summary,
                 "claim_version": claim.version, "schema_version": SCHEMA_VERSION, "scope": "paper",
             }
     return sorted(rows.values(), key=lambda r: (claim_order(r["claim"]), r["model"]))
@@ -94,7 +95,7 @@ def _counts_text(counts) -> str:
     return ", ".join(f"{v} {n}" for v, n in sorted(counts.items())) or "none"
 
 
-FAMILY_ORDER = ("ID", "TF", "GR", "MB", "RW", "AR", "SC", "PR", "BK")
+FAMILY_ORDER = ("ID", "TF", "GR", "MB", "RW", "AR", "SC", "PR", "BK", "MA")
 
 
 def claim_order(cid: str):
@@ -114,7 +115,7 @@ def markdown_table(rows) -> str:
         claim = reg[r["claim"]]
         thr = r.get("threshold", claim.threshold)
         null = r.get("null")
-        if null is None and r.get("verdict") in ("pending", "skipped", "not applicable", "error"):
+        if null is None and r.get("verdict") in ("pending", "skipped", "not applicable", "error", "recorded"):
             null = None
         verdict = r["verdict"]
         if r.get("expected_verdict") and r["expected_verdict"] != verdict:
@@ -128,7 +129,7 @@ def markdown_table(rows) -> str:
             verdict = "*inconclusive* (premise not met: " + "; ".join(
                 f"{c['name'].removeprefix('premise ').split(':')[0]} {_fmt(c['measured'], 3)}, needs "
                 f"{c['comparator']} {_fmt(c['reference'], 3)}" for c in bad) + ")"
-        elif verdict in ("skipped", "not applicable", "error", "pending") and r.get("summary"):
+        elif verdict in ("skipped", "not applicable", "error", "pending", "recorded") and r.get("summary"):
             # the whole reason: it ends with the command that un-skips the claim (never cut mid-command)
             verdict += f" ({_fmt(r['summary'])})"
         lines.append(
