@@ -41,9 +41,29 @@ def theorem1_errors(q, keys_equal, keys_unequal, omega):
     return float(eq), float(resid), float(gap)
 
 
-def check_id1(claim: Claim, equal_errs, term_resids, gaps):
+def falsified(prop) -> str | None:
+    """Run a Hypothesis property (a ``@given`` function whose examples assert the claim); None if
+    it holds on every example, else the minimal falsifying example Hypothesis shrank to and the
+    failed assertion."""
+    try:
+        prop()
+    except AssertionError as exc:
+        notes = "; ".join(n for n in getattr(exc, "__notes__", []) if n.strip())
+        return f"{notes} — {exc}".strip(" —")
+    return None
+
+
+def counterexample_check(counterexample: str | None) -> list:
+    """The property's own verdict: Hypothesis found no example violating it (when it does, the
+    minimal, shrunk example is the note)."""
+    if counterexample is None:
+        return [Check("Hypothesis found no counterexample", True, "true", True)]
+    return [Check("Hypothesis found no counterexample", False, "true", True, note=f"shrunk to: {counterexample}")]
+
+
+def check_id1(claim: Claim, equal_errs, term_resids, gaps, counterexample: str | None = None):
     tol = claim.tolerance.value
-    checks = [
+    checks = counterexample_check(counterexample) + [
         Check("max |α_Boltzmann − α_softmax|, equal key norms", float(np.max(equal_errs)), "<", tol),
         Check("max residual of log-ratio after the −βΩ²‖k‖² term, unequal norms", float(np.max(term_resids)), "<", tol),
         Check("unequal norms do change the weights (the term is real)", float(np.median(gaps)), ">", tol),
@@ -72,9 +92,9 @@ def max_entropy_deficit(dist2, beta, direction, eps):
     return entropy(a) - entropy(b)
 
 
-def check_id2(claim: Claim, deficits):
+def check_id2(claim: Claim, deficits, counterexample: str | None = None):
     d = np.asarray(deficits, float)
-    checks = [Check("min entropy deficit of feasible non-Boltzmann weightings", float(d.min()), ">", claim.threshold,
+    checks = counterexample_check(counterexample) + [Check("min entropy deficit of feasible non-Boltzmann weightings", float(d.min()), ">", claim.threshold,
                     claim.tolerance.value)]
     return evaluate(claim, "algebra", checks, measured=float(d.min()), null=0.0,
                     summary=f"{d.size} feasible perturbations; smallest entropy deficit {d.min():.3g} nats")
@@ -99,9 +119,9 @@ def zero_query_score(M):
     return float(abs(k @ M @ k))
 
 
-def check_id3(claim: Claim, residuals, zero_scores):
+def check_id3(claim: Claim, residuals, zero_scores, counterexample: str | None = None):
     thr = claim.threshold
-    checks = [
+    checks = counterexample_check(counterexample) + [
         Check("min relative residual of the best bilinear fit", float(np.min(residuals)), ">", thr),
         Check("min |s_M(0, k*)| (bilinear forms vanish at q = 0)", float(np.min(zero_scores)), ">", thr),
     ]
@@ -109,11 +129,10 @@ def check_id3(claim: Claim, residuals, zero_scores):
                     summary=f"{len(residuals)} symmetric M ≠ 0; smallest bilinear-fit residual {np.min(residuals):.3g}")
 
 
-def check_tf3(claim: Claim, ladder: dict, mp: dict, scale_errs):
+def check_tf3(claim: Claim, ladder: dict, mp: dict, scale_errs, counterexample: str | None = None):
     """Simulated VE@8 ladder vs the paper; scale/mean invariance of the null."""
-    tol = claim.tolerance.value
     paper = claim.paper_values
-    checks = []
+    checks = counterexample_check(counterexample)
     for dh, (sim, se) in ladder.items():
         checks.append(Check(f"simulated VE@8 − paper at d_h={dh}", sim - paper[f"dh{dh}"], "in", claim.threshold,
                             note=f"sim {sim:.4f} ± {se:.4f}, MP limit {mp[dh]:.4f}"))

@@ -1,6 +1,8 @@
 """Theorem 1, Propositions 1–2 (paper §3, App. A) and the Gaussian null (TF-3, §4.2,
-App. B.4) as Hypothesis property tests. Each test collects its examples, then records one
-verdict for the report (model column: "algebra")."""
+App. B.4) as Hypothesis property tests, numpy style: each example asserts the property itself
+(with the registry's named tolerance), so a violation is shrunk by Hypothesis to a minimal
+counterexample, which the verdict then carries (not reproduced, with the shrunk example). The
+examples' figures are also collected, for the report's numbers (model column: "algebra")."""
 from __future__ import annotations
 
 import numpy as np
@@ -37,9 +39,12 @@ def test_id1_boltzmann_equals_softmax_iff_equal_norms(claim, record_claim):
         assume(np.ptp(np.linalg.norm(unequal, axis=1)) > 0.5)
         e, r, g = ci.theorem1_errors(q, equal, unequal, omega)
         eq_errs.append(e), resids.append(r), gaps.append(g)
+        assert e < tol, f"equal norms: |α_B − α_S| = {e:.3g} ≥ {tol:g}"
+        assert r < tol, f"unequal norms: residual after the ‖k‖² term {r:.3g} ≥ {tol:g}"
 
-    example()
-    result = record_claim(ci.check_id1(claim("ID-1"), eq_errs, resids, gaps))
+    tol = claim("ID-1").tolerance.value
+    bad = ci.falsified(example)
+    result = record_claim(ci.check_id1(claim("ID-1"), eq_errs, resids, gaps, counterexample=bad))
     conclude(result)
 
 
@@ -54,9 +59,11 @@ def test_id2_boltzmann_is_max_entropy(claim, record_claim):
         out = ci.max_entropy_deficit(dist2, beta, rng.standard_normal(n), eps)
         assume(out is not None)
         deficits.append(out)
+        assert out > c.threshold - c.tolerance.value, f"a feasible non-Boltzmann weighting has more entropy ({out:.3g})"
 
-    example()
-    result = record_claim(ci.check_id2(claim("ID-2"), deficits))
+    c = claim("ID-2")
+    bad = ci.falsified(example)
+    result = record_claim(ci.check_id2(c, deficits, counterexample=bad))
     conclude(result)
 
 
@@ -69,11 +76,14 @@ def test_id3_metric_score_not_bilinear(claim, record_claim):
         a = np.array(entries[: d * d]).reshape(d, d)
         M = 0.5 * (a + a.T)
         assume(np.abs(M).max() > 0.1)  # M ≠ 0
-        residuals.append(ci.bilinear_fit_residual(M, 4 * d * d + 8, np.random.default_rng(seed)))
-        zeros.append(ci.zero_query_score(M))
+        res, zero = ci.bilinear_fit_residual(M, 4 * d * d + 8, np.random.default_rng(seed)), ci.zero_query_score(M)
+        residuals.append(res), zeros.append(zero)
+        assert res > c.threshold, f"a bilinear form fits s_M (residual {res:.3g})"
+        assert zero > c.threshold, f"s_M(0, k*) = {zero:.3g} vanishes as a bilinear form's would"
 
-    example()
-    result = record_claim(ci.check_id3(claim("ID-3"), residuals, zeros))
+    c = claim("ID-3")
+    bad = ci.falsified(example)
+    result = record_claim(ci.check_id3(c, residuals, zeros, counterexample=bad))
     conclude(result)
 
 
@@ -91,8 +101,10 @@ def test_tf3_gaussian_null_depends_only_on_aspect_ratio(claim, record_claim):
         x = torch.randn(4, n, d, generator=g, dtype=torch.float64)
         base = ve_at_r(x, r)
         moved = ve_at_r(x * scale + shift, r)
-        scale_errs.append(float(((moved - base).abs() / base).max()))
+        err = float(((moved - base).abs() / base).max())
+        scale_errs.append(err)
+        assert err < c.param("scale_invariance_rtol"), f"VE@{r} moved by {err:.3g} under scale {scale:g}, shift {shift:g}"
 
-    example()
-    result = record_claim(ci.check_tf3(c, ladder, mp, scale_errs))
+    bad = ci.falsified(example)
+    result = record_claim(ci.check_tf3(c, ladder, mp, scale_errs, counterexample=bad))
     conclude(result)
