@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib.metadata
 import platform
 import subprocess
@@ -39,8 +38,6 @@ def git_commit() -> str | None:
         return None
 
 
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def collect(**specifics) -> dict:
