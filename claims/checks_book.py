@@ -1,5 +1,8 @@
 """Claim logic of the book chapters (seeds 002 ch. 18 and 000 ch. 40): BK-1 γ ⊥ sink under a
-RoPE-θ rescale, BK-2 the Bose–Einstein condensate closed form, BK-3 the γ ↔ fractional-order map.
+RoPE-θ rescale, BK-2 the Bose–Einstein condensate closed form, BK-3 the γ ↔ fractional-order map,
+BK-4 γ and sink as two axes across models, BK-5 the sink forms in pretraining, BK-6 secondary
+sinks under the θ rescale, BK-8 the γ re-rise (by depth), BK-10 a first-position sink without a
+BOS token, BK-11 softmax as the free-energy minimum.
 
 Pure functions: :func:`summarise_sweep` turns a :class:`fixtures.rope.ThetaSweep` (real or
 synthetic) into per-θ probe results; the ``check_bk*`` functions turn those into
@@ -60,10 +63,39 @@ def summarise_point(claim: Claim, p, T: int, seed: int = 0) -> dict:
     return out
 
 
+def per_layer_gamma_ci(per_seq_curves, d, n_boot: int, seed: int, ci: float) -> dict:
+    """γ per layer (mean over heads of the per-head fit, as :func:`probes.decay.gamma_fit`) with a
+    percentile bootstrap CI over sequences per layer (the same resampling weights as the model γ)."""
+    a = np.asarray(per_seq_curves, dtype=np.float64)[..., np.asarray(d)]  # [L,N,H,K]
+    L, N, H, K = a.shape
+    g = decay.power_law_fit(a.mean(1), d)[0].mean(1)  # [L]
+    if n_boot and N >= 2:
+        w = decay.bootstrap_weights(N, n_boot, seed)
+        gb = decay.power_law_fit(np.einsum("bn,lnhk->blhk", w, a), d)[0].mean(2)  # [B,L]
+        lo, hi = np.quantile(gb, [(1 - ci) / 2, 1 - (1 - ci) / 2], axis=0)
+    else:
+        lo = hi = g
+    return {"gamma": g, "lo": lo, "hi": hi, "hw": (hi - lo) / 2}
+
+
+def _native_per_layer(claim: Claim, p, T: int, seed: int) -> dict:
+    """BK-8's depth profile at the native θ: per-layer γ with CI under both protocols."""
+    d = fit_distances_for(claim, T)
+    nb, ci = int(claim.param("n_boot")), float(claim.param("ci_level"))
+    fc = getattr(p, "first_col", None)
+    ap_curves = p.diag_mean if fc is None else decay.diag_mean_without_key0(p.diag_mean, fc)
+    return {"all_pairs": per_layer_gamma_ci(ap_curves, d, nb, seed, ci),
+            "last_query": per_layer_gamma_ci(decay.last_query_by_distance(p.last_row), d, nb, seed, ci)}
+
+
 def summarise_sweep(claim: Claim, sweep, seed: int = 0) -> dict:
-    """``{"label", "T", "native_theta", "points": [per-θ summary], "provenance"}``."""
+    """``{"label", "T", "native_theta", "points": [per-θ summary], "provenance"}``; the native
+    point also carries ``per_layer_ci`` (per-layer γ with CI, both protocols: BK-8)."""
     T = int(sweep.seq_len)
     pts = [summarise_point(claim, p, T, seed) for p in sweep.points]
+    for raw, pt in zip(sweep.points, pts):
+        if float(raw.factor) == 1.0:
+            pt["per_layer_ci"] = _native_per_layer(claim, raw, T, seed)
     return {"label": sweep.label, "T": T, "native_theta": float(sweep.native_theta), "points": pts,
             "provenance": dict(sweep.provenance or {}), "seed": seed,
             "unigram_nll": getattr(sweep, "unigram_nll", None)}
@@ -326,3 +358,275 @@ def check_bk3(claim: Claim, alpha_fn=decay.fractional_order, gammas=None, model_
                  f"{int(inside.sum())}/{mg.size} inside (0,1), where a fractional Laplacian exists.")
     return evaluate(claim, model_label, [chk], measured=float(err.max()), extra=extra, summary=summ,
                     provenance=collect(oracle="scipy.integrate.quad (QAWF tail)"))
+
+
+# ----------------------------------------------------------------------------- BK-4
+def model_axes(summary: dict) -> dict:
+    """One model's two axes at its native θ (the model as it is used), from a BK-1 sweep summary:
+    γ under both protocols with its bootstrap CI, and sink mass with its SEM over sequences."""
+    nat = native_point(summary)
+    out = {"label": summary["label"], "T": int(summary["T"]), "native_theta": float(summary["native_theta"]),
+           "sink": float(nat["sink"]), "sink_sem": float(nat["sink_sem"]), "bos": summary.get("provenance", {}).get("bos")}
+    for key in ("gamma_ap", "gamma_lq"):
+        for suf in ("", "_lo", "_hi"):
+            out[key + suf] = float(nat[key + suf])
+    return out
+
+
+def _rank(x) -> np.ndarray:
+    x = np.asarray(x, float)
+    r = np.empty(x.size)
+    r[np.argsort(x, kind="stable")] = np.arange(x.size)
+    return r
+
+
+def check_bk4(claim: Claim, axes: list[dict], model_label: str = "across-models") -> ClaimResult:
+    """Book ch. 18 §18.6 ('a model can have high γ and little sink, or the other way around'):
+    across the models of a run, a pair whose order by γ and order by sink mass disagree beyond
+    their CIs. Score of an ordered pair (i, j): the smallest of γ_i's CI lower bound − γ_j's CI
+    upper bound (under each protocol), sink_j − sink_i − z·√(SEM_i² + SEM_j²), and sink_j −
+    uniform − z·SEM_j (model j has a sink: the sentence contrasts 'little sink' with a sink);
+    reproduced iff the best pair scores above 0. The best pair without the has-a-sink term is
+    reported, not deciding. Premise: at least two models (the sentence compares models)."""
+    z = float(claim.param("z"))
+    n = len(axes)
+    labels = [a["label"] for a in axes]
+    best, best_pair, scores = float("nan"), None, {}
+    best_lenient, pair_lenient = float("nan"), None
+    for i in range(n):
+        for j in range(n):
+            if i == j:
+                continue
+            a, b = axes[i], axes[j]
+            parts = {"gamma_all_pairs": a["gamma_ap_lo"] - b["gamma_ap_hi"],
+                     "gamma_last_query": a["gamma_lq_lo"] - b["gamma_lq_hi"],
+                     "sink": b["sink"] - a["sink"] - z * math.hypot(a["sink_sem"], b["sink_sem"]),
+                     "has_sink": b["sink"] - uniform_sink_mass(b["T"]) - z * b["sink_sem"]}
+            sc = min(parts.values())
+            lenient = min(v for k, v in parts.items() if k != "has_sink")
+            scores[f"{a['label']} > {b['label']}"] = dict(parts, score=sc, score_without_has_sink=lenient)
+            if not np.isfinite(best) or sc > best:
+                best, best_pair = sc, (i, j)
+            if not np.isfinite(best_lenient) or lenient > best_lenient:
+                best_lenient, pair_lenient = lenient, (i, j)
+    g_ap = np.array([a["gamma_ap"] for a in axes]) if n else np.array([])
+    s = np.array([a["sink"] for a in axes]) if n else np.array([])
+    rho = _corr(_rank(g_ap), _rank(s)) if n >= 3 else float("nan")
+    if best_pair is not None:
+        a, b = axes[best_pair[0]], axes[best_pair[1]]
+        note = (f"{a['label']}: γ_ap {a['gamma_ap']:.3f} [{a['gamma_ap_lo']:.3f}, {a['gamma_ap_hi']:.3f}], γ_lq "
+                f"{a['gamma_lq']:.3f}, sink {a['sink']:.4f} ± {a['sink_sem']:.4f}  vs  {b['label']}: γ_ap "
+                f"{b['gamma_ap']:.3f} [{b['gamma_ap_lo']:.3f}, {b['gamma_ap_hi']:.3f}], γ_lq {b['gamma_lq']:.3f}, "
+                f"sink {b['sink']:.4f} ± {b['sink_sem']:.4f}")
+    else:
+        note = "fewer than two models: no pair to compare"
+    chk = Check("best discordant pair: min(γ gap beyond CIs, both protocols; sink gap beyond z·SEM; the other has a sink)",
+                best, ">", 0.0, note=note)
+    lenient_txt = ("" if pair_lenient is None else
+                   f" Not deciding, without the has-a-sink term: best pair {labels[pair_lenient[0]]} > "
+                   f"{labels[pair_lenient[1]]}, score {best_lenient:.4g}.")
+    Ts = sorted({a["T"] for a in axes})
+    rows = "; ".join(f"{a['label']} γ_ap {a['gamma_ap']:.3f} [{a['gamma_ap_lo']:.3f}–{a['gamma_ap_hi']:.3f}] γ_lq "
+                     f"{a['gamma_lq']:.3f} sink {a['sink']:.4f}±{a['sink_sem']:.4f}" for a in axes)
+    summ = (f"{n} models at native θ (T {Ts}): {rows}. Best discordant pair score {best:.4g} "
+            f"({'more γ and less sink' if best > 0 else 'no pair beyond noise'}); Spearman ρ(γ_ap, sink) over models "
+            f"{rho:.2f} (not deciding).{lenient_txt} The book's own cross-model points (§18.5, γ > 1): Mistral sink "
+            f"{claim.paper_values['sink_mistral']}, Qwen2.5 {claim.paper_values['sink_qwen25']}.")
+    extra = {"models": labels, "T": Ts, "pair_scores": scores, "spearman_gamma_sink": rho,
+             "best_pair": None if best_pair is None else [labels[best_pair[0]], labels[best_pair[1]]],
+             "best_score": best, "best_score_without_has_sink": best_lenient,
+             "best_pair_without_has_sink": None if pair_lenient is None else [labels[pair_lenient[0]],
+                                                                               labels[pair_lenient[1]]],
+             "uniform_sink": [uniform_sink_mass(a["T"]) for a in axes]}
+    for k in ("gamma_ap", "gamma_ap_lo", "gamma_ap_hi", "gamma_lq", "gamma_lq_lo", "gamma_lq_hi", "sink", "sink_sem",
+              "native_theta"):
+        extra[k] = [a[k] for a in axes]
+    return evaluate(claim, model_label, [chk], measured={"gamma_all_pairs": g_ap, "sink": s},
+                    null="sink a monotone function of γ: every pair concordant, best score ≤ 0",
+                    summary=summ, extra=extra, premises={"n_models": n},
+                    provenance=collect(models=labels, claim_protocol="native-θ point of each BK-1 sweep"))
+
+
+# ----------------------------------------------------------------------------- BK-5
+def check_bk5(claim: Claim, label: str, trajectory: list[dict], final: dict, T: int, tokens_seen: int | None,
+              provenance: dict | None = None) -> ClaimResult:
+    """Book ch. 18 §18.3 / ch. 40 §40.3 ('the sink emerges in pretraining', Gu et al. 2025): along
+    training checkpoints (``trajectory``: ``{"tokens", "sink", "sink_sem"}``, in training order, the
+    first at initialisation) the sink is absent at the first (mean A[t,0] not above uniform causal
+    attention's by z·SEM) and present at the last (above it by z·SEM). Premise: a trajectory of at
+    least ``min_checkpoints`` measured checkpoints. ``final``: the trained model's own measurement
+    (``sink``, ``sink_sem``), reported with the training budget whatever the trajectory."""
+    z = float(claim.param("z"))
+    u = uniform_sink_mass(T)
+    traj = list(trajectory)
+    if traj:
+        first, last = traj[0], traj[-1]
+        c_abs = Check("sink absent at the first checkpoint: sink − uniform", first["sink"] - u, "<=", 0.0,
+                      margin=-z * first["sink_sem"], note=f"tokens {first['tokens']:g}")
+        c_pre = Check("sink present at the last checkpoint: sink − uniform", last["sink"] - u, ">", 0.0,
+                      margin=z * last["sink_sem"], note=f"tokens {last['tokens']:g}")
+    else:
+        c_abs = Check("sink absent at the first checkpoint: sink − uniform", float("nan"), "<=", 0.0,
+                      note="no checkpoint trajectory measured")
+        c_pre = Check("sink present at the last checkpoint: sink − uniform", float("nan"), ">", 0.0,
+                      note="no checkpoint trajectory measured")
+    fin_above = final["sink"] - u > z * final["sink_sem"]
+    summ = (f"{len(traj)} training checkpoints measured. The trained model (after {tokens_seen if tokens_seen else '?'} "
+            f"tokens): sink {final['sink']:.4f} ± {final['sink_sem']:.4f} vs uniform causal attention {u:.4f} at T={T}"
+            f" — {'a sink' if fin_above else 'no sink above uniform'} at the end of its training budget.")
+    return evaluate(claim, label, [c_abs, c_pre], measured={"final_sink": final["sink"]}, null={"uniform_sink": u},
+                    summary=summ, premises={"n_checkpoints": len(traj)},
+                    extra={"tokens_seen": tokens_seen, "final_sink": final["sink"], "final_sink_sem": final["sink_sem"],
+                           "uniform_sink": u, "T": T, "final_sink_above_uniform": bool(fin_above),
+                           "trajectory": traj},
+                    provenance=collect(**(provenance or {})))
+
+
+# ----------------------------------------------------------------------------- BK-6
+def check_bk6(claim: Claim, summary: dict, model_label: str) -> ClaimResult:
+    """Book ch. 18 §18.6 (open question): do secondary sinks appear or disappear under the θ
+    rescale? Tested here is the one direction the seed cites ('large-θ models sometimes lack
+    them'), read within the model: fewer secondary sinks per (layer, sequence, head) at the largest
+    θ than at the smallest, beyond z·SEM of the paired (same sequences) difference. Premise: there
+    are secondary sinks at the smallest θ to lose."""
+    z = float(claim.param("z"))
+    pts = summary["points"]
+    th = _col(pts, "theta")
+    i_lo, i_hi = int(np.argmin(th)), int(np.argmax(th))
+    sec = _col(pts, "secondary_mean")
+    frac = _col(pts, "secondary_frac")
+    seq_lo, seq_hi = np.asarray(pts[i_lo]["secondary_seq"], float), np.asarray(pts[i_hi]["secondary_seq"], float)
+    drop = float(sec[i_lo] - sec[i_hi])
+    se = float(sem(seq_lo - seq_hi))
+    chk = Check("secondary sinks per (layer, seq, head): smallest θ − largest θ", drop, ">", 0.0, margin=z * se,
+                note=f"θ×{pts[i_lo]['factor']:g}: {sec[i_lo]:.3f} → θ×{pts[i_hi]['factor']:g}: {sec[i_hi]:.3f} "
+                     f"(paired SEM {se:.3g})")
+    nat = native_point(summary)
+    facs = ", ×".join(f"{f:g}" for f in _col(pts, "factor"))
+    summ = (f"secondary sinks (column share > BK-1's secondary_sink_share) per (layer, seq, head) over θ×"
+            f"{facs}: {np.round(sec, 3).tolist()}; fraction of (layer, seq, head) "
+            f"with ≥ 1: {np.round(frac, 3).tolist()}; native {nat['secondary_mean']:.3f}. Change smallest → largest θ "
+            f"{-drop:+.3f} ({-drop / se if se > 0 else float('nan'):+.1f} paired SEM); r(log θ, count) "
+            f"{_corr(np.log(th), sec):.2f}. The seed leaves the question open; the verdict answers the cited hint only.")
+    per_layer = {f"secondary_sinks θ×{p['factor']:g}": p["secondary_per_layer"] for p in pts}
+    return evaluate(claim, model_label, [chk], measured={"secondary_mean": sec}, null={"no_change": 0.0},
+                    summary=summ, per_layer=per_layer,
+                    premises={"secondary_at_smallest_theta": float(sec[i_lo]),
+                              "secondary_at_smallest_theta_se": float(sem(seq_lo))},
+                    extra={"theta": th, "factor": _col(pts, "factor"), "secondary_mean": sec, "secondary_frac": frac,
+                           "change_smallest_to_largest": -drop, "paired_sem": se,
+                           "secondary_positions": [np.asarray(p["secondary_positions"]) for p in pts]},
+                    provenance=collect(**summary.get("provenance", {})))
+
+
+# ----------------------------------------------------------------------------- BK-8
+def check_bk8(claim: Claim, summary: dict, model_label: str) -> ClaimResult:
+    """Book ch. 40 §40.4.1 ('γ-rerise / CKA ↔ grokking', the seed's own speculation): the
+    measurable half — that γ re-rises — read on γ by depth at the native θ: with ℓ* the interior
+    layer of lowest γ, some earlier layer lies above it beyond both CIs (γ falls) and some later
+    layer lies above it beyond both CIs (γ re-rises). The link to grokking is not tested."""
+    nat = native_point(summary)
+    if "per_layer_ci" not in nat:
+        raise KeyError(f"{summary.get('label')}: the native point carries no per-layer γ CI (summarise_sweep adds it)")
+    prof = nat["per_layer_ci"][claim.param("gamma_protocol")]
+    g, hw = np.asarray(prof["gamma"], float), np.asarray(prof["hw"], float)
+    L = g.size
+    premises = {"n_layers": L}
+    if L >= 3:
+        ls = int(np.argmin(g[1:-1])) + 1
+        fall = g[:ls] - hw[:ls] - (g[ls] + hw[ls])
+        rise = g[ls + 1:] - hw[ls + 1:] - (g[ls] + hw[ls])
+        i_f, i_r = int(np.argmax(fall)), ls + 1 + int(np.argmax(rise))
+        c_fall = Check("γ falls into the depth minimum: best earlier layer − minimum, beyond CIs", float(fall.max()), ">",
+                       0.0, note=f"layer {i_f + 1}: {g[i_f]:.3f} ± {hw[i_f]:.3f} vs minimum layer {ls + 1}: "
+                                 f"{g[ls]:.3f} ± {hw[ls]:.3f}")
+        c_rise = Check("γ re-rises after it: best later layer − minimum, beyond CIs", float(rise.max()), ">", 0.0,
+                       note=f"layer {i_r + 1}: {g[i_r]:.3f} ± {hw[i_r]:.3f}")
+    else:
+        ls = 0
+        c_fall = Check("γ falls into the depth minimum: best earlier layer − minimum, beyond CIs", float("nan"), ">", 0.0)
+        c_rise = Check("γ re-rises after it: best later layer − minimum, beyond CIs", float("nan"), ">", 0.0)
+    other = "last_query" if claim.param("gamma_protocol") == "all_pairs" else "all_pairs"
+    og = np.asarray(nat["per_layer_ci"][other]["gamma"], float)
+    summ = (f"γ_{claim.param('gamma_protocol')} by depth at native θ (L={L}): {np.round(g, 3).tolist()}; interior "
+            f"minimum at layer {ls + 1}. Not deciding, γ_{other} by depth: {np.round(og, 3).tolist()}. The grokking "
+            f"link (a dynamic correlation over training) is not tested.")
+    return evaluate(claim, model_label, [c_fall, c_rise], measured={"gamma_per_layer": g},
+                    null="a γ that only falls (or only rises) with depth", summary=summ, premises=premises,
+                    per_layer={f"gamma_{claim.param('gamma_protocol')}": g,
+                               f"gamma_{claim.param('gamma_protocol')}_lo": np.asarray(prof["lo"], float),
+                               f"gamma_{claim.param('gamma_protocol')}_hi": np.asarray(prof["hi"], float),
+                               f"gamma_{other}": og},
+                    extra={"min_layer": ls + 1, "gamma_protocol": claim.param("gamma_protocol")},
+                    provenance=collect(**summary.get("provenance", {})))
+
+
+# ----------------------------------------------------------------------------- BK-10
+def check_bk10(claim: Claim, model_label: str, sink_seq, T: int, bos: str | None, provenance: dict | None = None,
+               colsum=None) -> ClaimResult:
+    """Book ch. 18 §18.3 ('it's not a quirk of the BOS token', Gu et al. 2025): with an ordinary
+    text token at position 0 (no BOS), the first position still draws a sink — mean A[t,0] above
+    uniform causal attention's by z·SEM over sequences. Premise: position 0 holds no BOS.
+    ``colsum`` (optional, [L,N,H,T]): the fraction of (layer, head) whose largest column is key 0
+    is reported ('park it on the first tokens'), not deciding."""
+    z = float(claim.param("z"))
+    x = np.asarray(sink_seq, float)
+    s, se, u = float(x.mean()), float(sem(x)), uniform_sink_mass(T)
+    chk = Check("first-position sink: mean A[t,0] − uniform", s - u, ">", 0.0, margin=z * se,
+                note=f"sink {s:.4f} ± {se:.4f} vs uniform {u:.4f} (T={T}); position 0: {bos}")
+    extra = {"sink": s, "sink_sem": se, "uniform_sink": u, "T": T, "bos": bos}
+    top = ""
+    if colsum is not None:
+        cs = np.asarray(colsum, float).mean(1)  # [L,H,T]
+        f0 = float((cs.argmax(-1) == 0).mean())
+        extra["frac_heads_argmax_key0"] = f0
+        top = f"; key 0 is the most-attended position in {f0:.0%} of (layer, head)"
+    no_bos = bos is not None and str(bos).strip().lower() == "no bos"
+    return evaluate(claim, model_label, [chk], measured=s, null=u,
+                    summary=f"position 0 holds {'an ordinary text token' if no_bos else bos}; sink {s:.4f} ± {se:.4f} "
+                            f"vs uniform {u:.4f}{top}.",
+                    premises={"bos_at_position_0": 0.0 if no_bos else 1.0}, extra=extra,
+                    provenance=collect(**(provenance or {})))
+
+
+# ----------------------------------------------------------------------------- BK-11
+def free_energy(p, s, tau):
+    """F(p) = −⟨p, s⟩ + τ Σ p log p (0 log 0 = 0), along the last axis."""
+    p = np.asarray(p, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ent = np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0)
+    return -(p * s).sum(-1) + tau * ent.sum(-1)
+
+
+def softmax(s, tau):
+    a = np.asarray(s, float) / tau
+    a = a - a.max(-1, keepdims=True)
+    e = np.exp(a)
+    return e / e.sum(-1, keepdims=True)
+
+
+def check_bk11(claim: Claim, weights_fn=softmax, model_label: str = "algebra") -> ClaimResult:
+    """Book ch. 40 §40.3 (Kim 2026; 'that the softmax minimizes the free energy is a derivation'):
+    p* = softmax(s/τ) minimises F(p) = −⟨p, s⟩ + τ Σ p log p over the simplex. Oracle: the Gibbs
+    identity F(q) − F(p*) = τ·KL(q ‖ p*) ≥ 0 for every q, checked on Dirichlet draws q (and the
+    simplex vertices) at random scores; independent of how ``weights_fn`` is computed."""
+    rng = np.random.default_rng(int(claim.param("seed")))
+    n, dim, m = int(claim.param("n_vectors")), int(claim.param("dim")), int(claim.param("n_draws"))
+    worst_gap, worst_id = np.inf, 0.0
+    for tau in claim.param("taus"):
+        s = rng.normal(0, float(claim.param("score_sd")), (n, dim))
+        p = np.asarray(weights_fn(s, tau), float)
+        q = np.concatenate([rng.dirichlet(np.ones(dim), (m, n)), np.broadcast_to(np.eye(dim)[:, None], (dim, n, dim))])
+        fq, fp = free_energy(q, s, tau), free_energy(p, s, tau)
+        gap = fq - fp  # ≥ 0 at the minimiser
+        with np.errstate(divide="ignore", invalid="ignore"):
+            kl = np.where(q > 0, q * (np.log(np.where(q > 0, q, 1.0)) - np.log(np.maximum(p, 1e-300))), 0.0).sum(-1)
+        worst_gap = min(worst_gap, float(gap.min()))
+        worst_id = max(worst_id, float(np.abs(gap - tau * kl).max()))
+    tol = claim.tolerance.value
+    c_min = Check("min over draws of F(q) − F(p*) (p* a minimum)", worst_gap, ">=", -tol)
+    c_id = Check("max |F(q) − F(p*) − τ·KL(q‖p*)| (Gibbs identity)", worst_id, "<", tol)
+    return evaluate(claim, model_label, [c_min, c_id], measured={"min_gap": worst_gap, "identity_err": worst_id},
+                    summary=f"softmax(s/τ) vs {m} Dirichlet draws + vertices, τ ∈ {claim.param('taus')}: min F gap "
+                            f"{worst_gap:.3g}, Gibbs-identity error {worst_id:.2g}.",
+                    extra={"taus": claim.param("taus")}, provenance=collect(oracle="Gibbs variational identity"))

@@ -499,3 +499,187 @@ def test_native_point_reuses_the_real_pass_exactly(tmp_path):
     no_first_col = run_pass(lm.model, ids, 4, compute_nll=True, label="real", progress=False)
     with pytest.raises(ValueError, match="A\\[t,0\\]"):
         sweep_points(lm.model, ids, [1.0, 4.0], batch_size=4, progress=False, native=no_first_col)
+
+
+# ----------------------------------------------------------------------------- BK-4 .. BK-11
+def _axes(label, g, s, hw=0.02, se=0.002, T=128):
+    return {"label": label, "T": T, "native_theta": 1e4, "sink": s, "sink_sem": se, "bos": "no BOS",
+            "gamma_ap": g, "gamma_ap_lo": g - hw, "gamma_ap_hi": g + hw,
+            "gamma_lq": g, "gamma_lq_lo": g - hw, "gamma_lq_hi": g + hw}
+
+
+def test_bk4_discordant_pair_reproduces():
+    """Two models, one with more γ and less sink (beyond CIs on both axes): reproduced."""
+    c = registry()["BK-4"]
+    res = checks_book.check_bk4(c, [_axes("a", 0.80, 0.03), _axes("b", 0.70, 0.40), _axes("c", 0.60, 0.45)])
+    assert res.verdict == "reproduced", res.message()
+    assert res.extra["best_pair"] == ["a", "b"] or res.extra["best_pair"][0] == "a"
+
+
+def test_bk4_hard_null_sink_monotone_in_gamma():
+    """Hard null: sink an increasing function of γ across models (concordant orders) — not reproduced,
+    however far apart the models are."""
+    c = registry()["BK-4"]
+    gs = np.array([0.55, 0.65, 0.75, 0.85, 0.95])
+    res = checks_book.check_bk4(c, [_axes(f"m{i}", g, 0.05 + 0.4 * g ** 2) for i, g in enumerate(gs)])
+    assert res.verdict == "not reproduced", res.message()
+    assert res.extra["spearman_gamma_sink"] == pytest.approx(1.0)
+
+
+def test_bk4_discordance_within_noise_is_not_reproduced():
+    """Orders disagree, but inside the γ CIs (or the sink SEM): not beyond noise — not reproduced."""
+    c = registry()["BK-4"]
+    assert checks_book.check_bk4(c, [_axes("a", 0.71, 0.03), _axes("b", 0.70, 0.40)]).verdict == "not reproduced"
+    assert checks_book.check_bk4(c, [_axes("a", 0.9, 0.400), _axes("b", 0.7, 0.402)]).verdict == "not reproduced"
+    # both models without a sink (below uniform): a discordance among sink-less models is not one
+    u = checks_book.uniform_sink_mass(128)
+    assert checks_book.check_bk4(c, [_axes("a", 0.9, 0.5 * u), _axes("b", 0.7, 0.9 * u, se=0.0005)]).verdict == "not reproduced"
+    # one protocol alone disagreeing is not enough: the last-query γ orders the pair the other way
+    a, b = _axes("a", 0.9, 0.03), _axes("b", 0.7, 0.40)
+    a.update(gamma_lq=0.5, gamma_lq_lo=0.48, gamma_lq_hi=0.52)
+    assert checks_book.check_bk4(c, [a, b]).verdict == "not reproduced"
+
+
+def test_bk4_premise_one_model_is_inconclusive():
+    res = checks_book.check_bk4(registry()["BK-4"], [_axes("only", 0.8, 0.03)])
+    assert res.verdict == "inconclusive", res.message()
+
+
+def test_bk4_model_axes_reads_the_native_point():
+    summ = _synthetic_sweep(np.array([0.9, 0.8, 0.7]), np.array([0.40, 0.41, 0.42]), sink_noise=0.01)
+    ax = checks_book.model_axes(summ)
+    assert ax["gamma_ap"] == 0.7 and ax["sink"] == pytest.approx(0.42)  # factor 1 is index 2
+
+
+def _traj(*pairs, se=0.001):
+    return [{"tokens": t, "sink": s, "sink_sem": se} for t, s in pairs]
+
+
+def test_bk5_controls():
+    """A sink that rises from the uniform level at init: reproduced. Hard null: a sink already at init
+    (by construction, not learned): not reproduced; a sink that never forms: not reproduced."""
+    c = registry()["BK-5"]
+    u = checks_book.uniform_sink_mass(128)
+    final = {"sink": 0.3, "sink_sem": 0.002}
+    ok = checks_book.check_bk5(c, "forms", _traj((0, u), (1e6, 0.1), (1e7, 0.3)), final, 128, 10_000_000)
+    assert ok.verdict == "reproduced", ok.message()
+    at_init = checks_book.check_bk5(c, "built-in", _traj((0, 0.3), (1e7, 0.3)), final, 128, 10_000_000)
+    assert at_init.verdict == "not reproduced", at_init.message()
+    never = checks_book.check_bk5(c, "never", _traj((0, u), (1e7, u * 0.8)), {"sink": u * 0.8, "sink_sem": 0.001},
+                                  128, 10_000_000)
+    assert never.verdict == "not reproduced", never.message()
+
+
+def test_bk5_premise_no_trajectory_is_inconclusive():
+    c = registry()["BK-5"]
+    res = checks_book.check_bk5(c, "final-only", [], {"sink": 0.0267, "sink_sem": 0.0006}, 128, 307_200)
+    assert res.verdict == "inconclusive", res.message()
+    assert res.extra["final_sink_above_uniform"] is False and "307200" in res.summary
+
+
+def _with_secondary(summary, counts, noise=0.02):
+    rng = np.random.default_rng(3)
+    out = dict(summary)
+    n = len(summary["points"][0]["sink_seq"])
+    base = rng.normal(0, noise, n)
+    pts = []
+    for p, c in zip(summary["points"], counts):
+        seq = c + base - base.mean() + (rng.normal(0, noise / 4, n) if c else 0)
+        pts.append(dict(p, secondary_mean=float(np.mean(seq)), secondary_seq=seq, secondary_frac=min(1.0, c)))
+    out["points"] = pts
+    return out
+
+
+def test_bk6_controls():
+    """Fewer secondary sinks at large θ: reproduced. Hard nulls: the same count at every θ, and a count
+    that grows with θ: not reproduced. Premise unmet (none at the smallest θ): inconclusive."""
+    c = registry()["BK-6"]
+    base = _synthetic_sweep(np.array([0.9, 0.8, 0.7, 0.6, 0.5]), np.full(5, 0.4), sink_noise=0.01)
+    drop = checks_book.check_bk6(c, _with_secondary(base, [0.5, 0.4, 0.3, 0.2, 0.1]), "drops")
+    assert drop.verdict == "reproduced", drop.message()
+    flat = checks_book.check_bk6(c, _with_secondary(base, [0.3] * 5), "flat")
+    assert flat.verdict == "not reproduced", flat.message()
+    grows = checks_book.check_bk6(c, _with_secondary(base, [0.1, 0.2, 0.3, 0.4, 0.5]), "grows")
+    assert grows.verdict == "not reproduced", grows.message()
+    none = dict(base, points=[dict(p, secondary_seq=np.zeros(150)) for p in base["points"]])
+    assert checks_book.check_bk6(c, none, "none").verdict == "inconclusive"
+
+
+def _with_profile(summary, g, hw=0.01):
+    out = dict(summary)
+    g = np.asarray(g, float)
+    prof = {"gamma": g, "lo": g - hw, "hi": g + hw, "hw": np.full(g.size, hw)}
+    out["points"] = [dict(p, per_layer_ci={"all_pairs": prof, "last_query": prof}) if p["factor"] == 1.0 else p
+                     for p in summary["points"]]
+    return out
+
+
+def test_bk8_controls():
+    """A U-shaped γ by depth: reproduced. Hard null: monotone profiles (falling only, rising only) with
+    the same CIs: not reproduced; a dip inside the CIs: not reproduced. Two layers: inconclusive."""
+    c = registry()["BK-8"]
+    base = _synthetic_sweep(np.array([0.9, 0.8, 0.7]), np.full(3, 0.4), sink_noise=0.01)
+    u = checks_book.check_bk8(c, _with_profile(base, [0.9, 0.7, 0.5, 0.6, 0.8]), "u")
+    assert u.verdict == "reproduced", u.message()
+    assert u.extra["min_layer"] == 3
+    for prof in ([0.9, 0.8, 0.7, 0.6, 0.5], [0.5, 0.6, 0.7, 0.8, 0.9], [0.7, 0.69, 0.685, 0.69, 0.7]):
+        assert checks_book.check_bk8(c, _with_profile(base, prof), "mono").verdict == "not reproduced", prof
+    assert checks_book.check_bk8(c, _with_profile(base, [0.9, 0.5]), "two").verdict == "inconclusive"
+
+
+def test_bk8_per_layer_ci_matches_the_model_gamma_fit():
+    """The per-layer γ equals the per-layer mean of probes.decay.gamma_fit's per-head γ, and its CI
+    covers a planted per-layer exponent."""
+    rng = np.random.default_rng(0)
+    T, d = 64, decay.fit_distances(64, 2, 32, 10)
+    gam = np.array([1.0, 0.6, 0.9])
+    dd = np.maximum(np.arange(T, dtype=float), 1)
+    curves = 0.3 * dd[None, None, None] ** (-gam[:, None, None, None]) * np.exp(rng.normal(0, 0.2, (3, 40, 2, T)))
+    got = checks_book.per_layer_gamma_ci(curves, d, 300, 1, 0.95)
+    ref = decay.gamma_fit(curves, d, n_boot=0)["gamma_per_layer"]
+    np.testing.assert_allclose(got["gamma"], ref, rtol=1e-12)
+    assert np.all(got["lo"] <= gam) and np.all(gam <= got["hi"])
+
+
+def test_bk10_controls():
+    """A first-position sink with no BOS: reproduced. Hard null: attention on key 0 at the uniform
+    level: not reproduced. Premise unmet (a BOS at position 0): inconclusive."""
+    c = registry()["BK-10"]
+    rng = np.random.default_rng(0)
+    u = checks_book.uniform_sink_mass(128)
+    assert checks_book.check_bk10(c, "sink", 0.4 + rng.normal(0, 0.02, 150), 128, "no BOS").verdict == "reproduced"
+    res = checks_book.check_bk10(c, "uniform", u + rng.normal(0, 0.002, 150), 128, "no BOS")
+    assert res.verdict == "not reproduced", res.message()
+    assert checks_book.check_bk10(c, "bos", 0.4 + rng.normal(0, 0.02, 150), 128,
+                                  "BOS id 2 + 127 text tokens").verdict == "inconclusive"
+
+
+def test_bk10_argmax_key0_fraction():
+    c = registry()["BK-10"]
+    cs = np.ones((2, 3, 2, 8))
+    cs[0, :, :, 0] = 5.0  # layer 0: key 0 is the most-attended column in both heads
+    cs[1, :, :, 3] = 5.0  # layer 1: key 3 is
+    res = checks_book.check_bk10(c, "x", np.full(3, 0.5), 8, "no BOS", colsum=cs)
+    assert res.extra["frac_heads_argmax_key0"] == pytest.approx(0.5)
+
+
+def test_bk11_softmax_is_the_free_energy_minimum_and_wrong_maps_fail():
+    c = registry()["BK-11"]
+    assert checks_book.check_bk11(c).verdict == "reproduced"
+    for wrong in (lambda s, tau: checks_book.softmax(s, 2 * tau),
+                  lambda s, tau: np.eye(s.shape[-1])[np.argmax(s, -1)]):
+        assert checks_book.check_bk11(c, weights_fn=wrong).verdict == "not reproduced"
+
+
+@pytest.mark.parametrize("tau", [0.1, 1.0, 8.0])
+def test_bk11_gibbs_identity_against_brute_force(tau):
+    """Independent oracle: minimise F over the simplex numerically (scipy, softmax-free) — the minimiser
+    matches softmax(s/τ)."""
+    from scipy.optimize import minimize
+
+    rng = np.random.default_rng(1)
+    s = rng.normal(0, 2, 6)
+    cons = ({"type": "eq", "fun": lambda p: p.sum() - 1},)
+    r = minimize(lambda p: checks_book.free_energy(np.clip(p, 1e-15, 1), s, tau), np.full(6, 1 / 6),
+                 bounds=[(1e-15, 1)] * 6, constraints=cons, method="SLSQP", options={"ftol": 1e-14, "maxiter": 500})
+    np.testing.assert_allclose(r.x, checks_book.softmax(s, tau), atol=2e-4)
