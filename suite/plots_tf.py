@@ -1,4 +1,5 @@
-"""Figures for the token-axis claims (TF-1, TF-2, TF-5, TF-7), drawn from recorded results."""
+"""Figures for the token-axis claims (TF-1, TF-2, TF-5, TF-7) and the family claims (TF-9, TF-10,
+TF-12), drawn from recorded results."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -86,3 +87,58 @@ def norm_cv_vs_depth(results, outdir: Path, stem: str):
     p = outdir / f"{stem}-tf1-norm-cv.png"
     fig.tight_layout(), fig.savefig(p, dpi=110), plt.close(fig)
     return [("TF-1: key-norm CV per layer against the isotropic-Gaussian baseline", p)]
+
+
+@plotter("tf_family_crossings")
+def family_crossings(results, outdir: Path, stem: str):
+    """TF-9 / TF-10 (§4.3): onset and L* depth of each model of a family, by size."""
+    rows = [r for cid in ("TF-9", "TF-10") for r in by_claim(results, cid) if (r.get("extra") or {}).get("models")]
+    if not rows:
+        return []
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    for r in rows:
+        ex = r["extra"]
+        x = np.arange(len(ex["models"]))
+        for key, ls in (("onset", "-"), ("lstar", "--")):
+            y = np.minimum(np.array(ex[key], float), 1.05)  # never crossing drawn just above the last layer
+            se = np.array(ex[f"{key}_se"], float)
+            ax.errorbar(x, y, yerr=2 * se, ls=ls, marker="o", ms=4, capsize=3,
+                        label=f"{r['claim']} {r['model']}: {'onset (0.20)' if key == 'onset' else 'L* (0.50)'}")
+        for xi, m in zip(x, ex["models"]):
+            ax.annotate(m, (xi, 0.02), fontsize=6, rotation=30)
+    ax.set_ylim(0, 1.1)
+    ax.set_xlabel("model of the family, by size")
+    ax.set_ylabel("crossing depth (layer / L)")
+    ax.set_title("TF-9/TF-10: completion dynamics with scale")
+    ax.legend(fontsize=7)
+    p = outdir / f"{stem}-tf9-tf10-crossings.png"
+    fig.tight_layout(), fig.savefig(p, dpi=110), plt.close(fig)
+    return [("TF-9/TF-10: onset and L* depth per model of each family (±2 bootstrap SE over sequences)", p)]
+
+
+@plotter("tf_r_with_scale")
+def r_with_scale(results, outdir: Path, stem: str):
+    """TF-12 (§4.3): TF-6's r per model of a family, by size (open marker: p ≥ α)."""
+    rows = [r for r in by_claim(results, "TF-12") if (r.get("extra") or {}).get("r")]
+    if not rows:
+        return []
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    for r in rows:
+        ex = r["extra"]
+        x = np.arange(len(ex["models"]))
+        y, se, p_ = (np.array(ex[k], float) for k in ("r", "r_se", "p"))
+        line = ax.errorbar(x, y, yerr=2 * se, marker="o", ms=5, capsize=3, label=f"{r['model']} ({ex['direction']})")
+        ns = p_ >= ex["alpha"]
+        ax.plot(x[ns], y[ns], "o", ms=9, mfc="white", c=line[0].get_color())
+        for xi, m in zip(x, ex["models"]):
+            ax.annotate(m, (xi, y[xi]), fontsize=6, rotation=30)
+    ax.axhline(0, c="grey", lw=1)
+    ax.set_xlabel("model of the family, by size")
+    ax.set_ylabel("Pearson r (key-norm CV, max share)")
+    ax.set_title("TF-12: norm–concentration correlation with scale")
+    ax.legend(fontsize=7)
+    p = outdir / f"{stem}-tf12-r.png"
+    fig.tight_layout(), fig.savefig(p, dpi=110), plt.close(fig)
+    return [("TF-12: TF-6's r per model of each family (±2 bootstrap SE; open marker p ≥ α)", p)]
