@@ -1,5 +1,10 @@
 """Claim logic of the recurrent routers: MB-1..3 (Mamba, §5.2), RW-1..4 (RWKV-4, §5.3, App. C.4),
-TF-8 (all routers, §5, Table 2).
+TF-8 (all routers, §5, Table 2), and the two geometric legs of the signature outside attention (§3, §5,
+App. B.3/B.4, Fig. 3): low-rank collapse against the Gaussian (Marchenko–Pastur) null — MB-4 (Mamba's input
+matrix B), RW-5 (RWKV's keys) — and key-norm stratification against 1/√(2d) — MB-5 (Mamba's effective key
+Δ·B), RW-6 (RWKV's keys). The statistics are the transformer claims' own: VE@r from
+:mod:`probes.geometry`, the Gaussian null of TF-2 (:func:`claims.checks_tf.gaussian_null`), the pooled
+key-norm CV and its bootstrap of TF-1 (:func:`claims.checks_tf.pooled_cv_bootstrap`).
 
 Pure functions: measurement in, :class:`suite.results.ClaimResult` out. Every constant comes from the
 claim's registry record (``claims/registry/recurrent.toml``). Layer values are means over sequences;
@@ -17,7 +22,10 @@ import math
 
 import numpy as np
 
+import torch
+
 from probes.attention import onset
+from probes.geometry import gaussian_norm_cv_baseline, mp_ve_null, ve_from_eigvals
 from probes.mamba import uniform_share
 from suite.provenance import collect
 from suite.results import Check, evaluate, sem
@@ -421,3 +429,169 @@ def check_tf8(claim, recurrent: dict, transformers: dict, model_label):
                                             **{lab: t.get("lm_gain") for lab, t in transformers.items()}}},
                     provenance=collect(**(recurrent.get("provenance") or {}),
                                        transformers=sorted(transformers)))
+
+
+# ----------------------------------------------------------------------------- key geometry (Fig. 3)
+#: largest simulated Gaussian batch (bytes) of one null draw; larger (n, d, reps) are split into chunks
+NULL_CHUNK_BYTES = 1 << 27
+
+
+def gaussian_ve_null(n: int, d: int, r: int, reps: int, seed: int) -> tuple[float, float]:
+    """TF-2's Gaussian (Marchenko–Pastur) null of VE@r — i.i.d. clouds of n points in ℝ^d with one scalar
+    variance (App. B.4; :func:`claims.checks_tf.gaussian_null`) — as (mean, SE). When ``reps`` clouds of
+    that shape would exceed NULL_CHUNK_BYTES (RWKV-169m's keys, d = 768: 1.6 GB) the simulation runs in
+    equal chunks with seeds seed, seed+1, …, and the chunk means are averaged (SE combined)."""
+    from claims.checks_tf import gaussian_null
+
+    per = max(1, NULL_CHUNK_BYTES // (8 * n * d))
+    if per >= reps:
+        return gaussian_null(n, d, r, reps, seed)
+    chunks = -(-reps // per)
+    size = -(-reps // chunks)
+    parts = [gaussian_null(n, d, r, size, seed + i) for i in range(chunks)]
+    means = np.array([p[0] for p in parts])
+    ses = np.array([p[1] for p in parts])
+    return float(means.mean()), float(np.sqrt((ses ** 2).sum()) / chunks)
+
+
+def ve_layers(eigvals, r: int) -> np.ndarray:
+    """VE@r of every (layer, sequence) cloud from its centred-Gram eigenvalues ``[L,N,m]`` → ``[L,N]``."""
+    return ve_from_eigvals(torch.as_tensor(np.asarray(eigvals, float)), r).numpy()
+
+
+def _check_ve(claim, eig, n: int, d: int, model_label: str, router: str, what: str, premises: dict, prov: dict,
+              seed: int):
+    """Fig. 3 / App. B.3: the depth-averaged VE@r of the routed object clears its Gaussian null."""
+    if eig is None:
+        raise ValueError(f"{claim.id}: the measurement of {model_label} has no key geometry (made before "
+                         "RECURRENT_VERSION 4?)")
+    z, r = claim.param("z"), claim.param("rank")
+    ve = ve_layers(eig, r)  # [L,N]
+    mean, se = profile(ve)
+    per_seq = ve.mean(0)  # [N] depth mean per sequence
+    depth_mean, depth_se = float(per_seq.mean()), float(sem(per_seq))
+    gauss, gauss_se = gaussian_ve_null(n, d, r, claim.param("null_reps"), seed)
+    layer_margin = z * np.sqrt(se ** 2 + gauss_se ** 2)
+    clears = mean - layer_margin > gauss
+    checks = [Check(f"depth-mean VE@{r} of {what} > Gaussian (Marchenko–Pastur) null (Fig. 3, App. B.3)",
+                    depth_mean, ">", gauss, z * float(np.hypot(depth_se, gauss_se)))]
+    L = mean.size
+    return evaluate(
+        claim, model_label, checks,
+        measured={f"ve{r}": depth_mean, f"ve{r}_se": depth_se, "layers_clearing_null": int(clears.sum())},
+        null={"gauss": gauss, "gauss_se": gauss_se, "mp_limit": mp_ve_null(n, d, r)},
+        premises=premises,
+        summary=(f"{router} {what}: depth-mean VE@{r} {depth_mean:.3f} ± {depth_se:.3f} vs Gaussian null {gauss:.3f} "
+                 f"(n = {n}, d = {d}; excess {depth_mean - gauss:+.3f}); per layer (reported, not deciding) "
+                 f"{int(clears.sum())} of {L} layers clear it beyond z·SE, VE@{r} {mean.min():.3f}–{mean.max():.3f}"),
+        per_layer={f"ve{r}": mean, f"ve{r}_se": se, "gauss": np.full(L, gauss), "clears_null": clears},
+        extra={"router": router, "object": what, "rank": r, "depth": (np.arange(L) + 1) / L, "gauss_null": gauss,
+               "gauss_null_se": gauss_se, "n": n, "dim": d, "mp_limit": mp_ve_null(n, d, r)},
+        provenance=prov)
+
+
+def check_mb4(claim, m, model_label, seed: int = 0):
+    """Fig. 3 / Table 5: Mamba's rank-8 VE of the input matrix B clears its matched Gaussian null.
+    The cloud is each sequence's T positions of B_t ∈ ℝ^{Nst} (the routed key before Δ), per layer;
+    depth mean as App. B.3. Premise: a functioning model."""
+    T = m.colshare.shape[1]
+    d = int(m.state_size if m.state_size is not None else np.asarray(m.b_eigvals).shape[-1])
+    return _check_ve(claim, m.b_eigvals, T, d, model_label, "Mamba", "input matrix B",
+                     {"lm_gain_nats": m.lm_gain()}, _prov(m, n_seqs=int(m.conc.shape[1])), seed)
+
+
+def check_rw5(claim, m, model_label, seed: int = 0):
+    """Fig. 3: RWKV's rank-8 VE of the key geometry (keys k_t ∈ ℝ^C of each sequence at the learned decay)
+    clears its Gaussian null. Premise: a functioning model."""
+    T = m.colshare.shape[-1]
+    return _check_ve(claim, m.key_eigvals, T, int(m.key_dim), model_label, "RWKV", "keys",
+                     {"lm_gain_nats": m.lm_gain(1.0)}, _prov(m, keys="attention.key output at the learned decay"),
+                     seed)
+
+
+def chi_norm_cv(d: int) -> float:
+    """Exact norm CV of an isotropic Gaussian vector in ℝ^d (a χ_d variable): √(d − μ²)/μ with
+    μ = √2 Γ((d+1)/2)/Γ(d/2); its large-d limit is the paper's baseline 1/√(2d). Reported beside it."""
+    mu = math.sqrt(2.0) * math.exp(math.lgamma((d + 1) / 2) - math.lgamma(d / 2))
+    return math.sqrt(max(d - mu * mu, 0.0)) / mu
+
+
+def pooled_cv_from_sums(s1, s2, count_per_seq: int, reps: int, seed: int):
+    """TF-1's pooled key-norm CV (:func:`claims.checks_tf.pooled_cv_bootstrap`) from per-sequence sums of
+    the norms and squared norms ``s1, s2 [L,N,H]`` (``count_per_seq`` tokens each), with the same
+    resampling of sequences (same generator and draws). Returns (cv [L,H], per-head bootstrap SE [L,H],
+    bootstrap SE [L] of the mean over heads): the last one bootstraps the head mean itself, so heads that
+    move together (Mamba's channels share ‖B_t‖) are not counted as independent."""
+    s1 = np.asarray(s1, np.float64)
+    s2 = np.asarray(s2, np.float64)
+    L, N, H = s1.shape
+    cnt = N * count_per_seq
+
+    def cv_from(a1, a2):
+        mean = a1 / cnt
+        return np.sqrt(np.maximum(a2 / cnt - mean ** 2, 0.0)) / mean
+
+    cv = cv_from(s1.sum(1), s2.sum(1))
+    rng = np.random.default_rng(seed)
+    w = rng.multinomial(N, np.full(N, 1.0 / N), size=reps).astype(np.float64)  # [R,N]
+    boot = cv_from(np.einsum("rn,lnh->rlh", w, s1), np.einsum("rn,lnh->rlh", w, s2))  # [R,L,H]
+    return cv, boot.std(0, ddof=1), boot.mean(2).std(0, ddof=1)
+
+
+def _check_norm(claim, layer_cv, layer_se, d: int, model_label: str, router: str, what: str, premises: dict,
+                prov: dict, per_layer_extra: dict, summary_extra: str = ""):
+    """§3 / §4.1 for the non-attention routers: every layer's key-norm CV exceeds 1/√(2d) beyond z·SE."""
+    z = claim.param("z")
+    base = gaussian_norm_cv_baseline(d)
+    layer_cv, layer_se = np.asarray(layer_cv, float), np.asarray(layer_se, float)
+    checks = [Check(f"per-layer {what} norm CV > 1/sqrt(2 d) (every layer)", layer_cv, "all>", base, z * layer_se)]
+    L = layer_cv.size
+    return evaluate(
+        claim, model_label, checks,
+        measured={"min_layer_cv": float(layer_cv.min()), "mean_cv": float(layer_cv.mean())},
+        null={"baseline": base, "chi_exact": chi_norm_cv(d)},
+        premises=premises,
+        summary=(f"{router} {what}: min per-layer norm CV {layer_cv.min():.3f} (layer {int(layer_cv.argmin()) + 1}) vs "
+                 f"baseline 1/sqrt(2·{d}) = {base:.4f} (exact χ_{d}: {chi_norm_cv(d):.4f}); depth mean "
+                 f"{layer_cv.mean():.3f}" + summary_extra),
+        per_layer={"norm_cv": layer_cv, "norm_cv_se": layer_se, **per_layer_extra},
+        extra={"router": router, "object": what, "baseline": base, "chi_exact": chi_norm_cv(d), "dim": d,
+               "depth": (np.arange(L) + 1) / L},
+        provenance=prov)
+
+
+def check_mb5(claim, m, model_label, seed: int = 0):
+    """§3 ('the key-norm assumption ... fails in every layer of every model'), §5.2 / App. B.2: Mamba's effective
+    key of source s is Δ_s·B_s, norm Δ_s[d]·‖B_s‖ per channel d; its pooled CV over (sequence, position),
+    mean over channels, exceeds 1/√(2·Nst) at every layer. The CV of ‖B_s‖ alone is reported beside it.
+    Premise: a functioning model."""
+    from claims.checks_tf import pooled_cv_bootstrap
+
+    if m.key_norm_s1 is None:
+        raise ValueError(f"MB-5: the measurement of {model_label} has no key norms (made before RECURRENT_VERSION 4?)")
+    reps = claim.param("bootstrap_reps")
+    T = m.colshare.shape[1]
+    d = int(m.state_size)
+    cv, _, mean_se = pooled_cv_from_sums(m.key_norm_s1, m.key_norm_s2, T, reps, seed)
+    layer_cv = cv.mean(1)
+    b_cv, b_se = pooled_cv_bootstrap(np.asarray(m.b_norms)[..., None], reps, seed)
+    b_cv, b_se = b_cv[:, 0], b_se[:, 0]
+    base = gaussian_norm_cv_baseline(d)
+    return _check_norm(claim, layer_cv, mean_se, d, model_label, "Mamba", "effective key Δ·B",
+                       {"lm_gain_nats": m.lm_gain()}, _prov(m, n_seqs=int(m.conc.shape[1]), bootstrap_reps=reps),
+                       {"b_norm_cv": b_cv, "b_norm_cv_se": b_se, "cv_delta": m.cv_delta},
+                       f"; B alone (reported, not deciding): per-layer CV {b_cv.min():.3f}–{b_cv.max():.3f}, "
+                       f"{int((b_cv - claim.param('z') * b_se > base).sum())} of {b_cv.size} layers above the baseline")
+
+
+def check_rw6(claim, m, model_label, seed: int = 0):
+    """§3 ('fails in every layer of every model') for RWKV: the pooled CV of the key norms ‖k_t‖ (attention.key
+    output, learned decay) over (sequence, position) exceeds 1/√(2C) at every layer. Premise: a functioning model."""
+    from claims.checks_tf import pooled_cv_bootstrap
+
+    if m.key_norms is None:
+        raise ValueError(f"RW-6: the measurement of {model_label} has no key norms (made before RECURRENT_VERSION 4?)")
+    reps = claim.param("bootstrap_reps")
+    cv, se = pooled_cv_bootstrap(np.asarray(m.key_norms)[..., None], reps, seed)
+    return _check_norm(claim, cv[:, 0], se[:, 0], int(m.key_dim), model_label, "RWKV", "key",
+                       {"lm_gain_nats": m.lm_gain(1.0)}, _prov(m, bootstrap_reps=reps), {})

@@ -1,4 +1,5 @@
-"""Audit tests of the recurrent routers: MB-1..3 (Mamba), RW-1..4 (RWKV-4) and TF-8 (all routers).
+"""Audit tests of the recurrent routers: MB-1..5 (Mamba), RW-1..6 (RWKV-4) and TF-8 (all routers). MB-4/5 and
+RW-5/6 (the low-rank and norm legs of the signature, Fig. 3 / §3) read the same cached pass as the others.
 
 Targets, each a separate parametrisation:
 * every ``--model`` (``model_spec``) whose config is Mamba or RWKV (others: "not applicable");
@@ -28,10 +29,13 @@ HUB_MAMBA = ("state-spaces/mamba-130m-hf", "state-spaces/mamba-370m-hf", "state-
 HUB_RWKV = ("RWKV/rwkv-4-169m-pile",)
 HUB_ENV = "COLLAPSE_CLAIMS_HUB_RECURRENT"
 
-MB = [pytest.param(c, marks=pytest.mark.claim(c), id=c) for c in ("MB-1", "MB-2", "MB-3")]
-RW = [pytest.param(c, marks=pytest.mark.claim(c), id=c) for c in ("RW-1", "RW-2", "RW-3", "RW-4")]
-MB_CHECKS = {"MB-1": cr.check_mb1, "MB-2": cr.check_mb2, "MB-3": cr.check_mb3}
-RW_CHECKS = {"RW-1": cr.check_rw1, "RW-2": cr.check_rw2, "RW-3": cr.check_rw3, "RW-4": cr.check_rw4}
+MB_CHECKS = {"MB-1": cr.check_mb1, "MB-2": cr.check_mb2, "MB-3": cr.check_mb3, "MB-4": cr.check_mb4,
+             "MB-5": cr.check_mb5}
+RW_CHECKS = {"RW-1": cr.check_rw1, "RW-2": cr.check_rw2, "RW-3": cr.check_rw3, "RW-4": cr.check_rw4,
+             "RW-5": cr.check_rw5, "RW-6": cr.check_rw6}
+SEEDED = {"MB-4", "MB-5", "RW-5", "RW-6"}  # simulated null / bootstrap: seeded by --seed
+MB = [pytest.param(c, marks=pytest.mark.claim(c), id=c) for c in MB_CHECKS]
+RW = [pytest.param(c, marks=pytest.mark.claim(c), id=c) for c in RW_CHECKS]
 
 
 # ----------------------------------------------------------------------------- targets
@@ -88,14 +92,14 @@ def _rwkv(spec, options, claim):
 
 def _run_mb(cid, spec, options, claim, record_claim):
     m = _mamba(spec, options, claim)
-    result = MB_CHECKS[cid](claim(cid), m, spec.label)
+    result = MB_CHECKS[cid](claim(cid), m, spec.label, **({"seed": options.seed} if cid in SEEDED else {}))
     record_claim(result)
     conclude(result)
 
 
 def _run_rw(cid, spec, options, claim, record_claim):
     m = _rwkv(spec, options, claim)
-    result = RW_CHECKS[cid](claim(cid), m, spec.label)
+    result = RW_CHECKS[cid](claim(cid), m, spec.label, **({"seed": options.seed} if cid in SEEDED else {}))
     record_claim(result)
     conclude(result)
 

@@ -1,4 +1,4 @@
-"""Claims on the trained-here zoo (fixtures/zoo.py): PR-1, SC-1, AR-1, AR-2; and the same claims
+"""Claims on the trained-here zoo (fixtures/zoo.py): PR-1, SC-1, AR-1, AR-2, AR-3; and the same claims
 on the open hub checkpoints where they can be had (AttnRes 0.6B, PolyPythias seed twins).
 
 The zoo trains once per machine (≈12 min on 2 cores, then cached under
@@ -81,6 +81,17 @@ def test_ar1_attnres_concentrates_with_normalised_keys(claim, options, record_cl
 
 
 @pytest.mark.zoo
+@pytest.mark.claim("AR-3")
+def test_ar3_attnres_hubs_by_depth(claim, options, record_claim):
+    from fixtures.zoo_measure import routing_measurement
+
+    c = claim("AR-3")  # AR-1's measurement (same null parameters): no second pass
+    rm = routing_measurement("attnres", options, null_probes=c.param("null_probes"), null_seed=c.param("null_seed"))
+    result = record_claim(checks_zoo.check_ar3(c, rm))
+    conclude(result)
+
+
+@pytest.mark.zoo
 @pytest.mark.claim("AR-2")
 def test_ar2_recency_offset_relocates(claim, options, record_claim):
     from fixtures.zoo_measure import routing_measurement
@@ -112,7 +123,7 @@ def _hub_or_skip(repo: str, trust_remote_code: bool = False):
 
 
 @pytest.mark.hub
-@pytest.mark.claim("AR-1", "AR-2")
+@pytest.mark.claim("AR-1", "AR-2", "AR-3")
 def test_ar_on_open_attnres_checkpoint(claim, options, record_claim):
     from fixtures.data import wikitext_sequences
     from fixtures.zoo_measure import run_routing
@@ -133,7 +144,8 @@ def test_ar_on_open_attnres_checkpoint(claim, options, record_claim):
         sweep[float(d)] = m
     r1 = record_claim(checks_zoo.check_ar1(claim("AR-1"), sweep[0.0], HUB_ATTNRES))
     r2 = record_claim(checks_zoo.check_ar2(c2, sweep, HUB_ATTNRES))
-    conclude(r1, r2)
+    r3 = record_claim(checks_zoo.check_ar3(claim("AR-3"), sweep[0.0], HUB_ATTNRES))
+    conclude(r1, r2, r3)
 
 
 @pytest.mark.hub

@@ -7,6 +7,8 @@
   learned / no decay / killed carry (RW-2, RW-1).
 * ``rwkv-sweep`` (paper Fig. 6 + 7): peak concentration against decay scale, the late-query content /
   recency correlations (RW-3), and the depth profile at every scale.
+* ``recurrent-geometry`` (paper Fig. 3 by depth, §3): VE@8 of Mamba's B (MB-4) and RWKV's keys (RW-5) against
+  their Gaussian null, and the key-norm CV (MB-5, RW-6) against 1/√(2d), one colour per model.
 """
 from __future__ import annotations
 
@@ -133,3 +135,40 @@ def plot_sweep(results, outdir: Path, stem: str):
     for a in (a1, a2, a3):
         a.legend(fontsize=6)
     return [("RWKV decay sweep (paper Fig. 6/7)", _save(fig, outdir, stem, "rwkv-sweep"))]
+
+
+@plotter("recurrent-geometry")
+def plot_geometry(results, outdir: Path, stem: str):
+    """Fig. 3 resolved by depth for the non-attention routers: VE@8 of Mamba's B (MB-4) and RWKV's keys (RW-5)
+    against their Gaussian null, and the key-norm CV (MB-5, RW-6) against 1/√(2d); one colour per model."""
+    panels = [("MB-4", "ve8", "Mamba: VE@8 of the input matrix B"), ("RW-5", "ve8", "RWKV: VE@8 of the keys"),
+              ("MB-5", "norm_cv", "Mamba: norm CV of the effective key Δ·B"), ("RW-6", "norm_cv", "RWKV: key-norm CV")]
+    rows = {cid: _recorded(results, cid, key) for cid, key, _ in panels}
+    if not any(rows.values()):
+        return []
+    plt = pyplot()
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
+    models = sorted({r["model"] for rs in rows.values() for r in rs})
+    cmap = plt.get_cmap("tab10" if len(models) <= 10 else "tab20")
+    colour = {m: cmap(i % cmap.N) for i, m in enumerate(models)}
+    for ax, (cid, key, title) in zip(axes.T.ravel(), panels):
+        for r in rows[cid]:
+            pl, ex = r["per_layer"], r.get("extra") or {}
+            v = np.asarray(pl[key], float)
+            se = np.asarray(pl.get(f"{key}_se", np.zeros_like(v)), float)
+            x = _depth(v.size)
+            c = colour[r["model"]]
+            ax.errorbar(x, v, yerr=2 * se, color=c, marker="o", ms=3, label=f"{r['model']} ({r['verdict']})")
+            ref = ex.get("gauss_null") if key == "ve8" else ex.get("baseline")
+            if ref is not None:
+                ax.axhline(float(ref), color=c, ls="--", lw=1)
+            if key == "norm_cv" and "b_norm_cv" in pl:
+                ax.plot(x, np.asarray(pl["b_norm_cv"], float), color=c, ls=":", marker="x", ms=3,
+                        label=f"{r['model']} ‖B‖ alone")
+        ax.set_title(title + (" (dashed: Gaussian null)" if key == "ve8" else " (dashed: 1/√(2d))"), fontsize=9)
+        ax.set_xlabel("normalised depth k/L")
+        ax.set_ylabel("VE@8" if key == "ve8" else "norm CV")
+        if rows[cid]:
+            ax.legend(fontsize=7)
+    return [("Low-rank collapse and norm stratification outside attention (paper Fig. 3 by depth; §3)",
+             _save(fig, outdir, stem, "recurrent-geometry"))]

@@ -1,4 +1,4 @@
-"""Figures of the trained-here zoo claims (PR-1, SC-1, AR-1, AR-2), drawn from recorded JSON only."""
+"""Figures of the trained-here zoo claims (PR-1, SC-1, AR-1, AR-2, AR-3), drawn from recorded JSON only."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -122,4 +122,41 @@ def plot_ar(results: list[dict], outdir: Path, stem: str):
         fig.savefig(out, dpi=110)
         plt.close(fig)
         figs.append((f"AR-2 ({r['model']}): shares under a recency-bias offset", out))
+    return figs
+
+
+@plotter("zoo-AR-3")
+def plot_ar3(results: list[dict], outdir: Path, stem: str):
+    """Paper Fig. 8: AttnRes hub composition per sublayer — embeddings, current block (with the sources
+    identical to it), the best intermediate block, the max share and the uniform level — with the depth
+    thirds AR-3 tests shaded and labelled with the role the text assigns them. One figure per model."""
+    figs = []
+    for r in by_claim(results, "AR-3"):
+        pl, ex = r.get("per_layer") or {}, r.get("extra") or {}
+        if "embeddings" not in pl:
+            continue
+        plt = pyplot()
+        fig, ax = plt.subplots(figsize=(8, 4.2))
+        n = len(pl["embeddings"])
+        xs = list(range(1, n + 1))
+        thirds = ex.get("thirds") or {}
+        third_of = pl.get("third") or []
+        for i, (name, t) in enumerate(thirds.items()):
+            idx = [k + 1 for k, v in enumerate(third_of) if v == i]
+            if idx:
+                ax.axvspan(idx[0] - 0.5, idx[-1] + 0.5, color=("0.93" if i % 2 == 0 else "0.86"), zorder=0)
+                ax.text((idx[0] + idx[-1]) / 2, 1.0, f"{name}: {t.get('role')}\n(largest: {t.get('largest_role')})",
+                        ha="center", va="top", fontsize=7)
+        for key, st in (("max_share", "k-o"), ("embeddings", "-^"), ("current", "-s"), ("intermediate", "-d"),
+                        ("null_max_share", ":"), ("uniform", "--")):
+            if key in pl:
+                ax.plot(xs, [float("nan") if v is None else v for v in pl[key]], st, ms=4, label=key.replace("_", " "))
+        ax.set(xlabel="sublayer", ylabel="share of routing weight", ylim=(0, 1.05),
+               title=f"AR-3 ({r['model']}, {r['verdict']}): depth-routing hubs by depth (Fig. 8)")
+        ax.legend(fontsize=7, loc="center right")
+        fig.tight_layout()
+        out = Path(outdir) / f"{stem}-AR-3-{_safe(r['model'])}.png"
+        fig.savefig(out, dpi=110)
+        plt.close(fig)
+        figs.append((f"AR-3 ({r['model']}): hub shares per sublayer by depth third", out))
     return figs

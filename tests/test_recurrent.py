@@ -632,3 +632,178 @@ def test_tf8_premises():
     assert "recurrent-concentrates" in flat.premise_text()
     assert cr.check_tf8(c, *_tf8_inputs(REC_PROFILE, TF_PROFILE, tf_gain=0.3), "x").verdict == "inconclusive"
     assert cr.check_tf8(c, *_tf8_inputs(REC_PROFILE, TF_PROFILE, rec_gain=0.3), "x").verdict == "inconclusive"
+
+
+# ----------------------------------------------------------------------------- MB-4/5, RW-5/6: key geometry
+from probes.geometry import centred_gram_eigvals, double_centred_distance_eigvals, ve_at_r  # noqa: E402
+
+
+def _low_rank(shape, rank, noise, rng):
+    """Clouds ``[..., T, d]`` on a ``rank``-dim subspace plus isotropic noise of std ``noise``."""
+    *lead, T, d = shape
+    basis = rng.standard_normal((*lead, rank, d))
+    coef = 3.0 * rng.standard_normal((*lead, T, rank))
+    return coef @ basis + noise * rng.standard_normal(shape)
+
+
+def _with_mamba_geometry(B, delta, gain=2.0):
+    """A synthetic Mamba measurement whose key geometry is reduced from ``B [L,N,T,Nst]`` and
+    ``delta [L,N,T,D]`` exactly as fixtures/recurrent.py's hook does."""
+    B, delta = torch.as_tensor(B, dtype=torch.float64), torch.as_tensor(delta, dtype=torch.float64)
+    L, n, T, Ns = B.shape
+    bn = B.norm(dim=-1)
+    eff = delta * bn[..., None]
+    m = _mamba_meas([0.05] * L, T=T, n=n, gain=gain)
+    return dataclasses.replace(m, b_eigvals=centred_gram_eigvals(B).numpy(), b_norms=bn.numpy(),
+                               key_norm_s1=eff.sum(2).numpy(), key_norm_s2=eff.pow(2).sum(2).numpy(), state_size=Ns)
+
+
+def _with_rwkv_geometry(k, gain=2.0):
+    k = torch.as_tensor(k, dtype=torch.float64)
+    L, n, T, C = k.shape
+    m = _rwkv_meas({1.0: np.full(L, 0.05)}, T=T, n=n, gain=gain)
+    return dataclasses.replace(m, key_eigvals=centred_gram_eigvals(k).numpy(), key_norms=k.norm(dim=-1).numpy(),
+                               key_dim=C)
+
+
+GEO_L, GEO_N, GEO_T = 4, 16, 128
+
+
+def test_mb4_controls_and_gaussian_hard_null():
+    """Low-rank B reads reproduced; the hard null — B i.i.d. Gaussian of the same shape — reads not
+    reproduced; a model that does not work on the text reads inconclusive."""
+    rng = np.random.default_rng(0)
+    c = registry()["MB-4"]
+    delta = np.ones((GEO_L, GEO_N, GEO_T, 8))
+    low = _with_mamba_geometry(_low_rank((GEO_L, GEO_N, GEO_T, 16), 3, 0.3, rng), delta)
+    res = cr.check_mb4(c, low, "low-rank")
+    assert res.verdict == "reproduced", res.message()
+    assert res.measured["layers_clearing_null"] == GEO_L
+    gauss = _with_mamba_geometry(rng.standard_normal((GEO_L, GEO_N, GEO_T, 16)), delta)
+    res = cr.check_mb4(c, gauss, "gaussian-B")
+    assert all(p.passed for p in res.preconditions) and res.verdict == "not reproduced", res.message()
+    assert abs(res.measured["ve8"] - res.null["gauss"]) < 0.01  # the null is the matched one
+    broken = _with_mamba_geometry(_low_rank((GEO_L, GEO_N, GEO_T, 16), 3, 0.3, rng), delta, gain=0.3)
+    res = cr.check_mb4(c, broken, "broken")
+    assert res.verdict == "inconclusive" and "functioning-model" in res.premise_text()
+
+
+def test_rw5_controls_and_gaussian_hard_null():
+    rng = np.random.default_rng(1)
+    c = registry()["RW-5"]
+    assert cr.check_rw5(c, _with_rwkv_geometry(_low_rank((GEO_L, GEO_N, GEO_T, 48), 4, 0.3, rng)), "x").verdict \
+        == "reproduced"
+    res = cr.check_rw5(c, _with_rwkv_geometry(rng.standard_normal((GEO_L, GEO_N, GEO_T, 48))), "gaussian-k")
+    assert all(p.passed for p in res.preconditions) and res.verdict == "not reproduced", res.message()
+    res = cr.check_rw5(c, _with_rwkv_geometry(_low_rank((GEO_L, GEO_N, GEO_T, 48), 4, 0.3, rng), gain=0.3), "x")
+    assert res.verdict == "inconclusive" and "functioning-model" in res.premise_text()
+
+
+def test_mb5_controls_and_non_selective_gaussian_hard_null():
+    """A selective gate (Δ varying over positions) stratifies the effective key norm Δ‖B‖: reproduced. The hard
+    null — a gate that does not select (Δ constant per channel) over i.i.d. Gaussian B — sits at the
+    isotropic baseline: not reproduced. Premise unmet: inconclusive."""
+    rng = np.random.default_rng(2)
+    c = registry()["MB-5"]
+    B = rng.standard_normal((GEO_L, GEO_N, GEO_T, 16))
+    selective = np.exp(0.5 * rng.standard_normal((GEO_L, GEO_N, GEO_T, 8)))
+    res = cr.check_mb5(c, _with_mamba_geometry(B, selective), "selective")
+    assert res.verdict == "reproduced", res.message()
+    const = np.broadcast_to(rng.uniform(0.5, 2.0, 8), (GEO_L, GEO_N, GEO_T, 8)).copy()
+    res = cr.check_mb5(c, _with_mamba_geometry(B, const), "constant-delta")
+    assert all(p.passed for p in res.preconditions) and res.verdict == "not reproduced", res.message()
+    assert abs(res.measured["mean_cv"] - cr.chi_norm_cv(16)) < 0.01  # at the Gaussian level (exact χ_16)
+    res = cr.check_mb5(c, _with_mamba_geometry(B, selective, gain=0.3), "broken")
+    assert res.verdict == "inconclusive" and "functioning-model" in res.premise_text()
+
+
+def test_rw6_controls_and_gaussian_hard_null():
+    rng = np.random.default_rng(3)
+    c = registry()["RW-6"]
+    k = rng.standard_normal((GEO_L, GEO_N, GEO_T, 64))
+    scale = np.exp(0.4 * rng.standard_normal((GEO_L, GEO_N, GEO_T, 1)))  # token-dependent key norms
+    assert cr.check_rw6(c, _with_rwkv_geometry(k * scale), "x").verdict == "reproduced"
+    res = cr.check_rw6(c, _with_rwkv_geometry(k), "gaussian-k")
+    assert all(p.passed for p in res.preconditions) and res.verdict == "not reproduced", res.message()
+    res = cr.check_rw6(c, _with_rwkv_geometry(k * scale, gain=0.3), "x")
+    assert res.verdict == "inconclusive" and "functioning-model" in res.premise_text()
+
+
+@settings(max_examples=10, deadline=None)
+@given(L=st.integers(1, 3), N=st.integers(2, 6), T=st.integers(2, 9), H=st.integers(1, 4), seed=st.integers(0, 2**16))
+def test_pooled_cv_from_sums_is_tf1s_estimator(L, N, T, H, seed):
+    """The norm legs' CV from per-sequence sums equals TF-1's pooled CV and bootstrap on the raw norms (oracle),
+    draw for draw; the head-mean SE bootstraps the mean itself."""
+    from claims.checks_tf import pooled_cv_bootstrap
+
+    norms = np.random.default_rng(seed).uniform(0.5, 2.0, (L, N, T, H))
+    cv_ref, se_ref = pooled_cv_bootstrap(norms, 50, seed)
+    cv, se, mean_se = cr.pooled_cv_from_sums(norms.sum(2), (norms ** 2).sum(2), T, 50, seed)
+    assert np.allclose(cv, cv_ref, rtol=1e-12) and np.allclose(se, se_ref, rtol=1e-9, atol=1e-15)
+    if H == 1:
+        assert np.allclose(mean_se, se_ref[:, 0], rtol=1e-9, atol=1e-15)
+
+
+def test_gaussian_ve_null_is_tf2s_and_chunks_agree(monkeypatch):
+    from claims.checks_tf import gaussian_null
+
+    assert cr.gaussian_ve_null(128, 16, 8, 400, 0) == gaussian_null(128, 16, 8, 400, 0)
+    full, full_se = cr.gaussian_ve_null(64, 24, 8, 600, 0)
+    monkeypatch.setattr(cr, "NULL_CHUNK_BYTES", 8 * 64 * 24 * 100)  # 100 clouds per chunk
+    chunked, chunked_se = cr.gaussian_ve_null(64, 24, 8, 600, 0)
+    assert (chunked, chunked_se) != (full, full_se)
+    assert abs(chunked - full) < 4 * math.hypot(full_se, chunked_se)
+    assert math.isclose(chunked_se, full_se, rel_tol=0.3)
+
+
+def test_chi_norm_cv_limits():
+    rng = np.random.default_rng(0)
+    for d in (4, 16):
+        nrm = np.linalg.norm(rng.standard_normal((200_000, d)), axis=1)
+        assert math.isclose(cr.chi_norm_cv(d), nrm.std() / nrm.mean(), rel_tol=5e-3)
+    assert math.isclose(cr.chi_norm_cv(4096), 1 / math.sqrt(2 * 4096), rel_tol=1e-3)
+    assert cr.chi_norm_cv(16) > 1 / math.sqrt(32)
+
+
+def test_mamba_key_geometry_matches_the_captured_B(mamba_dir):
+    """The measurement's B spectrum and effective-key norm sums equal those recomputed from x_proj's own output
+    (the spectrum also against the literal double-centred distance matrix)."""
+    model = _load(mamba_dir)
+    ids = torch.randint(0, 64, (4, 20), generator=torch.Generator().manual_seed(8))
+    caps = {}
+    hs = [layer.mixer.x_proj.register_forward_hook(lambda mod, i, o, li=li: caps.__setitem__(li, (i[0], o)))
+          for li, layer in enumerate(model.backbone.layers)]
+    m = fr.measure_mamba(model, ids, "tiny", unigram=unigram_nll(ids, ids))
+    for h in hs:
+        h.remove()
+    assert m.b_eigvals.shape == (3, 4, 6) and m.state_size == 6 and m.key_norm_s1.shape == (3, 4, 48)
+    for li, layer in enumerate(model.backbone.layers):
+        delta, A, B, C, _ = fr.mamba_layer_inputs(layer.mixer, *caps[li])
+        assert np.allclose(m.b_eigvals[li], double_centred_distance_eigvals(B)[..., :6].numpy(), rtol=1e-8, atol=1e-10)
+        assert np.allclose(cr.ve_layers(m.b_eigvals[li:li + 1], 2)[0], ve_at_r(B, 2).numpy(), rtol=1e-10)
+        eff = delta * B.norm(dim=-1)[..., None]
+        assert np.allclose(m.key_norm_s1[li], eff.sum(1).numpy(), rtol=1e-10)
+        assert np.allclose(m.key_norm_s2[li], eff.pow(2).sum(1).numpy(), rtol=1e-10)
+    for fn in (cr.check_mb4, cr.check_mb5):  # runs on a real measurement; a random-init model is not an LM
+        assert fn(registry()[fn.__name__[6:].upper().replace("MB", "MB-")], m, "tiny").verdict == "inconclusive"
+
+
+def test_rwkv_key_geometry_taken_at_the_learned_decay(rwkv_dir):
+    model = _load(rwkv_dir)
+    p = registry()["RW-3"].params
+    ids = torch.randint(0, 64, (4, 24), generator=torch.Generator().manual_seed(9))
+    keys = {}
+    hs = [b.attention.key.register_forward_hook(lambda mod, i, o, li=li: keys.__setitem__(li, o.double()))
+          for li, b in enumerate(model.rwkv.blocks)]
+    with torch.no_grad():
+        model(ids)  # the model as trained (s = 1)
+    for h in hs:
+        h.remove()
+    m = fr.measure_rwkv(model, ids, [0.0, 1.0, math.inf], 8, p["no_decay_time_decay"], p["kill_time_decay"], "tiny",
+                        unigram=unigram_nll(ids, ids))
+    assert m.key_dim == 24 and m.key_eigvals.shape == (3, 4, 24)
+    for li in range(3):
+        assert np.allclose(m.key_norms[li], keys[li].norm(dim=-1).numpy(), rtol=1e-10)
+        assert np.allclose(m.key_eigvals[li], centred_gram_eigvals(keys[li]).numpy(), rtol=1e-8, atol=1e-10)
+    assert fr.measure_rwkv(model, ids, [0.0], 8, p["no_decay_time_decay"], p["kill_time_decay"], "tiny").key_norms \
+        is None  # no learned-decay pass: no key geometry

@@ -752,6 +752,80 @@ def test_ar2_offset_that_does_not_take_fails():
     assert res.verdict == "not reproduced", res.message()
 
 
+# ----------------------------------------------------------------------------- AR-3 (hubs by depth)
+COUNTS6 = source_counts(6, 1)  # 12 sublayers, 2…7 sources: thirds of 4
+
+
+def _by_depth(hubs=("emb", "cur", "mid"), strength=0.7):
+    """Shares whose hub is the embeddings in the early third, the current block in the middle, an
+    intermediate snapshot (source 1) in the late third (Fig. 8's pattern); the rest uniform."""
+    thirds = checks_zoo.depth_thirds(len(COUNTS6))
+
+    def f(j, c):
+        t = next(i for i, idx in enumerate(thirds) if j in idx)
+        hub = {"emb": 0, "cur": c - 1, "mid": 1 if c > 2 else 0}[hubs[t]]
+        v = np.full(c, (1 - strength) / max(c - 1, 1))
+        v[hub] = strength
+        return v
+    return f
+
+
+def test_ar3_positive_control_and_hub_roles():
+    rm = _synthetic_routing(_by_depth(), COUNTS6)
+    res = checks_zoo.check_ar3(registry()["AR-3"], rm)
+    assert res.verdict == "reproduced", res.message()
+    assert [res.extra["thirds"][k]["largest_role"] for k in ("early", "middle", "late")] == \
+        ["embeddings", "current", "intermediate"]
+    # a source identical to the current block counts with it; embeddings = current: roles indistinguishable
+    r = checks_zoo.hub_roles(np.array([[0.2, 0.1, 0.3, 0.4]]), dup=[2])
+    assert math.isclose(float(r["current"][0]), 0.7) and math.isclose(float(r["intermediate"][0]), 0.1)
+    assert checks_zoo.hub_roles(np.array([[0.5, 0.5]]), dup=[0])["degenerate"]
+    assert checks_zoo.dominance(checks_zoo.hub_roles(np.array([[0.5, 0.5]]), dup=[0]), "embeddings") is None
+
+
+def test_ar3_wrong_hubs_read_not_reproduced():
+    """Premises met, but the embeddings dominate throughout (the trained-here pattern): not reproduced."""
+    res = checks_zoo.check_ar3(registry()["AR-3"], _synthetic_routing(_by_depth(("emb", "emb", "emb")), COUNTS6))
+    assert all(p.passed for p in res.preconditions) and res.verdict == "not reproduced", res.message()
+    assert res.checks[0].passed and not res.checks[2].passed and not res.checks[4].passed
+
+
+def test_ar3_hard_null_the_schedule_alone_gives_the_pattern():
+    """Hard null: random probes of the trained norms on the same sources give the same hub pattern (the
+    schedule and the sources' geometry, no learned direction). Every 'largest share' check passes; against
+    the random-probe null none does: not reproduced."""
+    pattern = _by_depth()
+    rm = _synthetic_routing(pattern, COUNTS6, null_fn=lambda j, c, g: pattern(j, c))
+    res = checks_zoo.check_ar3(registry()["AR-3"], rm)
+    assert all(p.passed for p in res.preconditions), res.message()
+    assert all(c.passed for c in res.checks[0::2]) and not any(c.passed for c in res.checks[1::2]), res.message()
+    assert res.verdict == "not reproduced"
+
+
+def test_ar3_premises_unmet_are_inconclusive():
+    uniform = _synthetic_routing(lambda j, c: np.full(c, 1.0 / c), COUNTS6, noise=0.0)
+    res = checks_zoo.check_ar3(registry()["AR-3"], uniform)
+    assert res.verdict == "inconclusive" and "routing-concentrates" in res.premise_text(), res.message()
+    res = checks_zoo.check_ar3(registry()["AR-3"], _synthetic_routing(_by_depth(), COUNTS6, provenance=BROKEN))
+    assert res.verdict == "inconclusive" and "functioning-model" in res.premise_text()
+
+
+def test_run_routing_marks_sources_equal_to_the_current_block():
+    """With 1 layer per block the first sublayer routes over [embeddings, embeddings] and every later
+    attention sublayer sees its block's snapshot twice (snapshot = current): dup_current says which."""
+    from fixtures.zoo_measure import run_routing
+
+    m = _attnres(attnres_layers_per_block=1)
+    with torch.no_grad():
+        for _, _, proj, _ in __import__("fixtures.attnres", fromlist=["routers"]).routers(m):
+            proj.weight.normal_(0, 0.5)
+    ids = torch.randint(0, 64, (4, 9), generator=torch.Generator().manual_seed(0))
+    rm = run_routing(m, ids, 2, null_probes=2)
+    assert rm.dup_current == [[0], [], [1], []]  # source_counts(2, 1) = 2, 2, 3, 3
+    res = checks_zoo.check_ar3(registry()["AR-3"], rm)
+    assert res.per_layer["degenerate"].tolist() == [True, False, False, False]
+
+
 def test_uniform_baseline_of_the_papers_schedule():
     """CLAIMS.md: 4 layers per block over 28 layers (sources 2…8) → 0.2454."""
     assert checks_zoo.uniform_baseline(source_counts(28, 4)) == pytest.approx(0.2454, abs=5e-5)
