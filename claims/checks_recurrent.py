@@ -24,6 +24,7 @@ import numpy as np
 
 import torch
 
+from claims.checks_tf import pooled_cv_from_sums
 from probes.attention import onset
 from probes.geometry import gaussian_norm_cv_baseline, mp_ve_null, ve_from_eigvals
 from probes.mamba import uniform_share
@@ -514,28 +515,6 @@ def chi_norm_cv(d: int) -> float:
     μ = √2 Γ((d+1)/2)/Γ(d/2); its large-d limit is the paper's baseline 1/√(2d). Reported beside it."""
     mu = math.sqrt(2.0) * math.exp(math.lgamma((d + 1) / 2) - math.lgamma(d / 2))
     return math.sqrt(max(d - mu * mu, 0.0)) / mu
-
-
-def pooled_cv_from_sums(s1, s2, count_per_seq: int, reps: int, seed: int):
-    """TF-1's pooled key-norm CV (:func:`claims.checks_tf.pooled_cv_bootstrap`) from per-sequence sums of
-    the norms and squared norms ``s1, s2 [L,N,H]`` (``count_per_seq`` tokens each), with the same
-    resampling of sequences (same generator and draws). Returns (cv [L,H], per-head bootstrap SE [L,H],
-    bootstrap SE [L] of the mean over heads): the last one bootstraps the head mean itself, so heads that
-    move together (Mamba's channels share ‖B_t‖) are not counted as independent."""
-    s1 = np.asarray(s1, np.float64)
-    s2 = np.asarray(s2, np.float64)
-    L, N, H = s1.shape
-    cnt = N * count_per_seq
-
-    def cv_from(a1, a2):
-        mean = a1 / cnt
-        return np.sqrt(np.maximum(a2 / cnt - mean ** 2, 0.0)) / mean
-
-    cv = cv_from(s1.sum(1), s2.sum(1))
-    rng = np.random.default_rng(seed)
-    w = rng.multinomial(N, np.full(N, 1.0 / N), size=reps).astype(np.float64)  # [R,N]
-    boot = cv_from(np.einsum("rn,lnh->rlh", w, s1), np.einsum("rn,lnh->rlh", w, s2))  # [R,L,H]
-    return cv, boot.std(0, ddof=1), boot.mean(2).std(0, ddof=1)
 
 
 def _check_norm(claim, layer_cv, layer_se, d: int, model_label: str, router: str, what: str, premises: dict,

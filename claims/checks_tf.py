@@ -36,19 +36,22 @@ def pooled_cv_bootstrap(norms: np.ndarray, reps: int, seed: int) -> tuple[np.nda
     O(L·N·Hk), never touching the token axis again.
     """
     x = norms.astype(np.float64)
-    L, N, T, Hk = x.shape
-    s1 = x.sum(2)  # [L,N,Hk]
-    s2 = (x * x).sum(2)
-    cnt = N * T
+    cv, se, _ = pooled_cv_from_sums(x.sum(2), (x * x).sum(2), x.shape[2], reps, seed)
+    return cv, se
 
-    def cv_from(a1, a2, c):
-        mean = a1 / c
-        var = np.maximum(a2 / c - mean ** 2, 0.0)
-        return np.sqrt(var) / mean
 
-    cv = cv_from(s1.sum(1), s2.sum(1), cnt)  # [L,Hk]
-    boot = cv_replicates(norms, sequence_weights(N, reps, seed))
-    return cv, boot.std(0, ddof=1)
+def pooled_cv_from_sums(s1, s2, count_per_seq: int, reps: int, seed: int):
+    """The pooled norm CV (std/mean over all N·count tokens, ddof 0) from per-sequence sums of the
+    norms and squared norms ``s1, s2 [L,N,H]``, with its bootstrap over sequences. Returns (cv [L,H],
+    per-head SE [L,H], SE [L] of the mean over heads — which bootstraps the head mean itself, so heads
+    that move together, e.g. Mamba's channels sharing ‖B_t‖, are not counted as independent)."""
+    s1, s2 = np.asarray(s1, np.float64), np.asarray(s2, np.float64)
+    L, N, H = s1.shape
+    cnt = N * count_per_seq
+    mean = s1.sum(1) / cnt
+    cv = np.sqrt(np.maximum(s2.sum(1) / cnt - mean ** 2, 0.0)) / mean
+    boot = cv_sums_replicates(s1, s2, count_per_seq, sequence_weights(N, reps, seed))  # [R,L,H]
+    return cv, boot.std(0, ddof=1), boot.mean(2).std(0, ddof=1)
 
 
 def sequence_weights(n: int, reps: int, seed: int) -> np.ndarray:
@@ -57,16 +60,19 @@ def sequence_weights(n: int, reps: int, seed: int) -> np.ndarray:
     return rng.multinomial(n, np.full(n, 1.0 / n), size=reps).astype(np.float64)
 
 
+def cv_sums_replicates(s1, s2, count_per_seq: int, w: np.ndarray) -> np.ndarray:
+    """[R,L,H] pooled CV of each resample ``w [R,N]`` from per-sequence sums ``s1, s2 [L,N,H]``."""
+    cnt = w.sum(1)[:, None, None] * count_per_seq
+    mean = np.einsum("rn,lnh->rlh", w, s1) / cnt
+    var = np.maximum(np.einsum("rn,lnh->rlh", w, s2) / cnt - mean ** 2, 0.0)
+    return np.sqrt(var) / mean
+
+
 def cv_replicates(norms: np.ndarray, w: np.ndarray) -> np.ndarray:
     """[R,L,Hk] pooled key-norm CV (as :meth:`TransformerMeasurement.norm_cv`: std/mean over
     all N·T tokens, ddof 0) of each resample ``w [R,N]``, from per-sequence sums."""
     x = norms.astype(np.float64)
-    T = x.shape[2]
-    s1, s2 = x.sum(2), (x * x).sum(2)  # [L,N,Hk]
-    cnt = w.sum(1)[:, None, None] * T
-    mean = np.einsum("rn,lnh->rlh", w, s1) / cnt
-    var = np.maximum(np.einsum("rn,lnh->rlh", w, s2) / cnt - mean ** 2, 0.0)
-    return np.sqrt(var) / mean
+    return cv_sums_replicates(x.sum(2), (x * x).sum(2), x.shape[2], w)
 
 
 def check_tf1(claim: Claim, m, seed: int = 0):

@@ -732,16 +732,22 @@ def test_rw6_controls_and_gaussian_hard_null():
 @settings(max_examples=10, deadline=None)
 @given(L=st.integers(1, 3), N=st.integers(2, 6), T=st.integers(2, 9), H=st.integers(1, 4), seed=st.integers(0, 2**16))
 def test_pooled_cv_from_sums_is_tf1s_estimator(L, N, T, H, seed):
-    """The norm legs' CV from per-sequence sums equals TF-1's pooled CV and bootstrap on the raw norms (oracle),
-    draw for draw; the head-mean SE bootstraps the mean itself."""
-    from claims.checks_tf import pooled_cv_bootstrap
+    """The one pooled-CV estimator (TF-1's, used by the norm legs from per-sequence sums) against an
+    independent oracle: std/mean over the raw tokens, and each bootstrap replicate rebuilt by repeating
+    the sequences as the resampling counts say."""
+    from claims.checks_tf import pooled_cv_from_sums, sequence_weights
 
     norms = np.random.default_rng(seed).uniform(0.5, 2.0, (L, N, T, H))
-    cv_ref, se_ref = pooled_cv_bootstrap(norms, 50, seed)
-    cv, se, mean_se = cr.pooled_cv_from_sums(norms.sum(2), (norms ** 2).sum(2), T, 50, seed)
-    assert np.allclose(cv, cv_ref, rtol=1e-12) and np.allclose(se, se_ref, rtol=1e-9, atol=1e-15)
-    if H == 1:
-        assert np.allclose(mean_se, se_ref[:, 0], rtol=1e-9, atol=1e-15)
+    cv, se, mean_se = pooled_cv_from_sums(norms.sum(2), (norms ** 2).sum(2), T, 50, seed)
+    flat = norms.transpose(0, 3, 1, 2).reshape(L, H, N * T)
+    assert np.allclose(cv, flat.std(-1) / flat.mean(-1), rtol=1e-10)
+    reps = []
+    for w in sequence_weights(N, 50, seed).astype(int):
+        x = np.repeat(norms, w, axis=1).transpose(0, 3, 1, 2).reshape(L, H, -1)
+        reps.append(x.std(-1) / x.mean(-1))
+    reps = np.array(reps)
+    assert np.allclose(se, reps.std(0, ddof=1), rtol=1e-8, atol=1e-14)
+    assert np.allclose(mean_se, reps.mean(2).std(0, ddof=1), rtol=1e-8, atol=1e-14)
 
 
 def test_gaussian_ve_null_is_tf2s_and_chunks_agree(monkeypatch):
