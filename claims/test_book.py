@@ -132,33 +132,23 @@ def test_bk5_sink_forms_in_pretraining(entry, claims, options, record_claim):
     conclude(result)
 
 
-@pytest.mark.claim("BK-6")
-def test_bk6_secondary_sinks_under_theta(claim, rope_sweep, attention_model, record_claim):
-    result = record_claim(checks_book.check_bk6(claim("BK-6"), rope_sweep, attention_model[0].label))
+# BK-6 (secondary sinks under θ) and BK-8 (the γ re-rise by depth) read the same θ sweep
+SWEEP_CLAIMS = {"BK-6": checks_book.check_bk6, "BK-8": checks_book.check_bk8}
+SWEEP_PARAMS = [pytest.param(c, marks=pytest.mark.claim(c), id=c) for c in SWEEP_CLAIMS]
+
+
+@pytest.mark.parametrize("cid", SWEEP_PARAMS)
+def test_sweep_claims(cid, claim, rope_sweep, attention_model, record_claim):
+    result = record_claim(SWEEP_CLAIMS[cid](claim(cid), rope_sweep, attention_model[0].label))
     conclude(result)
 
 
 @pytest.mark.zoo
-@pytest.mark.claim("BK-6")
 @pytest.mark.parametrize("entry", ZOO_ROPE)
-def test_bk6_on_trained_zoo(entry, claims, options, record_claim):
+@pytest.mark.parametrize("cid", SWEEP_PARAMS)
+def test_sweep_claims_on_trained_zoo(cid, entry, claims, options, record_claim):
     spec, summ = _zoo_summary(entry, claims["BK-1"], options)
-    result = record_claim(checks_book.check_bk6(claims["BK-6"], summ, spec.label))
-    conclude(result)
-
-
-@pytest.mark.claim("BK-8")
-def test_bk8_gamma_rerise_by_depth(claim, rope_sweep, attention_model, record_claim):
-    result = record_claim(checks_book.check_bk8(claim("BK-8"), rope_sweep, attention_model[0].label))
-    conclude(result)
-
-
-@pytest.mark.zoo
-@pytest.mark.claim("BK-8")
-@pytest.mark.parametrize("entry", ZOO_ROPE)
-def test_bk8_on_trained_zoo(entry, claims, options, record_claim):
-    spec, summ = _zoo_summary(entry, claims["BK-1"], options)
-    result = record_claim(checks_book.check_bk8(claims["BK-8"], summ, spec.label))
+    result = record_claim(SWEEP_CLAIMS[cid](claims[cid], summ, spec.label))
     conclude(result)
 
 

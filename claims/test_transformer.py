@@ -87,26 +87,18 @@ def test_tf4_content_effect_grows_with_scale(claim, model_specs, options, record
     conclude(*results)
 
 
-@pytest.mark.models
-@pytest.mark.claim("TF-9")
-def test_tf9_pythia_locks_in_earlier_with_scale(claim, model_specs, options, record_claim):
-    c = claim("TF-9")
-    results = []
-    for fam, ss in _families("TF-9", model_specs, c.param("families")).items():
-        runs, sizes = _measured(ss, options)
-        results.append(record_claim(checks_tf.check_tf9(c, claim("TF-5"), fam, [r[0] for r in runs], sizes,
-                                                        seed=options.seed)))
-    conclude(*results)
+# TF-9 (Pythia locks in earlier with scale) and TF-10 (GPT-2 locks in later): one protocol, two families
+CROSSING_CLAIMS = {"TF-9": checks_tf.check_tf9, "TF-10": checks_tf.check_tf10}
 
 
 @pytest.mark.models
-@pytest.mark.claim("TF-10")
-def test_tf10_gpt2_locks_in_later_with_scale(claim, model_specs, options, record_claim):
-    c = claim("TF-10")
+@pytest.mark.parametrize("cid", [pytest.param(c, marks=pytest.mark.claim(c), id=c) for c in CROSSING_CLAIMS])
+def test_completion_dynamics_with_scale(cid, claim, model_specs, options, record_claim):
+    c = claim(cid)
     results = []
-    for fam, ss in _families("TF-10", model_specs, c.param("families")).items():
+    for fam, ss in _families(cid, model_specs, c.param("families")).items():
         runs, sizes = _measured(ss, options)
-        results.append(record_claim(checks_tf.check_tf10(c, claim("TF-5"), fam, [r[0] for r in runs], sizes,
+        results.append(record_claim(CROSSING_CLAIMS[cid](c, claim("TF-5"), fam, [r[0] for r in runs], sizes,
                                                          seed=options.seed)))
     conclude(*results)
 

@@ -277,7 +277,7 @@ def test_audit_tests_run_a_family_from_cached_measurements(monkeypatch):
         num_hidden_layers=refs.index(spec.ref) + 1, hidden_size=64))
     specs = [resolve(r) for r in reversed(refs)] + [resolve("smollm2-135m")]  # order of the run is not size order
     recorded = []
-    tt.test_tf9_pythia_locks_in_earlier_with_scale(lambda cid: REG[cid], specs, types.SimpleNamespace(seed=0),
+    tt.test_completion_dynamics_with_scale("TF-9", lambda cid: REG[cid], specs, types.SimpleNamespace(seed=0),
                                                    lambda r: recorded.append(r) or r)
     assert [r.model for r in recorded] == ["pythia"] and recorded[0].verdict == "reproduced"
     assert recorded[0].extra["models"] == ["pythia-160m", "pythia-410m", "pythia-1b"]
