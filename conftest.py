@@ -39,6 +39,8 @@ def pytest_addoption(parser):
     g.addoption("--seed", type=int, default=0, help="seed for nulls, shuffles and training")
     g.addoption("--graph-root", default=None, help="WebKB root (default $COLLAPSE_CLAIMS_GRAPHS, then ../shared/data/webkb)")
     g.addoption("--retrain", action="store_true", help="retrain cached trained-here models")
+    g.addoption("--zoo", default="full", choices=("full", "smoke"),
+                help="trained-here zoo: full (the audit's recipes, `make zoo`) or smoke (the same recipes cut short; self-tests)")
     g.addoption("--batch-size", type=int, default=8, help="sequences per forward batch")
     g.addoption("--all-claims", action="store_true",
                 help="with --model: also run the paper-wide claims (algebra, graphs, trained-here zoo, hub checkpoints)")
@@ -73,6 +75,7 @@ def _options(config) -> RunOptions:
         seed=config.getoption("--seed"),
         graph_root=resolve_graph_root(config.getoption("--graph-root")),
         retrain=config.getoption("--retrain"),
+        zoo=config.getoption("--zoo"),
         batch_size=config.getoption("--batch-size"),
         bos=config.getoption("--bos"),
         scope=scope,

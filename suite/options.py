@@ -28,6 +28,7 @@ class RunOptions:
     seed: int = 0
     graph_root: str | None = None
     retrain: bool = False
+    zoo: str = "full"  # full | smoke: the trained-here zoo's scale (fixtures.zoo.entry_recipe)
     batch_size: int = 8
     bos: str = "auto"  # auto | always | never (fixtures.data.resolve_bos)
     device_map: str | None = None  # "auto" etc.: spread the model over the visible devices (accelerate)

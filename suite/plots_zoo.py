@@ -160,3 +160,71 @@ def plot_ar3(results: list[dict], outdir: Path, stem: str):
         plt.close(fig)
         figs.append((f"AR-3 ({r['model']}): hub shares per sublayer by depth third", out))
     return figs
+
+
+# ----------------------------------------------------------------------------- training trajectory
+def _arch(info: dict) -> str:
+    arch = info.get("arch") or (info.get("recipe") or {}).get("arch", "?")
+    rot = info.get("rotary", (info.get("recipe") or {}).get("rotary"))
+    if arch == "gpt_neox":
+        return "RoPE transformer" if rot else "NoPE transformer"
+    return {"gpt_neox_alibi": "ALiBi transformer", "attnres": "AttnRes (attention)", "mamba": "Mamba",
+            "rwkv": "RWKV-4"}.get(arch, arch)
+
+
+def trajectory_figure(entries: dict, path: Path, onset: float = 0.20) -> Path | None:
+    """Peak layer concentration, first-token weight (÷ its uniform level) and LM gain against
+    training tokens, one line per zoo entry (seed twins thin), from the entries' recorded
+    trajectories (fixtures.zoo_trajectory). ``onset``: the paper's onset threshold (§4.3)."""
+    entries = {n: e for n, e in entries.items() if e.get("trajectory")}
+    if not entries:
+        return None
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.4))
+    cmap = plt.get_cmap("tab10")
+    kinds = sorted({_arch(e) for e in entries.values()})
+    for name, e in entries.items():
+        tr = e["trajectory"]
+        kind = _arch(e)
+        twin = "seed" in name
+        col = cmap(kinds.index(kind) % 10)
+        style = dict(color=col, lw=0.8 if twin else 1.8, alpha=0.55 if twin else 1.0, marker=None if twin else "o", ms=3)
+        x = [p["tokens"] / 1e6 for p in tr]
+        lab = None if twin else f"{name} ({kind})"
+        axes[0].plot(x, [p["peak"] for p in tr], label=lab, **style)
+        if not twin:
+            axes[0].plot(x, [p["peak_uniform"] for p in tr], color=col, ls=":", lw=0.9)
+        axes[1].plot(x, [p["first"] / p["first_uniform"] for p in tr], label=lab, **style)
+        axes[2].plot(x, [e["unigram_loss"] - p["val_loss"] for p in tr], label=lab, **style)
+    axes[0].axhline(onset, color="k", ls="--", lw=0.9, label=f"onset threshold {onset:.2f}")
+    axes[0].set(xlabel="training tokens (M)", ylabel="peak over layers of the layer max share",
+                title="concentration (dotted: each router's uniform level)")
+    axes[1].axhline(1.0, color="k", ls="--", lw=0.9, label="uniform level")
+    axes[1].set(xlabel="training tokens (M)", ylabel="first-token weight ÷ uniform",
+                title="sink: mean A[t,0] (attention), source-0 share (recurrent)")
+    axes[2].axhline(0.0, color="k", ls="--", lw=0.9)
+    axes[2].set(xlabel="training tokens (M)", ylabel="unigram − validation loss (nats/token)",
+                title="the model works on the text (150 × 128 validation windows)")
+    for ax in axes:
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def trajectory_table(entries: dict) -> str:
+    """One Markdown row per zoo entry: its recipe's tokens, losses and the last trajectory point."""
+    rows = ["| Entry | Router | Tokens | Val loss (unigram) | Peak share (layer) vs uniform | First-token weight vs uniform | Train s |",
+            "|---|---|---|---|---|---|---|"]
+    for name, e in entries.items():
+        tr = e.get("trajectory") or []
+        if tr:
+            p = tr[-1]
+            peak = f"{p['peak']:.3f} (L{p['peak_layer']}) vs {p['peak_uniform']:.3f}"
+            first = f"{p['first']:.4f} vs {p['first_uniform']:.4f}"
+        else:
+            peak = first = "not recorded"
+        rows.append(f"| {name} | {_arch(e)} | {e.get('tokens_seen', 0) / 1e6:.2f} M | {e['val_loss']:.3f} "
+                    f"({e['unigram_loss']:.3f}) | {peak} | {first} | {e.get('train_seconds', 0):.0f} |")
+    return "\n".join(rows)

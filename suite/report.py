@@ -206,6 +206,16 @@ def scope_line(options, not_run) -> str:
             "Run `pytest claims/` (the full audit) or add `--all-claims` for them.")
 
 
+def zoo_entries(rows, options) -> dict:
+    """The cached trained-here entries (training curves and trajectories) when the report has zoo
+    results, else ``{}``."""
+    if not any(str(r.get("model", "")).startswith("zoo") for r in rows):
+        return {}
+    from fixtures.zoo import training_curves
+
+    return training_curves(options)
+
+
 def write_reports(results, outcomes, options, specs, deselected=()) -> list[dict]:
     """Write one report per model under test: its own claims first, then (in a full audit) the
     paper's other claims; with several models, also the cross-model page."""
@@ -227,8 +237,17 @@ def write_reports(results, outcomes, options, specs, deselected=()) -> list[dict
         outdir.mkdir(parents=True, exist_ok=True)
         figs = []
         fig_error = None
+        zoo = zoo_entries(rows, options)
         try:
             figs = draw_all(rows, outdir, stamp)
+            if zoo:
+                from suite.plots_zoo import trajectory_figure
+
+                tf = trajectory_figure(zoo, outdir / f"{stamp}-zoo-trajectory.png",
+                                       onset=registry()["PR-1"].param("onset_threshold"))
+                if tf is not None:
+                    figs.append(("Trained-here zoo: concentration, sink and LM gain against training tokens "
+                                 "(each entry's own checkpoints)", tf))
         except Exception as exc:  # figures must not hide the numbers; say so in the report
             fig_error = f"{type(exc).__name__}: {exc}"
         doc = {
@@ -238,10 +257,11 @@ def write_reports(results, outcomes, options, specs, deselected=()) -> list[dict
             "model_ref": spec.ref,
             "scope": getattr(options, "scope", "all"),
             "not_run": not_run,
-            "options": {k: getattr(options, k, None) for k in ("device", "device_map", "dtype", "n_seqs", "seq_len", "data_dir", "seed", "bos")},
+            "options": {k: getattr(options, k, None) for k in ("device", "device_map", "dtype", "n_seqs", "seq_len", "data_dir", "seed", "bos", "zoo")},
             "environment": provenance.environment(),
             "results": rows,
             "figures": [{"caption": c, "path": Path(p).name} for c, p in figs],
+            "zoo": {n: {k: v for k, v in e.items() if k not in ("steps", "loss")} for n, e in zoo.items()},
         }
         jpath = outdir / f"{stamp}.json"
         jpath.write_text(json.dumps(doc, indent=1, default=str))
@@ -280,6 +300,13 @@ def write_reports(results, outcomes, options, specs, deselected=()) -> list[dict
                    paper_table, ""]
         elif sl:
             md += ["## The paper's other claims", "", sl, ""]
+        if zoo:
+            from suite.plots_zoo import trajectory_table
+
+            md += ["## The trained-here zoo", "",
+                   f"Zoo scale `{getattr(options, 'zoo', 'full')}` (fixtures/zoo.py; recipe chosen from the training "
+                   "trajectory by the claims' premises, claims/registry/zoo.toml). Last checkpoint of each entry:", "",
+                   trajectory_table(zoo), ""]
         if fig_error:
             md += [f"**Figures failed to render:** {fig_error}", ""]
         if figs:

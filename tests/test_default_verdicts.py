@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.zoo import cached_scale
 from suite.registry import registry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,11 +34,16 @@ MUST_RUN = {"ID-1", "ID-2", "ID-3", "TF-1", "TF-2", "TF-3", "TF-5", "TF-6", "TF-
 
 @pytest.mark.slow
 def test_default_model_verdicts_match_the_registry(tmp_path):
+    """Where the full zoo is cached (``make zoo``) its claims are held to the registry's recorded
+    verdicts too; on a machine without it the audit runs on the smoke cut of the zoo (the same
+    recipes, cut short: their verdicts are not the recorded ones) and its zoo claims need only a
+    verdict (no error, no skip)."""
     env = dict(os.environ, HF_HUB_OFFLINE="1")
+    scale = cached_scale()
     # -n 2: on a cold cache the zoo entries and the model passes train/run two at a time
     proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-n", "2", *CLAIM_FILES,
-                           "--report-dir", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, env=env,
-                          timeout=3000)
+                           "--report-dir", str(tmp_path), "--zoo", scale], cwd=ROOT, capture_output=True, text=True,
+                          env=env, timeout=3000)
     out = proc.stdout[-4000:] + proc.stderr[-2000:]
     assert proc.returncode in (0, 1), out  # 1 = some claim not reproduced; anything else is breakage
     report = json.loads((tmp_path / DEFAULT / "latest.json").read_text())
@@ -52,6 +58,8 @@ def test_default_model_verdicts_match_the_registry(tmp_path):
                 mismatches.append(f"{cid} on {model}: unexpectedly {verdict}: {row.get('summary')}")
             continue
         seen.add(cid)
+        if scale == "smoke" and str(model).startswith("zoo"):
+            continue  # a verdict, measured on the smoke zoo: the recorded verdicts are the full zoo's
         expected = reg[cid].expected_verdict(model) or "reproduced"
         if verdict != expected:
             mismatches.append(f"{cid} on {model}: {verdict}, registry expects {expected} — {row.get('summary', '')}")

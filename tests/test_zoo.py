@@ -7,6 +7,7 @@ except the ``zoo``-marked test at the end, which needs the real zoo.
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ from fixtures.alibi import GPTNeoXAlibiConfig, GPTNeoXAlibiForCausalLM, alibi_sl
 from fixtures.attnres import AttnResConfig, AttnResForCausalLM, capture_routing, recency_offset, source_counts
 from suite.registry import registry
 
-TINY = dict(n_layers=2, width=32, heads=2, ffn=64, steps=6, batch=4)
+TINY = dict(n_layers=2, width=32, heads=2, ffn=64, steps=6, batch=4, checkpoints=0)
 ANGLE_TOL = 1e-4  # degrees: float64 round-off of identical subspaces
 LOGIT_TOL = 1e-5  # float32 round-off of logits
 
@@ -86,9 +87,9 @@ def test_training_is_deterministic_and_seeds_matter(tiny_cache):
 
     ids = np.load(tokenizer_dir(4096) / "train_ids.npy")
     r = _tiny("rope", steps=3)
-    a, ca, _ = train_model(r, ids, progress=False)
-    b, cb, _ = train_model(r, ids, progress=False)
-    c, cc, _ = train_model(r.replace(data_seed=1), ids, progress=False)
+    a, ca, _, _ = train_model(r, ids, progress=False)
+    b, cb, _, _ = train_model(r, ids, progress=False)
+    c, cc, _, _ = train_model(r.replace(data_seed=1), ids, progress=False)
     assert ca == cb and ca != cc
     for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items()):
         assert torch.equal(va, vb), ka
@@ -486,7 +487,7 @@ def test_sc1_identical_seeds_give_zero_angles(tiny_cache):
     r = _tiny("rope", steps=2)
     models = []
     for _ in range(2):
-        model, _, _ = train_model(r, ids, progress=False)
+        model, _, _, _ = train_model(r, ids, progress=False)
         model.config._attn_implementation = "eager"
         models.append(model.eval())
     a, b, res = _sc1_real(*models, _tiny_val())
@@ -506,7 +507,7 @@ def test_sc1_hard_null_on_a_real_rotated_copy(tiny_cache, rotary):
     from fixtures.zoo import tokenizer_dir, train_model
 
     ids = np.load(tokenizer_dir(4096) / "train_ids.npy")
-    model, _, _ = train_model(_tiny("rope", steps=3, rotary=rotary), ids, progress=False)
+    model, _, _, _ = train_model(_tiny("rope", steps=3, rotary=rotary), ids, progress=False)
     model.config._attn_implementation = "eager"
     model.eval()
     twin = copy.deepcopy(model)
@@ -836,7 +837,7 @@ def test_uniform_baseline_of_the_papers_schedule():
 @pytest.mark.zoo
 @pytest.mark.parametrize("name", list(zoo.ZOO_ENTRIES))
 def test_zoo_entry_beats_the_unigram_baseline(name):
-    info = zoo.entry_info(zoo.zoo_entry_dir(name))
+    info = zoo.entry_info(zoo.zoo_entry_dir(name, SimpleNamespace(zoo=zoo.cached_scale())))
     assert info["val_loss"] < info["unigram_loss"], (
         f"{name}: validation loss {info['val_loss']:.3f} is not below the unigram baseline {info['unigram_loss']:.3f}")
 
@@ -853,3 +854,84 @@ def test_training_reports_progress_lines(tiny_cache, monkeypatch, capsys):
     train_model(_tiny("rope", steps=3), ids, progress=True, label="rope-tiny")
     err = capsys.readouterr().err
     assert "train rope-tiny: 3/3 steps done in" in err and "loss" in err, err
+
+
+# ----------------------------------------------------------------------------- BOS, scale, trajectory
+def test_training_windows_lead_with_the_bos():
+    ids = np.arange(1, 1000, dtype=np.int64)
+    r = _tiny("rope", seq_len=16)
+    b = next(zoo.batches(ids, r, bos_id=0))
+    assert b.shape == (r.batch, 16) and (b[:, 0] == 0).all() and (b[:, 1:] > 0).all()
+    b = next(zoo.batches(ids, r.replace(bos=False), bos_id=0))
+    assert (b > 0).all()  # without the BOS lever: text tokens only
+
+
+def test_entry_tokenizer_prepends_the_bos_it_was_trained_with(tiny_cache):
+    from fixtures.data import tokenizer_adds_bos
+
+    tdir = zoo.tokenizer_dir(4096)
+    on, off = zoo.entry_tokenizer(tdir, _tiny("rope")), zoo.entry_tokenizer(tdir, _tiny("rope", bos=False))
+    assert tokenizer_adds_bos(on) and not tokenizer_adds_bos(off)
+    assert on("the cat").input_ids[0] == on.bos_token_id == 0
+
+
+def test_smoke_scale_cuts_steps_and_keeps_the_rest():
+    for name in zoo.ZOO_ENTRIES:
+        full, smoke = zoo.entry_recipe(name), zoo.entry_recipe(name, SimpleNamespace(zoo="smoke"))
+        assert smoke.steps == min(full.steps, zoo.SMOKE_STEPS)
+        assert smoke.replace(steps=full.steps, checkpoints=full.checkpoints) == full
+    from suite.errors import UsageError
+
+    with pytest.raises(UsageError, match="--zoo"):
+        zoo.entry_recipe("rope", SimpleNamespace(zoo="large"))
+
+
+def test_checkpoint_steps_are_even_and_start_at_zero():
+    from fixtures.zoo_trajectory import checkpoint_steps
+
+    assert checkpoint_steps(250, 8) == [0, 31, 62, 94, 125, 156, 188, 219, 250]
+    assert checkpoint_steps(6, 2) == [0, 3, 6] and checkpoint_steps(6, 0) == []
+
+
+@pytest.mark.parametrize("name", ["rope", "attnres", "mamba", "rwkv"])
+def test_trajectory_is_recorded_and_an_untrained_router_reads_uniform(tiny_cache, name):
+    """Every architecture's trajectory has its checkpoints; at step 0 (weights at initialisation)
+    the attention router is near its uniform level (the measurement cannot invent a sink), and the
+    uniform references are the closed forms (H_T/T; (H_T − 1)/(T − 1); AttnRes 1/n)."""
+    r = _tiny(name, steps=4, checkpoints=2)
+    if name == "mamba":
+        r = r.replace(extra=zoo.ZOO_ENTRIES["mamba"].extra)
+    if name == "attnres":
+        r = r.replace(extra=zoo.ZOO_ENTRIES["attnres"].extra)
+    info = zoo.entry_info(zoo.zoo_entry_dir(f"{name}-traj-tiny", recipe=r, progress=False))
+    tr = info["trajectory"]
+    assert [p["step"] for p in tr] == [0, 2, 4] and tr[-1]["tokens"] == 4 * r.batch * r.seq_len
+    T = r.seq_len
+    h = sum(1 / t for t in range(1, T + 1))
+    p0 = tr[0]
+    assert all(np.isfinite([p["peak"], p["first"], p["val_loss"]]).all() for p in tr)
+    if name == "rope":
+        assert p0["peak_uniform"] == pytest.approx(h / T) and p0["first_uniform"] == pytest.approx((h - 1) / (T - 1))
+        assert p0["first"] == pytest.approx(p0["first_uniform"], rel=0.1)
+    if name == "rwkv":
+        assert p0["peak_uniform"] == pytest.approx(h / T)
+    if name == "attnres":
+        n = source_counts(r.n_layers, 1)
+        assert p0["peak_uniform"] == pytest.approx(np.mean([1 / k for k in n]))
+        assert p0["peak"] == pytest.approx(p0["peak_uniform"], abs=1e-3)  # zero-initialised queries: uniform
+
+
+def test_trajectory_figure_and_table_render(tmp_path):
+    from suite.plots_zoo import trajectory_figure, trajectory_table
+
+    pt = lambda s, pk, f: {"step": s, "tokens": s * 1024, "peak": pk, "peak_uniform": 0.0424, "peak_layer": 3,  # noqa: E731
+                           "first": f, "first_uniform": 0.0349, "val_loss": 6.0 - s / 100}
+    entries = {"nope": {"arch": "gpt_neox", "rotary": 0.0, "unigram_loss": 6.9, "val_loss": 5.9, "tokens_seen": 256000,
+                        "train_seconds": 30, "trajectory": [pt(0, 0.04, 0.035), pt(250, 0.25, 0.028)]},
+               "mamba": {"arch": "mamba", "rotary": 1.0, "unigram_loss": 6.9, "val_loss": 5.2, "tokens_seen": 1024000,
+                         "train_seconds": 250, "trajectory": []}}
+    out = trajectory_figure(entries, tmp_path / "t.png", onset=registry()["PR-1"].param("onset_threshold"))
+    assert out is not None and out.stat().st_size > 10_000
+    table = trajectory_table(entries)
+    assert "0.250 (L3) vs 0.042" in table and "NoPE transformer" in table and "not recorded" in table
+    assert trajectory_figure({"mamba": entries["mamba"]}, tmp_path / "none.png") is None
