@@ -168,7 +168,7 @@ def _arch(info: dict) -> str:
     rot = info.get("rotary", (info.get("recipe") or {}).get("rotary"))
     if arch == "gpt_neox":
         return "RoPE transformer" if rot else "NoPE transformer"
-    return {"gpt_neox_alibi": "ALiBi transformer", "attnres": "AttnRes (attention)", "mamba": "Mamba",
+    return {"gpt_neox_alibi": "ALiBi transformer", "attnres": "AttnRes (depth routing)", "mamba": "Mamba",
             "rwkv": "RWKV-4"}.get(arch, arch)
 
 
