@@ -158,7 +158,8 @@ def check_tf2(claim: Claim, m, shuffled, seed: int = 0):
     )
 
 
-def content_effect(m, shuffled, r=8):
+def content_effect(m, shuffled, r: int):
+    """Depth-and-head mean VE@r of the real keys minus the token-shuffled keys, with its SE over sequences."""
     real = m.ve(r).mean(2).mean(0)  # [N] depth-and-head mean per sequence
     shuf = shuffled.ve(r).mean(2).mean(0)
     return float(real.mean() - shuf.mean()), float(np.sqrt(sem(real) ** 2 + sem(shuf) ** 2))
@@ -166,9 +167,9 @@ def content_effect(m, shuffled, r=8):
 
 def check_tf4(claim: Claim, family: str, pairs: list, n_params: list):
     """Content effect non-decreasing with scale in a family. ``pairs`` = [(real, shuffled)]."""
-    z = claim.param("z")
+    z, r = claim.param("z"), int(claim.param("rank"))
     order = np.argsort(n_params)
-    effects = [content_effect(*pairs[i]) for i in order]
+    effects = [content_effect(*pairs[i], r) for i in order]
     vals = np.array([e for e, _ in effects])
     ses = np.array([s for _, s in effects])
     steps = np.diff(vals)
@@ -179,12 +180,12 @@ def check_tf4(claim: Claim, family: str, pairs: list, n_params: list):
         Check("no step falls by more than its margin", steps, "all>", 0.0, -z * step_se),  # steps + z·SE > 0
     ]
     smallest = pairs[order[0]]
-    real0 = smallest[0].ve(8).mean()
-    shuf0 = smallest[1].ve(8).mean()
+    real0 = smallest[0].ve(r).mean()
+    shuf0 = smallest[1].ve(r).mean()
     return evaluate(
         claim, family, checks, measured=dict(zip(labels, vals.round(4).tolist())), null="shuffle null",
         summary=f"content effect by size: {', '.join(f'{l} {v:+.3f}' for l, v in zip(labels, vals))}; "
-                f"smallest model shuffle/real VE@8 = {shuf0:.3f}/{real0:.3f}",
+                f"smallest model shuffle/real VE@{r} = {shuf0:.3f}/{real0:.3f}",
         per_layer={}, extra={"models": labels, "content": vals, "content_se": ses, "n_params": np.sort(n_params),
                              "lm_gain_nats": [pairs[i][0].lm_gain() for i in order]},
         provenance=_prov(pairs[0][0]),

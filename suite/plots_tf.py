@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from suite.plots import by_claim, plotter, pyplot
+from suite.registry import registry
 
 
 def _depth(n):
@@ -27,17 +28,21 @@ def max_share_vs_depth(results, outdir: Path, stem: str):
         ax.plot(x, y, marker="o", ms=3, label=r["model"])
         ax.fill_between(x, y - 2 * se, y + 2 * se, alpha=0.2)
     ex = rows[0].get("extra", {})
-    ax.axhline(ex.get("onset_threshold", 0.2), ls="--", c="k", lw=1, label="onset 0.20")
-    ax.axhline(ex.get("completion_threshold", 0.5), ls=":", c="k", lw=1, label="L* 0.50")
-    ax.axhline(ex.get("uniform_null", 0.0424), ls="-.", c="grey", lw=1, label="uniform causal H_T/T")
-    ax.axvspan(0.09, 0.25, color="green", alpha=0.08, label="paper onset band 9–25 %")
+    claim = registry()["TF-5"]  # the lines are the registry's numbers, not the plot's
+    thr, comp = claim.param("onset_threshold"), claim.param("completion_threshold")
+    lo, hi = claim.paper_values["onset_range"]
+    ax.axhline(thr, ls="--", c="k", lw=1, label=f"onset {thr:.2f}")
+    ax.axhline(comp, ls=":", c="k", lw=1, label=f"L* {comp:.2f}")
+    if ex.get("uniform_null") is not None:
+        ax.axhline(ex["uniform_null"], ls="-.", c="grey", lw=1, label=f"uniform causal H_T/T {ex['uniform_null']:.4f}")
+    ax.axvspan(lo, hi, color="green", alpha=0.08, label=f"paper onset band {lo:.0%}–{hi:.0%}")
     ax.set_xlabel("normalised depth (layer / L)")
     ax.set_ylabel("mean max attention share")
     ax.set_title("TF-5: routing concentration vs depth")
     ax.legend(fontsize=7)
     p = outdir / f"{stem}-tf5-max-share.png"
     fig.tight_layout(), fig.savefig(p, dpi=110), plt.close(fig)
-    return [("TF-5: mean max attention share per layer (±2 SE over sequences) with the 0.20 onset and 0.50 completion lines", p)]
+    return [(f"TF-5: mean max attention share per layer (±2 SE over sequences) with the {thr:.2f} onset and {comp:.2f} completion lines", p)]
 
 
 @plotter("tf_ve8")
@@ -97,6 +102,8 @@ def family_crossings(results, outdir: Path, stem: str):
         return []
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4))
+    tf5 = registry()["TF-5"]  # TF-9/TF-10 read TF-5's crossings (§4.3's thresholds)
+    names = {"onset": f"onset ({tf5.param('onset_threshold'):.2f})", "lstar": f"L* ({tf5.param('completion_threshold'):.2f})"}
     for r in rows:
         ex = r["extra"]
         x = np.arange(len(ex["models"]))
@@ -104,7 +111,7 @@ def family_crossings(results, outdir: Path, stem: str):
             y = np.minimum(np.array(ex[key], float), 1.05)  # never crossing drawn just above the last layer
             se = np.array(ex[f"{key}_se"], float)
             ax.errorbar(x, y, yerr=2 * se, ls=ls, marker="o", ms=4, capsize=3,
-                        label=f"{r['claim']} {r['model']}: {'onset (0.20)' if key == 'onset' else 'L* (0.50)'}")
+                        label=f"{r['claim']} {r['model']}: {names[key]}")
         for xi, m in zip(x, ex["models"]):
             ax.annotate(m, (xi, 0.02), fontsize=6, rotation=30)
     ax.set_ylim(0, 1.1)
@@ -125,6 +132,8 @@ def r_with_scale(results, outdir: Path, stem: str):
         return []
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4))
+    tf5 = registry()["TF-5"]  # TF-9/TF-10 read TF-5's crossings (§4.3's thresholds)
+    names = {"onset": f"onset ({tf5.param('onset_threshold'):.2f})", "lstar": f"L* ({tf5.param('completion_threshold'):.2f})"}
     for r in rows:
         ex = r["extra"]
         x = np.arange(len(ex["models"]))
