@@ -63,9 +63,9 @@ def _zoo_spec(name, options):
 
 
 def _hub_spec(ref):
-    from fixtures.models import _in_local_hub_cache
+    from fixtures.models import in_local_hub_cache
 
-    if not (_in_local_hub_cache(ref) or os.environ.get(HUB_ENV) == "1"):
+    if not (in_local_hub_cache(ref) or os.environ.get(HUB_ENV) == "1"):
         pytest.skip(f"weights for {ref!r} are not available offline (not in the local Hugging Face cache): run "
                     f"`{HUB_ENV}=1 pytest claims/test_recurrent.py -m hub` on a machine that reaches huggingface.co, "
                     f"or `pytest claims/test_recurrent.py --model {ref}`")

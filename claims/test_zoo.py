@@ -110,9 +110,9 @@ def _hub_or_skip(repo: str, trust_remote_code: bool = False):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from fixtures.models import _in_local_hub_cache, hub_reachable
+    from fixtures.models import in_local_hub_cache, hub_reachable
 
-    if not _in_local_hub_cache(repo) and not hub_reachable():
+    if not in_local_hub_cache(repo) and not hub_reachable():
         pytest.skip(f"weights for {repo!r} are not available offline; run "
                     f"`pytest claims/test_zoo.py -m hub` on a machine that reaches huggingface.co")
     # reachable or cached: any loading error is a real error, not a skip

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from suite.plots import pyplot
-from suite.report import _fmt, claim_order
+from suite.report import fmt_value, claim_order
 
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
 Z95 = 1.959963984540054  # two-sided 95 % normal quantile, for ±SEM bands
@@ -61,10 +61,10 @@ def headline(row) -> str:
     if isinstance(m, dict):
         for k, v in m.items():
             if isinstance(v, (int, float)) and not isinstance(v, bool):
-                return f"{k} {_fmt(v)}"
+                return f"{k} {fmt_value(v)}"
         return ""
     if isinstance(m, (int, float)) and not isinstance(m, bool):
-        return _fmt(m)
+        return fmt_value(m)
     return ""
 
 
@@ -119,7 +119,7 @@ def gamma_sink(docs) -> tuple[list[str], list[list[str]]]:
         gain = (ex["unigram_nll"] - ex["nll"][i]) if ex.get("nll") and ex.get("unigram_nll") is not None else None
         body.append([d["model"], f"{me['gamma_all_pairs'][i]:.3f}{ci}", f"{me['gamma_last_query'][i]:.3f}",
                      f"{ex['sink'][i]:.3f} ± {Z95 * ex['sink_sem'][i]:.3f}", f"{ex['sink_uniform_level']:.4f}",
-                     _fmt(gain)])
+                     fmt_value(gain)])
     return header, body
 
 

@@ -20,7 +20,7 @@ from suite.results import SCHEMA_VERSION
 SHARED_MODELS_PREFIXES = ("algebra", "webkb", "zoo")
 
 
-def _fmt(v, digits=3) -> str:
+def fmt_value(v, digits=3) -> str:
     if v is None:
         return "—"
     if isinstance(v, bool):
@@ -30,10 +30,10 @@ def _fmt(v, digits=3) -> str:
     if isinstance(v, float):
         return f"{v:.{digits}g}" if abs(v) < 1e4 else f"{v:.3e}"
     if isinstance(v, dict):
-        return "; ".join(f"{k} {_fmt(x, digits)}" for k, x in v.items())
+        return "; ".join(f"{k} {fmt_value(x, digits)}" for k, x in v.items())
     if isinstance(v, (list, tuple)):
         if len(v) <= 4:
-            return "[" + ", ".join(_fmt(x, digits) for x in v) + "]"
+            return "[" + ", ".join(fmt_value(x, digits) for x in v) + "]"
         return f"[{len(v)} values]"
     return str(v).replace("|", "\\|").replace("\n", " ")
 
@@ -127,14 +127,14 @@ def markdown_table(rows) -> str:
         elif verdict == "inconclusive":
             bad = [c for c in r.get("preconditions") or [] if not c.get("passed")]
             verdict = "*inconclusive* (premise not met: " + "; ".join(
-                f"{c['name'].removeprefix('premise ').split(':')[0]} {_fmt(c['measured'], 3)}, needs "
-                f"{c['comparator']} {_fmt(c['reference'], 3)}" for c in bad) + ")"
+                f"{c['name'].removeprefix('premise ').split(':')[0]} {fmt_value(c['measured'], 3)}, needs "
+                f"{c['comparator']} {fmt_value(c['reference'], 3)}" for c in bad) + ")"
         elif verdict in ("skipped", "not applicable", "error", "pending", "recorded") and r.get("summary"):
             # the whole reason: it ends with the command that un-skips the claim (never cut mid-command)
-            verdict += f" ({_fmt(r['summary'])})"
+            verdict += f" ({fmt_value(r['summary'])})"
         lines.append(
-            f"| {r['claim']} | {r['model']} | {_fmt(r.get('measured'))} | {_fmt(null)} | {_fmt(thr)} | "
-            f"{_fmt(r.get('paper') if r.get('paper') is not None else (claim.paper_values or None))} | {verdict} |"
+            f"| {r['claim']} | {r['model']} | {fmt_value(r.get('measured'))} | {fmt_value(null)} | {fmt_value(thr)} | "
+            f"{fmt_value(r.get('paper') if r.get('paper') is not None else (claim.paper_values or None))} | {verdict} |"
         )
     for model, ids in na.items():
         lines.append("")
@@ -162,15 +162,15 @@ def _details(rows) -> str:
             out.append("Premises (evaluated first; a failed one makes the verdict inconclusive):")
             for ch in pre:
                 ok = "holds" if ch.get("passed") else "**does not hold**"
-                out.append(f"- {ch['name']}: {_fmt(ch['measured'], 4)} {ch['comparator']} "
-                           f"{_fmt(ch['reference'], 4)} (margin {_fmt(ch.get('margin'), 3)}): {ok} — source: {ch.get('note', '')}")
+                out.append(f"- {ch['name']}: {fmt_value(ch['measured'], 4)} {ch['comparator']} "
+                           f"{fmt_value(ch['reference'], 4)} (margin {fmt_value(ch.get('margin'), 3)}): {ok} — source: {ch.get('note', '')}")
             out.append("")
             out.append("Checks" + (" (not deciding: a premise does not hold):" if r["verdict"] == "inconclusive" else ":"))
         for ch in r.get("checks") or []:
             ok = "ok" if ch.get("passed") else "**fails**"
             note = f" — {ch['note']}" if ch.get("note") else ""
-            out.append(f"- {ch['name']}: {_fmt(ch['measured'], 4)} {ch['comparator']} "
-                       f"{_fmt(ch['reference'], 4)} (margin {_fmt(ch.get('margin'), 3)}): {ok}{note}")
+            out.append(f"- {ch['name']}: {fmt_value(ch['measured'], 4)} {ch['comparator']} "
+                       f"{fmt_value(ch['reference'], 4)} (margin {fmt_value(ch.get('margin'), 3)}): {ok}{note}")
         if r.get("expected_verdict"):
             why = c.expected.get(r["model"], {}).get("reason", "")
             out.append(f"- recorded expectation for this model: {r['expected_verdict']} — {why}")

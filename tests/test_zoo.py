@@ -83,7 +83,7 @@ def test_entry_trains_once_then_loads_from_cache(tiny_cache, monkeypatch):
 
 
 def test_training_is_deterministic_and_seeds_matter(tiny_cache):
-    from fixtures.zoo import _load_tok, tokenizer_dir, train_model
+    from fixtures.zoo import load_zoo_tokenizer, tokenizer_dir, train_model
 
     ids = np.load(tokenizer_dir(4096) / "train_ids.npy")
     r = _tiny("rope", steps=3)
@@ -93,7 +93,7 @@ def test_training_is_deterministic_and_seeds_matter(tiny_cache):
     assert ca == cb and ca != cc
     for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items()):
         assert torch.equal(va, vb), ka
-    assert _load_tok(tokenizer_dir(4096)) is not None
+    assert load_zoo_tokenizer(tokenizer_dir(4096)) is not None
 
 
 def test_unknown_entry_is_a_usage_error():
@@ -460,10 +460,10 @@ def _tiny_val(n=8, t=32):
     from types import SimpleNamespace
 
     from fixtures.data import wikitext_sequences
-    from fixtures.zoo import _load_tok, tokenizer_dir
+    from fixtures.zoo import load_zoo_tokenizer, tokenizer_dir
     from suite.options import resolve_data_dir
 
-    tok = _load_tok(tokenizer_dir(4096))
+    tok = load_zoo_tokenizer(tokenizer_dir(4096))
     return wikitext_sequences(SimpleNamespace(n_seqs=n, seq_len=t, data_dir=resolve_data_dir(None)), tok).input_ids
 
 
