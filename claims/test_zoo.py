@@ -1,8 +1,8 @@
 """Claims on the trained-here zoo (fixtures/zoo.py): PR-1, SC-1, AR-1, AR-2, AR-3; and the same claims
 on the open hub checkpoints where they can be had (AttnRes 0.6B, PolyPythias seed twins).
 
-The zoo trains once per machine (≈12 min on 2 cores, then cached under
-``fixtures.models.cache_root()/zoo``); ``--retrain`` forces it.
+The zoo trains once per machine (``make zoo``: ≈23 min on 2 cores, then cached under
+``fixtures.models.cache_root()/zoo``); ``--retrain`` forces it, ``--zoo smoke`` reads the self-tests' cut.
 """
 from __future__ import annotations
 
@@ -15,10 +15,6 @@ HUB_ATTNRES = "wdlctc/open-attnres-0.6b-block"
 # PolyPythias (van der Wal et al. 2025): 160M Pythia retrained with other seeds
 HUB_TWINS = {"base": "EleutherAI/pythia-160m", "weight": "EleutherAI/pythia-160m-weight-seed1",
              "data": "EleutherAI/pythia-160m-data-seed1", "both": "EleutherAI/pythia-160m-seed1"}
-
-
-def _zoo_prov(m):
-    return dict(m.provenance)
 
 
 @pytest.mark.zoo
