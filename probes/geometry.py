@@ -74,12 +74,6 @@ def norm_cv(x: torch.Tensor, dim: int = -2) -> torch.Tensor:
     return norms.std(dim=d, unbiased=False) / norms.mean(dim=d)
 
 
-def cv(values: torch.Tensor, dim: int = -1) -> torch.Tensor:
-    """CV (std/mean, ddof=0) of already-computed positive values along ``dim``."""
-    v = values.to(torch.float64)
-    return v.std(dim=dim, unbiased=False) / v.mean(dim=dim)
-
-
 def gaussian_norm_cv_baseline(d_h: int) -> float:
     """Key-norm CV of zero-mean isotropic Gaussian keys, large-d limit: 1/sqrt(2 d_h) (§4.1)."""
     return 1.0 / math.sqrt(2.0 * d_h)
