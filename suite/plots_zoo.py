@@ -221,7 +221,8 @@ def trajectory_table(entries: dict) -> str:
         tr = e.get("trajectory") or []
         if tr:
             p = tr[-1]
-            peak = f"{p['peak']:.3f} (L{p['peak_layer']}) vs {p['peak_uniform']:.3f}"
+            where = "mean over sublayers" if _arch(e).startswith("AttnRes") else f"L{p['peak_layer']}"
+            peak = f"{p['peak']:.3f} ({where}) vs {p['peak_uniform']:.3f}"
             first = f"{p['first']:.4f} vs {p['first_uniform']:.4f}"
         else:
             peak = first = "not recorded"

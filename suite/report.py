@@ -230,6 +230,7 @@ def write_reports(results, outcomes, options, specs, deselected=()) -> list[dict
     if scoped:  # registry claims with no test collected at all are listed too
         not_run = sorted(set(not_run) | (set(registry()) - ran), key=claim_order)
     written, docs = [], []
+    zoo = zoo_entries(rows_all, options)  # the same cached entries for every model's report
     for spec in specs:
         mine, paper = split_rows(rows_all, spec.label, labels)
         rows = mine + paper
@@ -237,7 +238,6 @@ def write_reports(results, outcomes, options, specs, deselected=()) -> list[dict
         outdir.mkdir(parents=True, exist_ok=True)
         figs = []
         fig_error = None
-        zoo = zoo_entries(rows, options)
         try:
             figs = draw_all(rows, outdir, stamp)
             if zoo:

@@ -903,8 +903,16 @@ def test_trajectory_is_recorded_and_an_untrained_router_reads_uniform(tiny_cache
         r = r.replace(extra=zoo.ZOO_ENTRIES["mamba"].extra)
     if name == "attnres":
         r = r.replace(extra=zoo.ZOO_ENTRIES["attnres"].extra)
-    info = zoo.entry_info(zoo.zoo_entry_dir(f"{name}-traj-tiny", recipe=r, progress=False))
+    d = zoo.zoo_entry_dir(f"{name}-traj-tiny", recipe=r, progress=False)
+    info = zoo.entry_info(d)
     tr = info["trajectory"]
+    # the recorded validation loss is the last checkpoint's (no second pass): it is the model's own loss
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(str(d), dtype=torch.float32).eval()
+    val_ids, _ = zoo.validation_ids(zoo.load_zoo_tokenizer(d))
+    assert info["val_loss"] == tr[-1]["val_loss"] == pytest.approx(zoo.eval_loss(model, val_ids), abs=1e-4)
+    assert (val_ids[:, 0] == 0).all()  # the saved tokenizer adds the BOS the entry trained with
     assert [p["step"] for p in tr] == [0, 2, 4] and tr[-1]["tokens"] == 4 * r.batch * r.seq_len
     T = r.seq_len
     h = sum(1 / t for t in range(1, T + 1))
