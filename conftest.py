@@ -132,6 +132,28 @@ def pytest_generate_tests(metafunc):
     if "model_spec" in metafunc.fixturenames:
         specs = metafunc.config.stash[SPECS]
         metafunc.parametrize("model_spec", specs, ids=[s.label for s in specs], scope="session")
+    if "audit_case" in metafunc.fixturenames:  # claims/test_audit.py: registry × targets
+        from claims import FAMILIES
+        from suite.family import audit_cases, load_families
+
+        cases = audit_cases(load_families(FAMILIES), metafunc.config.stash[OPTIONS])
+        metafunc.parametrize("audit_case", [pytest.param(c, id=c.id, marks=_case_marks(c)) for c in cases])
+
+
+def _case_marks(case) -> list:
+    marks = [pytest.mark.claim(case.cid)] + [getattr(pytest.mark, m) for m in case.target.marks]
+    group = case.target.group or (case.target.label if case.target.scope == "model" else None)
+    if group:
+        marks.append(pytest.mark.xdist_group(name=group))
+    return marks
+
+
+@pytest.fixture(scope="session")
+def measurements():
+    """One measurement per (family, target) for the whole session (``suite.family.Measurements``)."""
+    from suite.family import Measurements
+
+    return Measurements()
 
 
 @pytest.fixture(scope="session")
@@ -167,7 +189,9 @@ def pytest_runtest_makereport(item, call):
     rep.user_properties.append(("collapse_claim_ids", [i for a in ids for i in a]))
     spec = getattr(item, "callspec", None)
     label = None
-    if spec is not None and "model_spec" in spec.params:
+    if spec is not None and "audit_case" in spec.params:
+        label = spec.params["audit_case"].target.label
+    elif spec is not None and "model_spec" in spec.params:
         label = spec.params["model_spec"].label
     elif spec is not None and "graph" in spec.params:
         label = f"webkb-{spec.params['graph']}"
@@ -180,6 +204,9 @@ def item_scope(item) -> str:
     """``model``: the test reads the models given with ``--model`` (it takes ``model_spec`` or is
     marked ``models``); ``paper``: a paper-wide claim (the algebra, the graphs, the trained-here
     zoo, the paper's hub checkpoints), the same whatever model is audited."""
+    case = getattr(getattr(item, "callspec", None), "params", {}).get("audit_case")
+    if case is not None:
+        return case.target.scope
     if "model_spec" in getattr(item, "fixturenames", ()) or item.get_closest_marker("models"):
         return "model"
     return "paper"

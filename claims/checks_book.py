@@ -2,22 +2,39 @@
 RoPE-θ rescale, BK-2 the Bose–Einstein condensate closed form, BK-3 the γ ↔ fractional-order map,
 BK-4 γ and sink as two axes across models, BK-5 the sink forms in pretraining, BK-6 secondary
 sinks under the θ rescale, BK-8 the γ re-rise (by depth), BK-10 a first-position sink without a
-BOS token, BK-11 softmax as the free-energy minimum.
+BOS token, BK-11 softmax as the free-energy minimum. (BK-7, BK-9, BK-12, BK-13 are recorded, not tested.)
 
-Pure functions: :func:`summarise_sweep` turns a :class:`fixtures.rope.ThetaSweep` (real or
-synthetic) into per-θ probe results; the ``check_bk*`` functions turn those into
-:class:`suite.results.ClaimResult`. No pytest here.
+The family follows :mod:`suite.family`. :func:`targets` lists, for a run:
+
+* each ``--model`` twice (scope ``model``): once for the θ-sweep claims BK-1/2/6/8 (the registry's
+  ``applies_to = ["rope"]`` leaves a model without a rotary embedding not applicable) and once for
+  BK-10 on its real pass (every softmax-attention model);
+* each RoPE entry of the trained-here zoo (mark ``zoo``): BK-1, BK-5, BK-6, BK-8, BK-10 from its θ
+  sweep (native point: the zoo measurement PR-1/SC-1 use) and its training trajectory;
+* ``across-models`` (mark ``zoo``): BK-4 over the run's RoPE models and the zoo's RoPE entries;
+* ``algebra``: BK-3 (quadrature oracle over the γ grid and the Hypothesis search over γ) and BK-11.
+
+:func:`measure` makes one record of a target (:class:`BookMeasurement`, :class:`AxesMeasurement`,
+:class:`AlgebraMeasurement`); :func:`summarise_sweep` turns a :class:`fixtures.rope.ThetaSweep`
+(real or synthetic) into per-θ probe results, computed once per sweep in a session (BK-4 reuses
+the sweeps of the other targets). Every check in :data:`CHECKS` is ``check(claim, record) ->
+ClaimResult``, a pure function. Statistics come from :mod:`probes.stats`. No pytest here.
 """
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from probes import decay
+from probes.stats import bootstrap_counts, pearson, sem, sink_mass, uniform_sink_mass
+from suite.family import Target
 from suite.provenance import collect
 from suite.registry import Claim
-from suite.results import Check, ClaimResult, evaluate, sem
+from suite.results import Check, ClaimResult, evaluate
+from suite.search import isolated_examples
 
 
 # ----------------------------------------------------------------------------- BK-1 measurement summary
@@ -34,7 +51,7 @@ def summarise_point(claim: Claim, p, T: int, seed: int = 0) -> dict:
     ap = decay.gamma_all_pairs(p.diag_mean, p.colsum, d, nb, seed, ci, first_col=fc)
     ap0 = ap if fc is None else decay.gamma_all_pairs(p.diag_mean, p.colsum, d, nb, seed, ci)
     lq = decay.gamma_last_query(p.last_row, d, nb, seed, ci)
-    sink_lnh = decay.sink_mass(p.colsum)  # [L,N,H]
+    sink_lnh = sink_mass(p.colsum)  # [L,N,H]
     sink_seq = sink_lnh.mean((0, 2))  # [N]
     sec = decay.secondary_sinks(p.colsum, float(claim.param("secondary_sink_share")))  # [L,N,H]
     out = {
@@ -70,7 +87,7 @@ def per_layer_gamma_ci(per_seq_curves, d, n_boot: int, seed: int, ci: float) -> 
     L, N, H, K = a.shape
     g = decay.power_law_fit(a.mean(1), d)[0].mean(1)  # [L]
     if n_boot and N >= 2:
-        w = decay.bootstrap_weights(N, n_boot, seed)
+        w = bootstrap_counts(N, n_boot, seed) / N  # [B,N] resampling weights, the model γ's own
         gb = decay.power_law_fit(np.einsum("bn,lnhk->blhk", w, a), d)[0].mean(2)  # [B,L]
         lo, hi = np.quantile(gb, [(1 - ci) / 2, 1 - (1 - ci) / 2], axis=0)
     else:
@@ -99,11 +116,6 @@ def summarise_sweep(claim: Claim, sweep, seed: int = 0) -> dict:
     return {"label": sweep.label, "T": T, "native_theta": float(sweep.native_theta), "points": pts,
             "provenance": dict(sweep.provenance or {}), "seed": seed,
             "unigram_nll": getattr(sweep, "unigram_nll", None)}
-
-
-def uniform_sink_mass(T: int) -> float:
-    """Sink mass of uniform causal attention, mean_{t=1..T−1} 1/(t+1) = (H_T − 1)/(T − 1): no sink at all."""
-    return float(np.sum(1.0 / np.arange(2, T + 1)) / (T - 1))
 
 
 def native_point(summary: dict) -> dict:
@@ -144,13 +156,6 @@ def _moves_check(pts, key, null_key, label) -> tuple[Check, dict]:
     return chk, {"range": rng, "null_range": nrng, "margin": margin}
 
 
-def _corr(x, y) -> float:
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    if x.size < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
-        return float("nan")
-    return float(np.corrcoef(x, y)[0, 1])
-
-
 def _trend(theta, g) -> float:
     """Least-squares slope of γ against log10 θ (sign: does γ rise or fall as θ grows)."""
     x = np.log10(np.asarray(theta, float))
@@ -166,10 +171,11 @@ def book_flat_spread(claim: Claim) -> float:
     return float(np.ptp(b) / b.mean())
 
 
-def check_bk1(claim: Claim, summary: dict, model_label: str) -> ClaimResult:
+def check_bk1(claim: Claim, m: "BookMeasurement") -> ClaimResult:
     """Book ch. 18 §18.4 (Fig. 18.1): γ moves (both protocols, beyond CI and null) while the sink
     mass stays flat — its range over θ, relative to its level, no larger than the book's own 'flat'
     sink. Premises on the native-θ model: a sink above uniform attention's, a functioning model."""
+    summary, model_label = _sweep_of(m), m.label
     pts = summary["points"]
     if len(pts) < 2:
         raise ValueError("BK-1 needs a sweep of at least two θ values")
@@ -185,6 +191,7 @@ def check_bk1(claim: Claim, summary: dict, model_label: str) -> ClaimResult:
     s_rng = float(s[j_max] - s[j_min])
     rel, rel_margin = s_rng / level, z * sem_diff / level
     book_rel = book_flat_spread(claim)
+    book_sink = np.asarray(claim.paper_values["sink_book"], dtype=float)
     c_sink = Check("sink mass flat: range over θ / mean sink level", rel, "<=", claim.tolerance.value, margin=rel_margin,
                    note=f"sink {s.min():.3f}–{s.max():.3f} (range {s_rng:.4f} at level {level:.3f}); margin z·SEM of "
                         f"the paired difference of the extreme points; tolerance = the book's own flat sink "
@@ -198,9 +205,9 @@ def check_bk1(claim: Claim, summary: dict, model_label: str) -> ClaimResult:
     flat = c_sink.evaluate().passed
     # information, not deciding: the book's standard of 'flat' is the size of the move, not its significance
     move_in_sem = s_rng / sem_diff if sem_diff > 0 else float("inf")
-    r_ap, r_lq = _corr(g_ap, s), _corr(g_lq, s)
+    r_ap, r_lq = pearson(g_ap, s)[0], pearson(g_lq, s)[0]
     pv = claim.paper_values
-    r_book = _corr(pv["gamma_pade_book"], pv["sink_book"])
+    r_book = pearson(pv["gamma_pade_book"], pv["sink_book"])[0]
     tr_ap, tr_lq, tr_pade = _trend(th, g_ap), _trend(th, g_lq), _trend(th, pade)
     i_lo, i_hi = int(np.argmin(th)), int(np.argmax(th))
 
@@ -220,7 +227,8 @@ def check_bk1(claim: Claim, summary: dict, model_label: str) -> ClaimResult:
             f"γ_last-query {g_lq.min():.3f}–{g_lq.max():.3f} (null 0), γ_Padé {pade.min():.4f}–{pade.max():.4f}; "
             f"direction: {direction}. "
             f"Sink {s.min():.3f}–{s.max():.3f}: range {rel:.1%} of its level (+{rel_margin:.1%} z·SEM) vs the book's own "
-            f"flat sink {book_rel:.1%} (0.371–0.388, Fig. 18.1). Not deciding: the move is {move_in_sem:.0f}× its paired "
+            f"flat sink {book_rel:.1%} ({book_sink.min():.3f}–{book_sink.max():.3f}, Fig. 18.1). Not deciding: the move "
+            f"is {move_in_sem:.0f}× its paired "
             f"SEM and r(γ, sink) = {r_ap:.2f} (all-pairs) / {r_lq:.2f} (last-query) over the {len(pts)} θ points "
             f"(the book's own r(γ_Padé, sink) = {r_book:.2f}); secondary sinks/head {sec.min():.3f}–{sec.max():.3f}. "
             f"Checks: γ {'moves' if moved else 'does not move beyond CI/null'}, sink {'flat' if flat else 'not flat'}.")
@@ -277,13 +285,14 @@ def check_bk1(claim: Claim, summary: dict, model_label: str) -> ClaimResult:
 _PROTOCOL = {"gamma_ap": "all_pairs", "gamma_lq": "last_query"}
 
 
-def check_bk2(claim: Claim, summary: dict, model_label: str) -> ClaimResult:
+def check_bk2(claim: Claim, m: "BookMeasurement") -> ClaimResult:
     """Book ch. 18 §18.5: the BEC closed form at each measured γ against the measured sink mass.
 
     The seed places the formula's γ-dependent prediction in Phase B ('the clean sweep never enters
     Phase B (γ>1), which is where the BEC's γ-dependent prediction lives'), so the check is made at
     the θ points whose measured γ lies above 1 by its CI, and the claim's premise is that the sweep
     reaches one; the Phase-A points (the seed's 'tension') are reported beside it."""
+    summary, model_label = _sweep_of(m), m.label
     pts = summary["points"]
     T = summary["T"]
     key = {v: k for k, v in _PROTOCOL.items()}[claim.param("gamma_protocol")]
@@ -296,8 +305,9 @@ def check_bk2(claim: Claim, summary: dict, model_label: str) -> ClaimResult:
     band_hi = np.maximum.reduce([n_mid, n_lo, n_hi])
     # distance from the sink to the predicted band (0 when the band contains it)
     dist = np.maximum(0.0, np.maximum(band_lo - s, s - band_hi))
-    phase = np.where(hi < 1.0, "A (γ<1)", np.where(lo > 1.0, "B (γ>1)", "straddles 1"))
-    in_b = lo > 1.0
+    b = float(claim.paper_values["phase_boundary_gamma"])  # the BEC onset, γ = 1
+    phase = np.where(hi < b, f"A (γ<{b:g})", np.where(lo > b, f"B (γ>{b:g})", f"straddles {b:g}"))
+    in_b = lo > b
     premises = dict(sweep_premises(summary), gamma_ci_lo_max=float(lo.max()))
     if in_b.any():
         idx = np.flatnonzero(in_b)
@@ -307,7 +317,7 @@ def check_bk2(claim: Claim, summary: dict, model_label: str) -> ClaimResult:
                          f"{int(in_b.sum())}/{len(pts)} θ points in Phase B")
     else:
         chk = Check("|N_cond(γ_measured) − sink mass|, worst Phase-B θ", float("nan"), "<", claim.tolerance.value,
-                    note=f"no θ point in Phase B (largest CI lower bound of γ {lo.max():.3f} ≤ 1): nothing to test")
+                    note=f"no θ point in Phase B (largest CI lower bound of γ {lo.max():.3f} ≤ {b:g}): nothing to test")
     a_idx = np.flatnonzero(~in_b)
     lo_other = _col(pts, f"{other}_lo") if all(f"{other}_lo" in p for p in pts) else None
     n_other = decay.condensate_fraction(_col(pts, other), T)
@@ -337,26 +347,90 @@ def check_bk2(claim: Claim, summary: dict, model_label: str) -> ClaimResult:
 
 
 # ----------------------------------------------------------------------------- BK-3
-def check_bk3(claim: Claim, alpha_fn=decay.fractional_order, gammas=None, model_label: str = "algebra",
-              measured_gammas=None) -> ClaimResult:
-    """α(γ) against the symbol exponent of the |x|^−γ kernel (quadrature), over the γ grid."""
+def fractional_order_search(claim: Claim, alpha_fn=decay.fractional_order) -> dict:
+    """BK-3's Hypothesis search: γ drawn from ``gamma_bounds`` (the session's Hypothesis profile; the
+    suite's ``ci`` profile: derandomised, 60 examples); at each draw α(γ) must equal half the
+    quadrature symbol exponent and invert to γ, both within the tolerance. Every evaluated draw
+    (shrinking included) is kept: ``{"gamma", "err_symbol", "err_inverse"}`` arrays, ``falsified``
+    (the search found a counterexample) and the bounds."""
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    lo, hi = claim.param("gamma_bounds")
+    tol = claim.tolerance.value
+    draws = []
+
+    @given(st.floats(min_value=lo, max_value=hi, allow_nan=False, allow_infinity=False))
+    def prop(gamma):
+        s = decay.symbol_exponent(gamma, claim.param("k1"), claim.param("k2"))
+        alpha = float(alpha_fn(gamma))
+        draws.append((gamma, abs(alpha - s / 2), abs((1 + 2 * alpha) - gamma)))
+        assert abs(alpha - s / 2) < tol
+        assert abs((1 + 2 * alpha) - gamma) < tol
+
+    try:
+        prop()
+        falsified = False
+    except AssertionError:
+        falsified = True
+    d = np.array(draws, dtype=float).reshape(-1, 3)
+    return {"gamma": d[:, 0], "err_symbol": d[:, 1], "err_inverse": d[:, 2], "falsified": falsified,
+            "bounds": [float(lo), float(hi)]}
+
+
+@dataclass(frozen=True)
+class FractionalOrder:
+    """BK-3's inputs: the claimed map α(γ) at the γ grid against the quadrature symbol exponent s(γ)
+    of the |x|^−γ kernel (the oracle), the Hypothesis search over γ, and optionally measured γ."""
+
+    gamma: Any  # the γ grid
+    alpha: Any  # α(γ) of the map under test
+    symbol_exponent: Any  # s(γ), scipy quadrature
+    k: tuple
+    search: dict  # fractional_order_search
+    measured_gamma: Any = None
+    measured_alpha: Any = None
+
+
+def fractional_order_inputs(claim: Claim, alpha_fn=decay.fractional_order, gammas=None,
+                            measured_gammas=None) -> FractionalOrder:
     gammas = np.asarray(claim.param("gamma_grid") if gammas is None else gammas, dtype=float)
     k1, k2 = float(claim.param("k1")), float(claim.param("k2"))
     s = np.array([decay.symbol_exponent(float(g), k1, k2) for g in gammas])
-    alpha = np.asarray(alpha_fn(gammas), dtype=float)
+    mg = None if measured_gammas is None else np.asarray(measured_gammas, dtype=float)
+    return FractionalOrder(gamma=gammas, alpha=np.asarray(alpha_fn(gammas), dtype=float), symbol_exponent=s,
+                           k=(k1, k2), search=fractional_order_search(claim, alpha_fn),
+                           measured_gamma=mg, measured_alpha=None if mg is None else np.asarray(alpha_fn(mg), float))
+
+
+def check_bk3(claim: Claim, m: "AlgebraMeasurement") -> ClaimResult:
+    """α(γ) against the symbol exponent of the |x|^−γ kernel (quadrature), over the γ grid and the
+    Hypothesis draws (α − s/2 and the inversion 1 + 2α = γ)."""
+    f = m.fractional
+    if f is None:
+        raise ValueError(f"{m.label}: the record carries no BK-3 inputs (fractional_order_inputs)")
+    gammas, alpha, s = np.asarray(f.gamma, float), np.asarray(f.alpha, float), np.asarray(f.symbol_exponent, float)
+    k1, k2 = f.k
     err = np.abs(alpha - s / 2)
     chk = Check("max |α(γ) − s(γ)/2| over the γ grid", float(err.max()), "<", claim.tolerance.value,
                 note=f"worst at γ={gammas[int(np.argmax(err))]:.3g}")
+    h = f.search
+    h_err = np.maximum(h["err_symbol"], h["err_inverse"])
+    worst = int(np.argmax(h_err)) if h_err.size else None
+    c_hyp = Check("Hypothesis draws: max of |α(γ) − s(γ)/2| and |1 + 2α(γ) − γ|",
+                  float(h_err.max()) if h_err.size else float("nan"), "<", claim.tolerance.value,
+                  note=(f"{h_err.size} draws in [{h['bounds'][0]:g}, {h['bounds'][1]:g}]"
+                        + ("" if worst is None else f", worst at γ={h['gamma'][worst]:.6g}")
+                        + (": falsified" if h["falsified"] else "")))
     extra = {"gamma": gammas, "alpha": alpha, "symbol_exponent": s, "abs_err": err, "k": [k1, k2]}
     summ = f"α=(γ−1)/2 against quadrature at {gammas.size} γ in (1,3): max error {err.max():.2g}."
-    if measured_gammas is not None:
-        mg = np.asarray(measured_gammas, dtype=float)
-        ma = np.asarray(alpha_fn(mg), dtype=float)
+    if f.measured_gamma is not None:
+        mg, ma = np.asarray(f.measured_gamma, float), np.asarray(f.measured_alpha, float)
         inside = (ma > 0) & (ma < 1)
         extra.update(measured_gamma=mg, measured_alpha=ma, in_fractional_range=inside)
         summ += (f" Measured γ {mg.min():.3f}–{mg.max():.3f} ↦ α {ma.min():.3f}–{ma.max():.3f}: "
                  f"{int(inside.sum())}/{mg.size} inside (0,1), where a fractional Laplacian exists.")
-    return evaluate(claim, model_label, [chk], measured=float(err.max()), extra=extra, summary=summ,
+    return evaluate(claim, m.label, [chk, c_hyp], measured=float(err.max()), extra=extra, summary=summ,
                     provenance=collect(oracle="scipy.integrate.quad (QAWF tail)"))
 
 
@@ -380,7 +454,7 @@ def _rank(x) -> np.ndarray:
     return r
 
 
-def check_bk4(claim: Claim, axes: list[dict], model_label: str = "across-models") -> ClaimResult:
+def check_bk4(claim: Claim, m: "AxesMeasurement") -> ClaimResult:
     """Book ch. 18 §18.6 ('a model can have high γ and little sink, or the other way around'):
     across the models of a run, a pair whose order by γ and order by sink mass disagree beyond
     their CIs. Score of an ordered pair (i, j): the smallest of γ_i's CI lower bound − γ_j's CI
@@ -388,6 +462,7 @@ def check_bk4(claim: Claim, axes: list[dict], model_label: str = "across-models"
     uniform − z·SEM_j (model j has a sink: the sentence contrasts 'little sink' with a sink);
     reproduced iff the best pair scores above 0. The best pair without the has-a-sink term is
     reported, not deciding. Premise: at least two models (the sentence compares models)."""
+    axes, model_label = list(m.axes), m.label
     z = float(claim.param("z"))
     n = len(axes)
     labels = [a["label"] for a in axes]
@@ -411,7 +486,7 @@ def check_bk4(claim: Claim, axes: list[dict], model_label: str = "across-models"
                 best_lenient, pair_lenient = lenient, (i, j)
     g_ap = np.array([a["gamma_ap"] for a in axes]) if n else np.array([])
     s = np.array([a["sink"] for a in axes]) if n else np.array([])
-    rho = _corr(_rank(g_ap), _rank(s)) if n >= 3 else float("nan")
+    rho = pearson(_rank(g_ap), _rank(s))[0]  # Spearman (NaN below three models)
     if best_pair is not None:
         a, b = axes[best_pair[0]], axes[best_pair[1]]
         note = (f"{a['label']}: γ_ap {a['gamma_ap']:.3f} [{a['gamma_ap_lo']:.3f}, {a['gamma_ap_hi']:.3f}], γ_lq "
@@ -448,14 +523,17 @@ def check_bk4(claim: Claim, axes: list[dict], model_label: str = "across-models"
 
 
 # ----------------------------------------------------------------------------- BK-5
-def check_bk5(claim: Claim, label: str, trajectory: list[dict], final: dict, T: int, tokens_seen: int | None,
-              provenance: dict | None = None) -> ClaimResult:
+def check_bk5(claim: Claim, m: "BookMeasurement") -> ClaimResult:
     """Book ch. 18 §18.3 / ch. 40 §40.3 ('the sink emerges in pretraining', Gu et al. 2025): along
     training checkpoints (``trajectory``: ``{"tokens", "sink", "sink_sem"}``, in training order, the
     first at initialisation) the sink is absent at the first (mean A[t,0] not above uniform causal
     attention's by z·SEM) and present at the last (above it by z·SEM). Premise: a trajectory of at
     least ``min_checkpoints`` measured checkpoints. ``final``: the trained model's own measurement
     (``sink``, ``sink_sem``), reported with the training budget whatever the trajectory."""
+    p = m.pretraining
+    if p is None:
+        raise ValueError(f"{m.label}: the record carries no training trajectory (BK-5 reads the zoo's)")
+    label, trajectory, final, T, tokens_seen, provenance = m.label, p.trajectory, p.final, p.T, p.tokens_seen, p.provenance
     z = float(claim.param("z"))
     u = uniform_sink_mass(T)
     traj = list(trajectory)
@@ -483,12 +561,13 @@ def check_bk5(claim: Claim, label: str, trajectory: list[dict], final: dict, T: 
 
 
 # ----------------------------------------------------------------------------- BK-6
-def check_bk6(claim: Claim, summary: dict, model_label: str) -> ClaimResult:
+def check_bk6(claim: Claim, m: "BookMeasurement") -> ClaimResult:
     """Book ch. 18 §18.6 (open question): do secondary sinks appear or disappear under the θ
     rescale? Tested here is the one direction the seed cites ('large-θ models sometimes lack
     them'), read within the model: fewer secondary sinks per (layer, sequence, head) at the largest
     θ than at the smallest, beyond z·SEM of the paired (same sequences) difference. Premise: there
     are secondary sinks at the smallest θ to lose."""
+    summary, model_label = _sweep_of(m), m.label
     z = float(claim.param("z"))
     pts = summary["points"]
     th = _col(pts, "theta")
@@ -507,7 +586,7 @@ def check_bk6(claim: Claim, summary: dict, model_label: str) -> ClaimResult:
             f"{facs}: {np.round(sec, 3).tolist()}; fraction of (layer, seq, head) "
             f"with ≥ 1: {np.round(frac, 3).tolist()}; native {nat['secondary_mean']:.3f}. Change smallest → largest θ "
             f"{-drop:+.3f} ({-drop / se if se > 0 else float('nan'):+.1f} paired SEM); r(log θ, count) "
-            f"{_corr(np.log(th), sec):.2f}. The seed leaves the question open; the verdict answers the cited hint only.")
+            f"{pearson(np.log(th), sec)[0]:.2f}. The seed leaves the question open; the verdict answers the cited hint only.")
     per_layer = {f"secondary_sinks θ×{p['factor']:g}": p["secondary_per_layer"] for p in pts}
     return evaluate(claim, model_label, [chk], measured={"secondary_mean": sec}, null={"no_change": 0.0},
                     summary=summ, per_layer=per_layer,
@@ -520,11 +599,12 @@ def check_bk6(claim: Claim, summary: dict, model_label: str) -> ClaimResult:
 
 
 # ----------------------------------------------------------------------------- BK-8
-def check_bk8(claim: Claim, summary: dict, model_label: str) -> ClaimResult:
+def check_bk8(claim: Claim, m: "BookMeasurement") -> ClaimResult:
     """Book ch. 40 §40.4.1 ('γ-rerise / CKA ↔ grokking', the seed's own speculation): the
     measurable half — that γ re-rises — read on γ by depth at the native θ: with ℓ* the interior
     layer of lowest γ, some earlier layer lies above it beyond both CIs (γ falls) and some later
     layer lies above it beyond both CIs (γ re-rises). The link to grokking is not tested."""
+    summary, model_label = _sweep_of(m), m.label
     nat = native_point(summary)
     if "per_layer_ci" not in nat:
         raise KeyError(f"{summary.get('label')}: the native point carries no per-layer γ CI (summarise_sweep adds it)")
@@ -562,13 +642,16 @@ def check_bk8(claim: Claim, summary: dict, model_label: str) -> ClaimResult:
 
 
 # ----------------------------------------------------------------------------- BK-10
-def check_bk10(claim: Claim, model_label: str, sink_seq, T: int, bos: str | None, provenance: dict | None = None,
-               colsum=None) -> ClaimResult:
+def check_bk10(claim: Claim, m: "BookMeasurement") -> ClaimResult:
     """Book ch. 18 §18.3 ('it's not a quirk of the BOS token', Gu et al. 2025): with an ordinary
     text token at position 0 (no BOS), the first position still draws a sink — mean A[t,0] above
     uniform causal attention's by z·SEM over sequences. Premise: position 0 holds no BOS.
     ``colsum`` (optional, [L,N,H,T]): the fraction of (layer, head) whose largest column is key 0
     is reported ('park it on the first tokens'), not deciding."""
+    f = m.first_position
+    if f is None:
+        raise ValueError(f"{m.label}: the record carries no first-position sink (BK-10)")
+    model_label, sink_seq, T, bos, provenance, colsum = m.label, f.sink_seq, f.T, f.bos, f.provenance, f.colsum
     z = float(claim.param("z"))
     x = np.asarray(sink_seq, float)
     s, se, u = float(x.mean()), float(sem(x)), uniform_sink_mass(T)
@@ -605,18 +688,44 @@ def softmax(s, tau):
     return e / e.sum(-1, keepdims=True)
 
 
-def check_bk11(claim: Claim, weights_fn=softmax, model_label: str = "algebra") -> ClaimResult:
+@dataclass(frozen=True)
+class FreeEnergyDraws:
+    """BK-11's inputs, per τ of ``taus``: random scores ``s [n, dim]``, the weights of the map under test
+    ``p = weights_fn(s, τ)`` and the comparison points ``q [n_draws + dim, n, dim]`` (Dirichlet(1) draws,
+    then the simplex vertices)."""
+
+    taus: tuple
+    scores: tuple
+    weights: tuple
+    draws: tuple
+    n_draws: int
+
+
+def free_energy_inputs(claim: Claim, weights_fn=softmax) -> FreeEnergyDraws:
+    rng = np.random.default_rng(int(claim.param("seed")))
+    n, dim, m = int(claim.param("n_vectors")), int(claim.param("dim")), int(claim.param("n_draws"))
+    scores, weights, draws = [], [], []
+    for tau in claim.param("taus"):
+        s = rng.normal(0, float(claim.param("score_sd")), (n, dim))
+        weights.append(np.asarray(weights_fn(s, tau), float))
+        draws.append(np.concatenate([rng.dirichlet(np.ones(dim), (m, n)),
+                                     np.broadcast_to(np.eye(dim)[:, None], (dim, n, dim))]))
+        scores.append(s)
+    return FreeEnergyDraws(taus=tuple(claim.param("taus")), scores=tuple(scores), weights=tuple(weights),
+                           draws=tuple(draws), n_draws=m)
+
+
+def check_bk11(claim: Claim, rec: "AlgebraMeasurement") -> ClaimResult:
     """Book ch. 40 §40.3 (Kim 2026; 'that the softmax minimizes the free energy is a derivation'):
     p* = softmax(s/τ) minimises F(p) = −⟨p, s⟩ + τ Σ p log p over the simplex. Oracle: the Gibbs
     identity F(q) − F(p*) = τ·KL(q ‖ p*) ≥ 0 for every q, checked on Dirichlet draws q (and the
-    simplex vertices) at random scores; independent of how ``weights_fn`` is computed."""
-    rng = np.random.default_rng(int(claim.param("seed")))
-    n, dim, m = int(claim.param("n_vectors")), int(claim.param("dim")), int(claim.param("n_draws"))
+    simplex vertices) at random scores; independent of how the weights under test were computed."""
+    d = rec.free_energy
+    if d is None:
+        raise ValueError(f"{rec.label}: the record carries no BK-11 inputs (free_energy_inputs)")
+    m = d.n_draws
     worst_gap, worst_id = np.inf, 0.0
-    for tau in claim.param("taus"):
-        s = rng.normal(0, float(claim.param("score_sd")), (n, dim))
-        p = np.asarray(weights_fn(s, tau), float)
-        q = np.concatenate([rng.dirichlet(np.ones(dim), (m, n)), np.broadcast_to(np.eye(dim)[:, None], (dim, n, dim))])
+    for tau, s, p, q in zip(d.taus, d.scores, d.weights, d.draws):
         fq, fp = free_energy(q, s, tau), free_energy(p, s, tau)
         gap = fq - fp  # ≥ 0 at the minimiser
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -626,7 +735,212 @@ def check_bk11(claim: Claim, weights_fn=softmax, model_label: str = "algebra") -
     tol = claim.tolerance.value
     c_min = Check("min over draws of F(q) − F(p*) (p* a minimum)", worst_gap, ">=", -tol)
     c_id = Check("max |F(q) − F(p*) − τ·KL(q‖p*)| (Gibbs identity)", worst_id, "<", tol)
-    return evaluate(claim, model_label, [c_min, c_id], measured={"min_gap": worst_gap, "identity_err": worst_id},
+    return evaluate(claim, rec.label, [c_min, c_id], measured={"min_gap": worst_gap, "identity_err": worst_id},
                     summary=f"softmax(s/τ) vs {m} Dirichlet draws + vertices, τ ∈ {claim.param('taus')}: min F gap "
                             f"{worst_gap:.3g}, Gibbs-identity error {worst_id:.2g}.",
                     extra={"taus": claim.param("taus")}, provenance=collect(oracle="Gibbs variational identity"))
+
+
+# ----------------------------------------------------------------------------- measurement records
+@dataclass(frozen=True)
+class FirstPositionSink:
+    """BK-10's inputs: mean A[t,0] (t ≥ 1, over layers and heads) per sequence, what position 0 holds,
+    and (from a model's real pass) its column sums for the argmax-key-0 fraction, reported."""
+
+    sink_seq: Any  # [N]
+    T: int
+    bos: str | None
+    provenance: dict = field(default_factory=dict)
+    colsum: Any = None  # [L,N,H,T] or None
+
+
+@dataclass(frozen=True)
+class Pretraining:
+    """BK-5's inputs: the sink along the entry's own training checkpoints (``{"tokens", "sink",
+    "sink_sem"}`` in training order, the first at initialisation) and the trained model's own."""
+
+    trajectory: tuple
+    final: dict  # {"sink", "sink_sem"}: the trained model's BK-1 native-θ point
+    T: int
+    tokens_seen: int | None
+    provenance: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BookMeasurement:
+    """One model's record: its BK-1 θ-sweep summary (:func:`summarise_sweep`; BK-1/2/6/8), its
+    first-position sink (BK-10) and, for a trained-here zoo entry, its training trajectory (BK-5)."""
+
+    label: str
+    seed: int = 0
+    summary: dict | None = None
+    first_position: FirstPositionSink | None = None
+    pretraining: Pretraining | None = None
+
+
+@dataclass(frozen=True)
+class AxesMeasurement:
+    """BK-4's inputs: each model's two axes at its native θ (:func:`model_axes`)."""
+
+    label: str
+    axes: tuple
+
+
+@dataclass(frozen=True)
+class AlgebraMeasurement:
+    """The algebra's record: BK-3's quadrature oracle and Hypothesis search, BK-11's free-energy draws."""
+
+    label: str
+    fractional: FractionalOrder | None = None
+    free_energy: FreeEnergyDraws | None = None
+
+
+def _sweep_of(m: BookMeasurement) -> dict:
+    if m.summary is None:
+        raise ValueError(f"{m.label}: the record carries no θ-sweep summary (BK-1/2/6/8 read one)")
+    return m.summary
+
+
+# ----------------------------------------------------------------------------- targets and measurements
+SWEEP_IDS = ("BK-1", "BK-2", "BK-6", "BK-8")  # a --model's θ sweep
+PASS_IDS = ("BK-10",)  # a --model's real pass
+ZOO_IDS = ("BK-1", "BK-5", "BK-6", "BK-8", "BK-10")  # a trained-here RoPE zoo entry
+AXES_IDS = ("BK-4",)
+ALGEBRA_IDS = ("BK-3", "BK-11")
+#: the trained-here zoo's RoPE entries (GPT-NeoX with rotary dims): the base and its seed twins
+ZOO_ROPE = ("rope", "rope-seedw", "rope-seedd", "rope-seedwd")
+#: their architecture classes (the registry's applies_to vocabulary), as fixtures.targets.architecture would read them
+ZOO_ARCH = frozenset({"softmax-attention", "rope", "all-routers", "trained-zoo"})
+AXES_LABEL, ALGEBRA_LABEL = "across-models", "algebra"
+
+
+def _zoo_rope_entries() -> list[str]:
+    """Names of the trained-here zoo's RoPE entries, read from fixtures.zoo."""
+    from fixtures import zoo
+
+    return [n for n in zoo.TRANSFORMERS if zoo.ZOO_ENTRIES[n].arch == "gpt_neox" and zoo.ZOO_ENTRIES[n].rotary > 0]
+
+
+def targets(options) -> list[Target]:
+    """Each ``--model`` for BK-1/2/6/8 (its θ sweep) and for BK-10 (its real pass); each RoPE zoo entry
+    (mark ``zoo``); BK-4 across the run's RoPE models and the zoo (mark ``zoo``); the algebra."""
+    from fixtures.targets import model_targets
+
+    out = model_targets(options, claims=SWEEP_IDS) + model_targets(options, claims=PASS_IDS)
+    out += [Target(label=f"zoo-{e}", ref=("zoo", e), claims=ZOO_IDS, marks=("zoo",), arch=ZOO_ARCH, group=f"zoo-{e}")
+            for e in ZOO_ROPE]
+    out.append(Target(label=AXES_LABEL, ref=("axes", tuple(options.models)), claims=AXES_IDS, marks=("zoo",),
+                      arch=frozenset({"rope", "trained-zoo"})))
+    out.append(Target(label=ALGEBRA_LABEL, ref=("algebra",), claims=ALGEBRA_IDS, arch=frozenset({"algebra"})))
+    return out
+
+
+_SUMMARIES: dict = {}
+
+
+def rope_sweep_summary(spec, options, native=None) -> dict:
+    """The BK-1 θ sweep of ``spec`` (:func:`fixtures.rope.theta_sweep`: one verified pass per θ,
+    disk-cached), summarised once per session (the sweep targets and BK-4 share it); ``native``: see
+    :func:`fixtures.rope.theta_sweep`. Raises WeightsUnavailable."""
+    from fixtures.rope import theta_sweep
+    from suite.registry import registry
+
+    key = (spec.label, spec.ref, options.key(), options.data_dir)
+    if key not in _SUMMARIES:
+        bk1 = registry()["BK-1"]
+        sweep = theta_sweep(spec, options, bk1.param("theta_factors"), native=native)
+        _SUMMARIES[key] = summarise_sweep(bk1, sweep, seed=options.seed)
+    return _SUMMARIES[key]
+
+
+def zoo_spec(entry: str, options):
+    """The ModelSpec of a trained-here zoo entry (trained on first use, then cached)."""
+    from fixtures.models import ModelSpec
+    from fixtures.zoo import zoo_entry_dir
+
+    return ModelSpec(label=f"zoo-{entry}", source="local", ref=str(zoo_entry_dir(entry, options)))
+
+
+def zoo_summary(entry: str, options) -> dict:
+    """A RoPE zoo entry's BK-1 sweep summary; its native θ is the zoo measurement PR-1/SC-1 use (same
+    model, same sequences), not a second pass."""
+    from fixtures.zoo_measure import transformer_measurement
+
+    assert entry in _zoo_rope_entries(), f"{entry} is no longer a RoPE entry of fixtures.zoo: update ZOO_ROPE"
+    return rope_sweep_summary(zoo_spec(entry, options), options, native=lambda: transformer_measurement(entry, options))
+
+
+def zoo_measurement(entry: str, options, label: str) -> BookMeasurement:
+    """BK-1/6/8 (the sweep), BK-10 (its native point) and BK-5 (the entry's own training checkpoints,
+    fixtures.zoo_trajectory: the sink mass at each on the 150 × 128 validation windows; the final model's
+    BK-1 native-θ sink beside them) of a RoPE zoo entry."""
+    from fixtures.zoo import entry_info, entry_recipe, zoo_entry_dir
+
+    summ = zoo_summary(entry, options)
+    nat = native_point(summ)
+    prov = summ.get("provenance") or {}
+    r = entry_recipe(entry, options)
+    traj = tuple({"tokens": p["tokens"], "sink": p["first"], "sink_sem": p["first_sem"]}
+                 for p in entry_info(zoo_entry_dir(entry, options)).get("trajectory") or [])
+    T = int(summ["T"])
+    return BookMeasurement(
+        label=label, seed=options.seed, summary=summ,
+        first_position=FirstPositionSink(sink_seq=nat["sink_seq"], T=T, bos=prov.get("bos"), provenance=prov),
+        pretraining=Pretraining(trajectory=traj, final={"sink": nat["sink"], "sink_sem": nat["sink_sem"]}, T=T,
+                                tokens_seen=r.steps * r.batch * r.seq_len, provenance=prov))
+
+
+def first_position_measurement(spec, options, label: str) -> BookMeasurement:
+    """BK-10 on a model's real pass (any softmax-attention model): mean A[t,0] per sequence."""
+    from fixtures.measure import measure as measure_pass
+
+    m = measure_pass(spec, options, "real")
+    return BookMeasurement(label=label, seed=options.seed, first_position=FirstPositionSink(
+        sink_seq=sink_mass(m.colsum).mean((0, 2)), T=int(m.colsum.shape[-1]), bos=m.provenance.get("bos"),
+        provenance=m.provenance, colsum=m.colsum))
+
+
+def axes_measurement(options, label: str = AXES_LABEL) -> AxesMeasurement:
+    """BK-4: every RoPE model of the run and the trained-here RoPE zoo, at native θ (the BK-1 sweeps
+    reused). A model that is not a RoPE transformer has no γ to read; one offline raises WeightsUnavailable."""
+    from fixtures.targets import architecture, run_specs
+
+    axes = [model_axes(rope_sweep_summary(spec, options)) for spec in run_specs(tuple(options.models))
+            if "rope" in architecture(spec)]
+    axes += [model_axes(zoo_summary(entry, options)) for entry in ZOO_ROPE]
+    return AxesMeasurement(label=label, axes=tuple(axes))
+
+
+def algebra_measurement(label: str = ALGEBRA_LABEL) -> AlgebraMeasurement:
+    """BK-3 (the claimed map α = (γ−1)/2 against quadrature, grid and Hypothesis search) and BK-11 (softmax
+    against the free energy), model-free."""
+    from suite.registry import registry
+
+    reg = registry()
+    with isolated_examples():  # the draws depend on the property alone (suite.search)
+        return AlgebraMeasurement(label=label, fractional=fractional_order_inputs(reg["BK-3"]),
+                                  free_energy=free_energy_inputs(reg["BK-11"]))
+
+
+def measure(target: Target, options):
+    """The target's record: :class:`BookMeasurement` (a model's sweep or real pass; a zoo entry),
+    :class:`AxesMeasurement` (BK-4) or :class:`AlgebraMeasurement`."""
+    ref = target.ref
+    if isinstance(ref, tuple):
+        kind = ref[0]
+        if kind == "zoo":
+            return zoo_measurement(ref[1], options, target.label)
+        if kind == "axes":
+            return axes_measurement(options, target.label)
+        if kind == "algebra":
+            return algebra_measurement(target.label)
+        raise ValueError(f"unknown book target {target}")
+    if tuple(target.claims) == PASS_IDS:
+        return first_position_measurement(ref, options, target.label)
+    return BookMeasurement(label=target.label, seed=options.seed, summary=rope_sweep_summary(ref, options))
+
+
+CHECKS = {
+    "BK-1": check_bk1, "BK-2": check_bk2, "BK-3": check_bk3, "BK-4": check_bk4, "BK-5": check_bk5,
+    "BK-6": check_bk6, "BK-8": check_bk8, "BK-10": check_bk10, "BK-11": check_bk11,
+}

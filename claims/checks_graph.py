@@ -1,9 +1,12 @@
 """Claim logic for GR-1 (paper §5.1, Table 6): a GAT collapses more than a depth/width-matched
 GCN on the WebKB graphs (depth-averaged VE@4 differential > 0); accuracy reported beside it.
 
-Pure function: two :class:`~fixtures.graphs.GraphMeasurement` (the attention arm and the GCN
-control, trained on the same splits with the same seeds) in, a :class:`ClaimResult` out. The
-self-tests feed it a GAT whose attention is frozen uniform in place of the GAT.
+The family follows :mod:`suite.family`: :func:`targets` lists the WebKB graphs of the registry (one
+target each, mark ``graph``), :func:`measure` trains (or loads from the disk cache) both arms on a
+graph and makes one :class:`GraphArms` record — two :class:`~fixtures.graphs.GraphMeasurement` (the
+attention arm and the GCN control, trained on the same splits with the same seeds) — and the check
+is ``check(claim, record) -> ClaimResult``, a pure function. The self-tests feed it a GAT whose
+attention is frozen uniform in place of the GAT.
 
 Statistics (recorded in the registry): the unit of replication is the split. Per split the
 differential is the mean over its seed replicates of (GAT − GCN) depth-averaged VE@r, paired
@@ -13,11 +16,31 @@ one-sided Wilcoxon signed-rank p over the same split differentials is reported b
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 from scipy import stats
 
-from suite.registry import Claim
-from suite.results import Check, evaluate, sem
+from probes.stats import sem
+from suite.family import Target
+from suite.registry import Claim, registry
+from suite.results import Check, evaluate
+
+
+@dataclass(frozen=True)
+class GraphArms:
+    """What GR-1 reads on one graph: the attention arm (``att``) and the control (``ctl``), each a
+    :class:`fixtures.graphs.GraphMeasurement` of every (split, seed) run."""
+
+    label: str  # webkb-<graph>
+    graph: str
+    att: Any
+    ctl: Any
+
+    @classmethod
+    def pair(cls, att, ctl) -> "GraphArms":
+        return cls(label=att.label, graph=att.graph, att=att, ctl=ctl)
 
 
 def _paired(att, ctl):
@@ -36,9 +59,10 @@ def split_differentials(att, ctl, r: int) -> np.ndarray:
     return (att.depth_mean(r) - ctl.depth_mean(r)).mean(1)
 
 
-def check_gr1(claim: Claim, att, ctl):
+def check_gr1(claim: Claim, m: GraphArms):
     """Depth-averaged VE@r of the attention arm exceeds the GCN control's, beyond the
     one-sided paired-t margin across splits; test accuracy of both reported (not gated)."""
+    att, ctl = m.att, m.ctl
     _paired(att, ctl)
     r, alpha = int(claim.param("rank")), float(claim.param("alpha"))
     S, K = att.seeds.shape
@@ -100,3 +124,28 @@ def check_gr1(claim: Claim, att, ctl):
     if paper is not None:  # this graph's Table 6 value, not all three
         res.paper = {"differential": paper}
     return res
+
+
+# ----------------------------------------------------------------------------- the family interface
+CHECKS = {"GR-1": check_gr1}
+
+
+def targets(options) -> list[Target]:
+    """One target per WebKB graph of GR-1's registry record (``params.graphs``), labelled ``webkb-<name>``,
+    paper-wide, mark ``graph``."""
+    from fixtures.graphs import graph_label
+
+    return [Target(label=graph_label(g), ref=g, marks=("graph",), arch=frozenset({"graph-attention"}))
+            for g in registry()["GR-1"].param("graphs")]
+
+
+def measure(target: Target, options) -> GraphArms:
+    """Both arms of GR-1 (``params.arms``) trained on every split × seed of the graph with the registry's
+    recipe (runs cached on disk under ``fixtures.models.cache_root()``, keyed by a hash of the recipe)."""
+    from fixtures.graphs import GraphRecipe, measure_arms
+
+    c = registry()["GR-1"]
+    recipe = GraphRecipe.from_params(c.params)
+    att, ctl = c.param("arms")
+    m = measure_arms(options.graph_root, target.ref, (att, ctl), recipe, seed=options.seed, retrain=options.retrain)
+    return GraphArms(label=target.label, graph=target.ref, att=m[att], ctl=m[ctl])

@@ -6,20 +6,49 @@ MA-1 massive activations at the sink token (Sun et al. 2024 §2's criterion) aga
 MA-2 their onset at or before the sink's; MA-3 the clamp intervention against a matched null clamp;
 MA-4 the compression valley (matrix entropy by depth) where the massive activations and the sink are.
 
-Pure functions, no pytest. Inputs: a :class:`fixtures.residual.ResidualStats` (or any object with its
-arrays), a *sink input* ``{"sink": [L,N,H] mean A[t,0] over t ≥ 1, "lm_gain": nats, "T": int,
-"provenance": {...}}`` (:func:`sink_input` builds it from the audit's real pass), and for MA-3 the two
-:class:`fixtures.residual.ClampResult`.
+The family follows :mod:`suite.family`: :func:`targets` lists the run's ``--model`` models (the registry's
+``applies_to`` keeps the softmax-attention ones), :func:`measure` makes one :class:`MassiveMeasurement` of
+each — the residual-stream statistics (:func:`fixtures.residual.residual_stats`), the *sink input*
+``{"sink": [L,N,H] mean A[t,0] over t ≥ 1, "lm_gain": nats, "T": int, "provenance": {...}}`` of the audit's
+real pass (:func:`sink_input` of :func:`fixtures.measure.measure`) and MA-3's two clamp passes
+(:class:`fixtures.residual.ClampResult`, under the plans of :func:`clamp_plans`) — and every check in
+:data:`CHECKS` is ``check(claim, record) -> ClaimResult``, a pure function (no pytest). Statistics from
+:mod:`probes.stats`; constants from ``claims/registry/massive.toml``.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
-from claims.checks_book import uniform_sink_mass
 from probes import residual
+from probes.stats import pearson, sem, uniform_sink_mass
+from suite.family import Target
 from suite.provenance import collect
-from suite.registry import Claim
-from suite.results import Check, ClaimResult, evaluate, sem
+from suite.registry import Claim, registry
+from suite.results import Check, ClaimResult, evaluate
+
+#: MA-1's report lists at most this many of the recorded top-k coordinates per massive stream (display only)
+COORDS_SHOWN = 8
+
+
+# ----------------------------------------------------------------------------- the measurement record
+@dataclass(frozen=True)
+class MassiveMeasurement:
+    """What MA-1..4 read on one model: the residual-stream statistics (``stats``, a
+    :class:`fixtures.residual.ResidualStats` or any object with its arrays), the sink input of the audit's
+    real pass (``sink``, :func:`sink_input`), and for MA-3 the two clamp passes (``None`` when there is no
+    massive coordinate to clamp), the plans' info (:func:`clamp_plans`) and the unclamped pass's loss."""
+
+    label: str
+    stats: Any
+    sink: dict
+    seed: int = 0
+    clamp_massive: Any = None
+    clamp_null: Any = None
+    plan_info: dict | None = None
+    base_nll: float | None = None
 
 
 # ----------------------------------------------------------------------------- shared summaries
@@ -87,16 +116,10 @@ def _streams(mask) -> list:
     return np.flatnonzero(np.asarray(mask, bool)).tolist()
 
 
-def _corr(x, y) -> float:
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    if x.size < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
-        return float("nan")
-    return float(np.corrcoef(x, y)[0, 1])
-
-
 # ----------------------------------------------------------------------------- MA-1
-def check_ma1(claim: Claim, stats, sink: dict, model_label: str) -> ClaimResult:
+def check_ma1(claim: Claim, m: MassiveMeasurement) -> ClaimResult:
     """Sun et al.'s criterion at the sink token at some stream, and not at the other tokens there."""
+    stats, sink, model_label = m.stats, m.sink, m.label
     _same_windows(stats, sink)
     ratio, z = float(claim.param("massive_ratio")), float(claim.param("z"))
     pos = int(claim.param("sink_position"))
@@ -110,9 +133,10 @@ def check_ma1(claim: Claim, stats, sink: dict, model_label: str) -> ClaimResult:
                mp["criterion"], margin=z * mp["rest_sem"][idx],
                note=f"{idx.size} massive streams {idx.tolist()}" if idx.size else "no massive stream")
     top_abs = float(np.abs(np.asarray(stats.top_vals, float)[:, :, 0]).mean(1).max())
-    coords = {int(s): np.unique(np.asarray(stats.top_idx)[s, :, 0]).tolist()[:8] for s in idx}
+    sun_abs = claim.param("massive_abs")
+    coords = {int(s): np.unique(np.asarray(stats.top_idx)[s, :, 0]).tolist()[:COORDS_SHOWN] for s in idx}
     summ = (f"Sink token: top-1 |h| / median |h| peaks at {10 ** mp['mean'].max():.3g}× (stream {int(np.argmax(mp['mean']))}, "
-            f"largest |h| {top_abs:.4g}; Sun et al.'s absolute 100 {'met' if top_abs > claim.param('massive_abs') else 'NOT met'}, "
+            f"largest |h| {top_abs:.4g}; Sun et al.'s absolute {sun_abs:g} {'met' if top_abs > sun_abs else 'NOT met'}, "
             f"not deciding); massive streams (≥ {ratio:g}× by z·SEM): {idx.tolist() or 'none'} of 0..{mp['mean'].size - 1}. "
             f"Other tokens there: typical ratio {10 ** mp['rest_mean'][idx].max():.3g}× at most" if idx.size else
             f"Sink token: top-1 |h| / median |h| peaks at {10 ** mp['mean'].max():.3g}× (stream {int(np.argmax(mp['mean']))}, "
@@ -125,14 +149,15 @@ def check_ma1(claim: Claim, stats, sink: dict, model_label: str) -> ClaimResult:
     return evaluate(
         claim, model_label, [c1, c2], measured={"log10_ratio_sink": mp["mean"]}, null={"log10_ratio_rest": mp["rest_mean"]},
         summary=summ, per_layer=per_layer, premises=premises(stats, sink, ratio, z),
-        extra={"massive_streams": idx.tolist(), "criterion_log10": mp["criterion"], "sun_abs_met": top_abs > claim.param("massive_abs"),
+        extra={"massive_streams": idx.tolist(), "criterion_log10": mp["criterion"], "sun_abs_met": top_abs > sun_abs,
                "largest_abs": top_abs, "top_coords_by_stream": coords, "n_streams": int(mp["mean"].size)},
         provenance=_prov(stats, sink, statistic="top-1 |h| over coordinates / median |h| over the sequence's hidden state"))
 
 
 # ----------------------------------------------------------------------------- MA-2
-def check_ma2(claim: Claim, stats, sink: dict, model_label: str) -> ClaimResult:
+def check_ma2(claim: Claim, m: MassiveMeasurement) -> ClaimResult:
     """First massive stream ≤ first attention layer with a formed sink."""
+    stats, sink, model_label = m.stats, m.sink, m.label
     _same_windows(stats, sink)
     ratio, z = float(claim.param("massive_ratio")), float(claim.param("z"))
     mp, sp = massive_profile(stats, ratio, z), sink_profile(sink, z)
@@ -146,7 +171,7 @@ def check_ma2(claim: Claim, stats, sink: dict, model_label: str) -> ClaimResult:
     L = sp["mean"].size
     ma_in = mp["massive"][:L]
     both = int((ma_in & sp["formed"]).sum())
-    r = _corr(mp["mean"][:L], sp["mean"])
+    r = pearson(mp["mean"][:L], sp["mean"])[0]
     summ = (f"Massive activations at the sink token from stream {j_ma} (streams {_streams(mp['massive'])}); sink formed "
             f"(> uniform {sp['uniform']:.4f} by z·SEM) from layer {j_sink} (layers {_streams(sp['formed'])}); stricter "
             f"'half the peak excess' onset: layer {j_strict}. Not deciding: {both}/{L} layers read a massive stream and "
@@ -205,9 +230,10 @@ def clamp_plans(claim: Claim, stats, seed: int) -> tuple[dict, dict, dict]:
     return real, null, info
 
 
-def check_ma3(claim: Claim, stats, sink: dict, clamp_massive, clamp_null, model_label: str,
-              plan_info: dict | None = None, base_nll: float | None = None) -> ClaimResult:
+def check_ma3(claim: Claim, m: MassiveMeasurement) -> ClaimResult:
     """The clamp removes ≥ excess_fraction of the sink's excess over uniform, more than the null clamp."""
+    stats, sink, model_label = m.stats, m.sink, m.label
+    clamp_massive, clamp_null, plan_info, base_nll = m.clamp_massive, m.clamp_null, m.plan_info, m.base_nll
     _same_windows(stats, sink)
     ratio, z = float(claim.param("massive_ratio")), float(claim.param("z"))
     frac_need = float(claim.param("excess_fraction"))
@@ -266,8 +292,9 @@ def check_ma3(claim: Claim, stats, sink: dict, clamp_massive, clamp_null, model_
 
 
 # ----------------------------------------------------------------------------- MA-4
-def check_ma4(claim: Claim, stats, sink: dict, model_label: str) -> ClaimResult:
+def check_ma4(claim: Claim, m: MassiveMeasurement) -> ClaimResult:
     """An interior entropy minimum, at a massive stream whose attention layer has a formed sink."""
+    stats, sink, model_label = m.stats, m.sink, m.label
     _same_windows(stats, sink)
     ratio, z = float(claim.param("massive_ratio")), float(claim.param("z"))
     mp, sp = massive_profile(stats, ratio, z), sink_profile(sink, z)
@@ -286,8 +313,8 @@ def check_ma4(claim: Claim, stats, sink: dict, model_label: str) -> ClaimResult:
                     f"(formed {formed})" if j < L else "last stream (read by no attention layer)"))
     Hn = np.asarray(stats.entropy_nosink, float).mean(1)
     within = _streams(Hm - Hm[j] <= z * sem(H - H[j], axis=1))
-    r_ratio = _corr(Hm, mp["mean"])
-    r_sink = _corr(Hm[:L], sp["mean"])
+    r_ratio = pearson(Hm, mp["mean"])[0]
+    r_sink = pearson(Hm[:L], sp["mean"])[0]
     summ = (f"Matrix entropy by depth {Hm.max():.3f} max → valley {Hm[j]:.3f} at stream {j}/{L} (effective rank "
             f"{np.exp(Hm[j]):.2f}; H[0] {Hm[0]:.3f}, H[{L}] {Hm[L]:.3f}); streams within z·SEM of the minimum: {within}. "
             f"Massive streams {_streams(mp['massive'])}; sink formed at layers {_streams(sp['formed'])}. Not deciding: "
@@ -302,3 +329,37 @@ def check_ma4(claim: Claim, stats, sink: dict, model_label: str) -> ClaimResult:
                "sink_layers": _streams(sp["formed"]), "valley_nosink_stream": int(np.argmin(Hn)),
                "r_entropy_ratio": r_ratio, "r_entropy_sink": r_sink, "effective_rank_valley": float(np.exp(Hm[j]))},
         provenance=_prov(stats, sink, entropy="Shannon entropy of σ²/Σσ² of the uncentred hidden states [T,D] per sequence"))
+
+
+# ----------------------------------------------------------------------------- the family interface
+CHECKS = {"MA-1": check_ma1, "MA-2": check_ma2, "MA-3": check_ma3, "MA-4": check_ma4}
+
+
+def targets(options) -> list[Target]:
+    """Every ``--model`` of the run (scope model), for all four claims; the registry's ``applies_to``
+    (softmax-attention) makes them not applicable to a model of another architecture."""
+    from fixtures.targets import model_targets
+
+    return model_targets(options)
+
+
+def measure(target: Target, options) -> MassiveMeasurement:
+    """One model's record: the residual-stream pass (top-k of MA-1's registry record), the sink input of the
+    audit's real pass, and MA-3's massive and matched-null clamp passes (each pass cached on disk by
+    :mod:`fixtures.residual` / :mod:`fixtures.measure`). Nothing to clamp (no massive coordinate): no clamp
+    pass, and MA-3's premise massive-activations-present decides (inconclusive)."""
+    from fixtures.measure import measure as attention_pass
+    from fixtures.residual import clamp_measurement, residual_stats
+
+    spec = target.ref
+    reg = registry()
+    stats = residual_stats(spec, options, int(reg["MA-1"].param("top_k")))
+    real = attention_pass(spec, options, "real")
+    real_plan, null_plan, info = clamp_plans(reg["MA-3"], stats, options.seed)
+    if real_plan:
+        massive = clamp_measurement(spec, options, real_plan, "massive")
+        null = clamp_measurement(spec, options, null_plan, "null")
+    else:
+        massive = null = None
+    return MassiveMeasurement(label=target.label, stats=stats, sink=sink_input(real), seed=options.seed,
+                              clamp_massive=massive, clamp_null=null, plan_info=info, base_nll=real.nll)

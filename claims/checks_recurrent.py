@@ -6,9 +6,13 @@ matrix B), RW-5 (RWKV's keys) — and key-norm stratification against 1/√(2d) 
 :mod:`probes.geometry`, the Gaussian null of TF-2 (:func:`claims.checks_tf.gaussian_null`), the pooled
 key-norm CV and its bootstrap of TF-1 (:func:`claims.checks_tf.pooled_cv_bootstrap`).
 
-Pure functions: measurement in, :class:`suite.results.ClaimResult` out. Every constant comes from the
-claim's registry record (``claims/registry/recurrent.toml``). Layer values are means over sequences;
-margins are z × SEM over sequences (z = ``params.z``).
+The family follows :mod:`suite.family`: :func:`targets` lists the routers of the run (each ``--model``, the
+trained-here zoo's ``mamba``/``rwkv``, the paper's hub checkpoints), :func:`measure` makes one record of
+each (:class:`RouterMeasurement` for MB-*/RW-*, :class:`Tf8Measurement` for TF-8) from the cached pass of
+:mod:`fixtures.recurrent`, and every check in :data:`CHECKS` is ``check(claim, record) -> ClaimResult``, a
+pure function. Every constant comes from the claim's registry record (``claims/registry/recurrent.toml``),
+every statistic from :mod:`probes.stats`. Layer values are means over sequences; margins are z × SEM over
+sequences (z = ``params.z``).
 
 Every check supplies the quantities of its claim's registry preconditions (``premises=``):
 ``lm_gain_nats`` (functioning model: unigram NLL − model NLL of the measured pass) and, where the
@@ -19,17 +23,19 @@ row-stochastic RWKV routing, each row's own mass spread uniformly for Mamba's un
 from __future__ import annotations
 
 import math
+import os
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 import torch
 
-from claims.checks_tf import pooled_cv_from_sums
-from probes.attention import onset
 from probes.geometry import gaussian_norm_cv_baseline, mp_ve_null, ve_from_eigvals
-from probes.mamba import uniform_share
+from probes.stats import onset_fraction, pearson, relative_spread, sem, uniform_share
+from suite.family import Target
 from suite.provenance import collect
-from suite.results import Check, evaluate, sem
+from suite.results import Check, evaluate
 
 
 def profile(conc) -> tuple[np.ndarray, np.ndarray]:
@@ -38,10 +44,10 @@ def profile(conc) -> tuple[np.ndarray, np.ndarray]:
     return c.mean(1), np.atleast_1d(sem(c, axis=1))
 
 
-def onset_frac(values, threshold) -> float:
-    """Onset depth k/L, or +inf when no layer exceeds the threshold (never onsets)."""
-    o = onset(values, threshold)
-    return math.inf if o is None else o[1]
+#: onset depth of a profile that never crosses the threshold (TF-8, RW-2: 'never = +inf')
+NEVER = math.inf
+#: RWKV decay scales of the sweep (fixtures.recurrent): s = 1 is the model as trained, s = 0 no decay (full carry)
+LEARNED, NO_DECAY = 1.0, 0.0
 
 
 def _fmt_onset(pct) -> str:
@@ -78,22 +84,51 @@ def _mamba_premises(m) -> dict:
 
 def _rwkv_premises(m) -> dict:
     """Functioning model and concentration of the learned-decay operator (s = 1, the model as trained)."""
-    i = m.index(1.0)
-    return {"lm_gain_nats": m.lm_gain(1.0),
+    i = m.index(LEARNED)
+    return {"lm_gain_nats": m.lm_gain(LEARNED),
             **concentration_premise(m.conc[i], uniform_share(m.colshare.shape[-1]))}
 
 
+# ----------------------------------------------------------------------------- measurement records
+@dataclass(frozen=True)
+class RouterMeasurement:
+    """What MB-1..5 (a Mamba) or RW-1..6 (an RWKV-4) read: the router's cached measured pass
+    (:class:`fixtures.recurrent.MambaMeasurement` / ``RwkvMeasurement``), the report's model label, and
+    the run's seed (MB-4/RW-5's simulated Gaussian null, MB-5/RW-6's bootstrap over sequences)."""
+
+    label: str
+    router: str  # "mamba" | "rwkv"
+    measurement: Any
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Tf8Measurement:
+    """What TF-8 reads: one recurrent router's layer concentration ``conc [L,N]`` (Mamba: mean over channels
+    of |α|; RWKV: the learned-decay WKV) with its uniform reference and LM gain, against the run's pretrained
+    transformers ``{label: {"conc": [L,N] head-averaged max share, "uniform": H_T/T, "lm_gain": nats}}``."""
+
+    label: str
+    router: str  # "mamba" | "rwkv"
+    conc: Any
+    uniform: Any  # [L,N], [L] or a scalar
+    lm_gain: float
+    transformers: dict = field(default_factory=dict)
+    provenance: dict = field(default_factory=dict)
+
+
 # ----------------------------------------------------------------------------- Mamba
-def check_mb1(claim, m, model_label):
+def check_mb1(claim, rec):
     """§5.2 / Table 5: Mamba's concentration "onsets late (56-81%) ... and stays weak (peak 0.22-0.31)".
     Premise: a functioning model only (the onset is what the claim states)."""
+    m, model_label = rec.measurement, rec.label
     thr = claim.param("onset_threshold")
     z = claim.param("z")
     mean, se = profile(m.conc)
     L = mean.size
     k = int(np.argmax(mean))
     peak, peak_se = float(mean[k]), float(se[k])
-    on = onset_frac(mean, thr)
+    on = onset_fraction(mean, thr, never=NEVER)
     late_min = claim.param("late_onset_min_pct") / 100.0
     checks = [
         Check("peak concentration exceeds the onset threshold (it onsets)", peak, ">", thr, z * peak_se),
@@ -115,16 +150,18 @@ def check_mb1(claim, m, model_label):
         extra={"router": "mamba", "depth": ((np.arange(L) + 1) / L), "onset_threshold": thr,
                "in_paper_onset_range": bool(np.isfinite(on) and lo <= 100 * on <= hi),
                "in_paper_peak_range": bool(plo <= peak <= phi),
-               "peak_rownorm": float(rn_mean.max()), "onset_rownorm_pct": _pct(onset_frac(rn_mean, thr)),
+               "peak_rownorm": float(rn_mean.max()),
+               "onset_rownorm_pct": _pct(onset_fraction(rn_mean, thr, never=NEVER)),
                "nll": m.nll, "unigram_nll": m.unigram_nll},
         provenance=_prov(m, n_seqs=int(m.conc.shape[1])),
     )
 
 
-def check_mb2(claim, m, model_label):
+def check_mb2(claim, rec):
     """§5.2 / Fig. 2 left: freezing Δ to its per-position mean flattens the concentration; freezing B, C too
     drives it near uniform. Premises: a functioning model and a concentration above R's uniform reference.
     Hard null: a gate that does not select (Δ independent of content) has a frozen-Δ gap of exactly 0."""
+    m, model_label = rec.measurement, rec.label
     thr = claim.param("onset_threshold")
     z = claim.param("z")
     real, real_se = profile(m.conc)
@@ -166,34 +203,14 @@ def check_mb2(claim, m, model_label):
     )
 
 
-def _pearson(x, y):
-    from probes.rwkv import pearson
-    return pearson(x, y)
-
-
-def _pearson_p(x, y) -> float:
-    """Two-sided p-value of Pearson's r (scipy.stats.pearsonr, the suite's convention for r; CLAIMS.md §2)."""
-    from scipy.stats import pearsonr
-
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    if x.size < 3 or x.std() == 0 or y.std() == 0:
-        return math.nan
-    return float(pearsonr(x, y).pvalue)
-
-
-def _spread(x):
-    x = np.asarray(x, float)
-    return float(x.std() / abs(x.mean())) if x.size > 1 and x.mean() != 0 else math.nan
-
-
-def check_mb3(claim, m, model_label):
+def check_mb3(claim, rec):
     """§5.2: CV(Δ) "tracks the concentration peak layer by layer while the static input-projection norm
     stays flat". The tracking must be significant over the L layers (Pearson p < alpha)."""
+    m, model_label = rec.measurement, rec.label
     conc, _ = profile(m.conc)
-    r_delta = _pearson(m.cv_delta, conc)
-    p_delta = _pearson_p(m.cv_delta, conc)
-    r_static = _pearson(m.xproj_b_weight_norm, conc)
-    s_delta, s_static = _spread(m.cv_delta), _spread(m.xproj_b_weight_norm)
+    r_delta, p_delta = pearson(m.cv_delta, conc)
+    r_static, _ = pearson(m.xproj_b_weight_norm, conc)
+    s_delta, s_static = relative_spread(m.cv_delta), relative_spread(m.xproj_b_weight_norm)
     alpha = claim.param("alpha")
     checks = [
         Check("CV(Δ) tracks concentration across layers: Pearson r", r_delta, ">", claim.param("r_min")),
@@ -223,14 +240,15 @@ def _variant_profile(m, scale):
     return profile(m.conc[m.index(scale)])
 
 
-def check_rw1(claim, m, model_label):
+def check_rw1(claim, rec):
     """§5.3 / Fig. 2 right: killing the carry "removes the concentration completely: it sits flat at 0.015".
     Given the premise (a learned-decay concentration above H_T/T) the checks follow from the operator
     (two sources per row, max share ≤ 2/T); the premise is what the measurement decides."""
+    m, model_label = rec.measurement, rec.label
     thr = claim.param("onset_threshold")
     z = claim.param("z")
     mean, se = _variant_profile(m, math.inf)
-    learned, learned_se = _variant_profile(m, 1.0)
+    learned, learned_se = _variant_profile(m, LEARNED)
     T = m.colshare.shape[-1]
     bound = 2.0 / T
     k = int(np.argmax(mean))
@@ -256,13 +274,14 @@ def check_rw1(claim, m, model_label):
                     provenance=_prov(m))
 
 
-def check_rw2(claim, m, model_label):
+def check_rw2(claim, rec):
     """§5.3: "more carry brings the onset earlier": no decay onsets before the learned decay does.
     Premises: a functioning model and a learned-decay concentration above H_T/T to move."""
+    m, model_label = rec.measurement, rec.label
     thr = claim.param("onset_threshold")
-    full, _ = _variant_profile(m, 0.0)
-    learned, _ = _variant_profile(m, 1.0)
-    o_full, o_learned = onset_frac(full, thr), onset_frac(learned, thr)
+    full, _ = _variant_profile(m, NO_DECAY)
+    learned, _ = _variant_profile(m, LEARNED)
+    o_full, o_learned = onset_fraction(full, thr, never=NEVER), onset_fraction(learned, thr, never=NEVER)
     checks = [
         Check("no decay (full carry) onsets", o_full, "<", math.inf),
         Check("full carry onsets earlier than the learned decay", o_full, "<", o_learned),
@@ -298,12 +317,13 @@ def _sweep_peaks(m):
     return idx, np.array(peaks), np.array(ses), blind
 
 
-def check_rw3(claim, m, model_label):
+def check_rw3(claim, rec):
     """§5.3 / Fig. 6 left: "peak concentration rises from 0.083 under heavy decay to 0.288 at full carry".
 
     Hard null: the content-blind router (k = 0, u = 0) with the same decays also falls monotonically with
     decay (from H_T/T at w = 0 towards 1.5/T), so a monotone fall alone is decay geometry. The claim's rise
     must exceed the content-blind router's rise over the same sweep."""
+    m, model_label = rec.measurement, rec.label
     z = claim.param("z")
     idx, peaks, ses, blind = _sweep_peaks(m)
     steps = peaks[:-1] - peaks[1:]  # more decay → lower peak: each step should be ≥ 0
@@ -343,17 +363,18 @@ def _r_seq(m, i):
     return np.nanmean(m.r_norm[i], axis=0), np.nanmean(m.r_pos[i], axis=0)
 
 
-def check_rw4(claim, m, model_label):
+def check_rw4(claim, rec):
     """§5.3 / Fig. 6 right, each statement of the text a check:
     full carry content-picked (r(norm) > r(pos)); the learned decay balanced (|r(norm) − r(pos)| smaller
     than at either end of the sweep: "the trained model sits near the hinge"); heavy decay position-picked
     (r(pos) > r(norm)); "adding decay tips the balance to position, whose correlation climbs": r(pos) rises
     from the learned decay to the heaviest, and from full carry to the heaviest ("the decay trades the two")."""
+    m, model_label = rec.measurement, rec.label
     z = claim.param("z")
     finite = sorted(s for s in m.scales if np.isfinite(s))
     full, heavy = finite[0], finite[-1]
     rn_f, rp_f = _r_seq(m, m.index(full))
-    rn_l, rp_l = _r_seq(m, m.index(1.0))
+    rn_l, rp_l = _r_seq(m, m.index(LEARNED))
     rn_h, rp_h = _r_seq(m, m.index(heavy))
     d_f, d_l, d_h = rn_f - rp_f, rn_l - rp_l, rn_h - rp_h  # content minus recency, per sequence
     ends = min(abs(float(d_f.mean())), abs(float(d_h.mean())))
@@ -373,7 +394,7 @@ def check_rw4(claim, m, model_label):
                     measured={"full_r_norm": mean(rn_f), "full_r_pos": mean(rp_f), "learned_r_norm": mean(rn_l),
                               "learned_r_pos": mean(rp_l), "heavy_r_norm": mean(rn_h), "heavy_r_pos": mean(rp_h)},
                     null={"r": 0.0},
-                    premises={"lm_gain_nats": m.lm_gain(1.0)},
+                    premises={"lm_gain_nats": m.lm_gain(LEARNED)},
                     summary=f"full carry r(norm) {mean(rn_f):+.2f} / r(pos) {mean(rp_f):+.2f}; learned "
                             f"{mean(rn_l):+.2f}/{mean(rp_l):+.2f}; heavy (s={heavy:g}) "
                             f"{mean(rn_h):+.2f}/{mean(rp_h):+.2f}",
@@ -384,52 +405,52 @@ def check_rw4(claim, m, model_label):
 
 
 # ----------------------------------------------------------------------------- TF-8
-def check_tf8(claim, recurrent: dict, transformers: dict, model_label):
+def check_tf8(claim, rec):
     """§5 / Table 2: transformers onset earlier and peak higher than the recurrent router.
 
-    ``recurrent = {"router": str, "conc": [L,N], "uniform": its uniform reference ([L,N], [L] or scalar),
-    "lm_gain": nats, "provenance": dict}``; ``transformers = {label: {"conc": [L,N], "uniform": H_T/T,
-    "lm_gain": nats}}`` — the run's pretrained transformers (Table 2 compares pretrained checkpoints).
-    Premises: every compared model works on the text (the smallest LM gain), and the recurrent router
-    concentrates above its uniform reference (the ordering "later and weaker" is vacuous for a router
-    that does not concentrate at all)."""
+    ``rec`` (:class:`Tf8Measurement`): the recurrent router's layer concentration ``conc [L,N]``, its uniform
+    reference (``[L,N]``, ``[L]`` or a scalar), LM gain and provenance, and ``transformers = {label: {"conc":
+    [L,N], "uniform": H_T/T, "lm_gain": nats}}`` — the run's pretrained transformers (Table 2 compares
+    pretrained checkpoints). Premises: every compared model works on the text (the smallest LM gain), and the
+    recurrent router concentrates above its uniform reference (the ordering "later and weaker" is vacuous
+    for a router that does not concentrate at all)."""
     thr = claim.param("onset_threshold")
     z = claim.param("z")
+    transformers, router = rec.transformers, rec.router
     if not transformers:
         raise ValueError("TF-8 needs at least one pretrained transformer measurement")
-    rmean, rse = profile(recurrent["conc"])
-    r_on = onset_frac(rmean, thr)
+    rmean, rse = profile(rec.conc)
+    r_on = onset_fraction(rmean, thr, never=NEVER)
     k = int(np.argmax(rmean))
     r_peak, r_se = float(rmean[k]), float(rse[k])
     checks, tf_extra = [], {}
     for lab, t in sorted(transformers.items()):
         tmean, tse = profile(t["conc"])
-        t_on = onset_frac(tmean, thr)
+        t_on = onset_fraction(tmean, thr, never=NEVER)
         j = int(np.argmax(tmean))
-        checks.append(Check(f"{lab} onsets earlier than the {recurrent['router']} router", t_on, "<", r_on))
-        checks.append(Check(f"{lab} peaks higher than the {recurrent['router']} router", float(tmean[j]), ">",
+        checks.append(Check(f"{lab} onsets earlier than the {router} router", t_on, "<", r_on))
+        checks.append(Check(f"{lab} peaks higher than the {router} router", float(tmean[j]), ">",
                             r_peak, z * float(np.hypot(tse[j], r_se))))
         tf_extra[lab] = {"profile": tmean, "onset_pct": _pct(t_on), "peak": float(tmean[j]),
                          "uniform": float(t["uniform"]), "lm_gain_nats": t.get("lm_gain"),
                          "depth": (np.arange(tmean.size) + 1) / tmean.size}
-    gains = [recurrent.get("lm_gain")] + [t.get("lm_gain") for t in transformers.values()]
+    gains = [rec.lm_gain] + [t.get("lm_gain") for t in transformers.values()]
     gains = [math.nan if g is None else float(g) for g in gains]
     premises = {"lm_gain_nats": math.nan if any(math.isnan(g) for g in gains) else min(gains),
-                **concentration_premise(recurrent["conc"], recurrent["uniform"], prefix="recurrent_")}
-    return evaluate(claim, model_label, checks,
+                **concentration_premise(rec.conc, rec.uniform, prefix="recurrent_")}
+    return evaluate(claim, rec.label, checks,
                     measured={"recurrent_onset_pct": _pct(r_on), "recurrent_peak": r_peak},
                     null="the pretrained transformers of this run",
                     premises=premises,
-                    summary=f"{recurrent['router']}: onset {_fmt_onset(_pct(r_on))}, peak {r_peak:.3f}; transformers: "
+                    summary=f"{router}: onset {_fmt_onset(_pct(r_on))}, peak {r_peak:.3f}; transformers: "
                             + ", ".join(f"{k} onset {_fmt_onset(v['onset_pct'])} / peak {v['peak']:.3f}"
                                         for k, v in tf_extra.items()),
                     per_layer={"recurrent": rmean},
-                    extra={"router": recurrent["router"], "depth": (np.arange(rmean.size) + 1) / rmean.size,
+                    extra={"router": router, "depth": (np.arange(rmean.size) + 1) / rmean.size,
                            "transformers": tf_extra, "onset_threshold": thr,
                            "lm_gain_nats": {"recurrent": gains[0],
                                             **{lab: t.get("lm_gain") for lab, t in transformers.items()}}},
-                    provenance=collect(**(recurrent.get("provenance") or {}),
-                                       transformers=sorted(transformers)))
+                    provenance=collect(**(rec.provenance or {}), transformers=sorted(transformers)))
 
 
 # ----------------------------------------------------------------------------- key geometry (Fig. 3)
@@ -491,22 +512,24 @@ def _check_ve(claim, eig, n: int, d: int, model_label: str, router: str, what: s
         provenance=prov)
 
 
-def check_mb4(claim, m, model_label, seed: int = 0):
+def check_mb4(claim, rec):
     """Fig. 3 / Table 5: Mamba's rank-8 VE of the input matrix B clears its matched Gaussian null.
     The cloud is each sequence's T positions of B_t ∈ ℝ^{Nst} (the routed key before Δ), per layer;
     depth mean as App. B.3. Premise: a functioning model."""
+    m, model_label, seed = rec.measurement, rec.label, rec.seed
     T = m.colshare.shape[1]
     d = int(m.state_size if m.state_size is not None else np.asarray(m.b_eigvals).shape[-1])
     return _check_ve(claim, m.b_eigvals, T, d, model_label, "Mamba", "input matrix B",
                      {"lm_gain_nats": m.lm_gain()}, _prov(m, n_seqs=int(m.conc.shape[1])), seed)
 
 
-def check_rw5(claim, m, model_label, seed: int = 0):
+def check_rw5(claim, rec):
     """Fig. 3: RWKV's rank-8 VE of the key geometry (keys k_t ∈ ℝ^C of each sequence at the learned decay)
     clears its Gaussian null. Premise: a functioning model."""
+    m, model_label, seed = rec.measurement, rec.label, rec.seed
     T = m.colshare.shape[-1]
     return _check_ve(claim, m.key_eigvals, T, int(m.key_dim), model_label, "RWKV", "keys",
-                     {"lm_gain_nats": m.lm_gain(1.0)}, _prov(m, keys="attention.key output at the learned decay"),
+                     {"lm_gain_nats": m.lm_gain(LEARNED)}, _prov(m, keys="attention.key output at the learned decay"),
                      seed)
 
 
@@ -539,19 +562,20 @@ def _check_norm(claim, layer_cv, layer_se, d: int, model_label: str, router: str
         provenance=prov)
 
 
-def check_mb5(claim, m, model_label, seed: int = 0):
+def check_mb5(claim, rec):
     """§3 ('the key-norm assumption ... fails in every layer of every model'), §5.2 / App. B.2: Mamba's effective
     key of source s is Δ_s·B_s, norm Δ_s[d]·‖B_s‖ per channel d; its pooled CV over (sequence, position),
     mean over channels, exceeds 1/√(2·Nst) at every layer. The CV of ‖B_s‖ alone is reported beside it.
     Premise: a functioning model."""
-    from claims.checks_tf import pooled_cv_bootstrap
+    from claims.checks_tf import pooled_cv_bootstrap, pooled_cv_bootstrap_sums
 
+    m, model_label, seed = rec.measurement, rec.label, rec.seed
     if m.key_norm_s1 is None:
         raise ValueError(f"MB-5: the measurement of {model_label} has no key norms (made before RECURRENT_VERSION 4?)")
     reps = claim.param("bootstrap_reps")
     T = m.colshare.shape[1]
     d = int(m.state_size)
-    cv, _, mean_se = pooled_cv_from_sums(m.key_norm_s1, m.key_norm_s2, T, reps, seed)
+    cv, _, mean_se = pooled_cv_bootstrap_sums(m.key_norm_s1, m.key_norm_s2, T, reps, seed)
     layer_cv = cv.mean(1)
     b_cv, b_se = pooled_cv_bootstrap(np.asarray(m.b_norms)[..., None], reps, seed)
     b_cv, b_se = b_cv[:, 0], b_se[:, 0]
@@ -563,14 +587,153 @@ def check_mb5(claim, m, model_label, seed: int = 0):
                        f"{int((b_cv - claim.param('z') * b_se > base).sum())} of {b_cv.size} layers above the baseline")
 
 
-def check_rw6(claim, m, model_label, seed: int = 0):
+def check_rw6(claim, rec):
     """§3 ('fails in every layer of every model') for RWKV: the pooled CV of the key norms ‖k_t‖ (attention.key
     output, learned decay) over (sequence, position) exceeds 1/√(2C) at every layer. Premise: a functioning model."""
     from claims.checks_tf import pooled_cv_bootstrap
 
+    m, model_label, seed = rec.measurement, rec.label, rec.seed
     if m.key_norms is None:
         raise ValueError(f"RW-6: the measurement of {model_label} has no key norms (made before RECURRENT_VERSION 4?)")
     reps = claim.param("bootstrap_reps")
     cv, se = pooled_cv_bootstrap(np.asarray(m.key_norms)[..., None], reps, seed)
     return _check_norm(claim, cv[:, 0], se[:, 0], int(m.key_dim), model_label, "RWKV", "key",
-                       {"lm_gain_nats": m.lm_gain(1.0)}, _prov(m, bootstrap_reps=reps), {})
+                       {"lm_gain_nats": m.lm_gain(LEARNED)}, _prov(m, bootstrap_reps=reps), {})
+
+
+# ----------------------------------------------------------------------------- the family (suite.family)
+CHECKS = {"MB-1": check_mb1, "MB-2": check_mb2, "MB-3": check_mb3, "MB-4": check_mb4, "MB-5": check_mb5,
+          "RW-1": check_rw1, "RW-2": check_rw2, "RW-3": check_rw3, "RW-4": check_rw4, "RW-5": check_rw5,
+          "RW-6": check_rw6, "TF-8": check_tf8}
+MB_IDS = ("MB-1", "MB-2", "MB-3", "MB-4", "MB-5")
+RW_IDS = ("RW-1", "RW-2", "RW-3", "RW-4", "RW-5", "RW-6")
+TF8_IDS = ("TF-8",)  # decided on a target of its own: its record adds the run's pretrained transformers
+ROUTER_IDS = {"mamba": MB_IDS, "rwkv": RW_IDS}
+#: registry architecture classes of each router (fixtures.targets.architecture's, for targets known by name)
+ROUTER_ARCH = {"mamba": frozenset({"selective-ssm", "all-routers"}), "rwkv": frozenset({"rwkv4", "all-routers"})}
+ZOO_ROUTERS = ("mamba", "rwkv")  # the trained-here zoo's recurrent entries
+HUB_MAMBA = ("state-spaces/mamba-130m-hf", "state-spaces/mamba-370m-hf", "state-spaces/mamba-790m-hf",
+             "state-spaces/mamba-1.4b-hf")
+HUB_RWKV = ("RWKV/rwkv-4-169m-pile",)
+HUB_ENV = "COLLAPSE_CLAIMS_HUB_RECURRENT"
+
+
+def hub_unavailable(ref: str, label: str) -> str | None:
+    """Why the paper's hub checkpoint ``ref`` cannot be measured here (and the command that runs it), or
+    None: it is in the local Hugging Face cache, or ``COLLAPSE_CLAIMS_HUB_RECURRENT=1`` allows the download."""
+    from fixtures.models import in_local_hub_cache
+
+    if in_local_hub_cache(ref) or os.environ.get(HUB_ENV) == "1":
+        return None
+    return (f"weights for {ref!r} are not available offline (not in the local Hugging Face cache): run "
+            f"`{HUB_ENV}=1 pytest claims/test_audit.py -m hub -k {label}` on a machine that reaches huggingface.co, "
+            f"or `pytest claims/test_audit.py --model {ref}`")
+
+
+def targets(options) -> list[Target]:
+    """The recurrent routers of this run, each once for its router's claims (MB-* or RW-*) and once for TF-8:
+
+    * every ``--model`` (MB-* and RW-* on it; its architecture decides, through the registry's
+      ``applies_to``, which apply — a transformer is not applicable to any of them, TF-8 included);
+    * the trained-here zoo's ``mamba`` and ``rwkv`` entries (mark ``zoo``);
+    * the paper's hub checkpoints (mark ``hub``): measured when in the local HF cache or with
+      ``COLLAPSE_CLAIMS_HUB_RECURRENT=1`` (online), otherwise unavailable with the command that runs them;
+      one that is also a ``--model`` of the run is measured as that model.
+    """
+    from fixtures.models import resolve
+    from fixtures.targets import model_targets, run_specs
+
+    out = model_targets(options, claims=MB_IDS + RW_IDS) + model_targets(options, claims=TF8_IDS)
+    for kind in ZOO_ROUTERS:
+        out += [Target(label=f"zoo-{kind}", ref=("zoo", kind), claims=ids, marks=("zoo",), arch=ROUTER_ARCH[kind])
+                for ids in (ROUTER_IDS[kind], TF8_IDS)]
+    run_labels = {s.label for s in run_specs(tuple(options.models))}
+    for kind, refs in (("mamba", HUB_MAMBA), ("rwkv", HUB_RWKV)):
+        for ref in refs:
+            spec = resolve(ref)
+            if spec.label in run_labels:
+                continue
+            why = hub_unavailable(ref, spec.label)
+            out += [Target(label=spec.label, ref=spec, claims=ids, marks=("hub",), arch=ROUTER_ARCH[kind],
+                           unavailable=why) for ids in (ROUTER_IDS[kind], TF8_IDS)]
+    return out
+
+
+def _router_of(target: Target) -> str:
+    for kind, arch in ROUTER_ARCH.items():
+        if target.arch is not None and (arch - {"all-routers"}) <= set(target.arch):
+            return kind
+    raise ValueError(f"{target.label} is not a recurrent router (architecture {sorted(target.arch or ())}): the "
+                     "registry's applies_to should have made its recurrent claims not applicable")
+
+
+def _spec_of(target: Target, options):
+    from fixtures.models import ModelSpec
+
+    if isinstance(target.ref, tuple) and target.ref[0] == "zoo":
+        from fixtures.zoo import zoo_entry_dir
+
+        return ModelSpec(label=target.label, source="local", ref=str(zoo_entry_dir(target.ref[1], options)))
+    return target.ref
+
+
+def router_pass(spec, kind: str, options):
+    """The router's cached measured pass (fixtures.recurrent), with the protocol of the registry: Mamba on
+    MB-1's ``n_seqs``; RWKV on RW-3's sweep (its decay scales, then the killed carry). Raises
+    WeightsUnavailable."""
+    from fixtures.recurrent import mamba_measurement, rwkv_measurement
+    from suite.registry import registry
+
+    reg = registry()
+    if kind == "mamba":
+        return mamba_measurement(spec, options, reg["MB-1"].param("n_seqs"))
+    p = reg["RW-3"]
+    scales = list(p.param("decay_scales")) + [math.inf]  # the sweep, then the killed carry
+    return rwkv_measurement(spec, options, p.param("n_seqs"), scales, p.param("n_late_queries"),
+                            p.param("no_decay_time_decay"), p.param("kill_time_decay"))
+
+
+def transformer_profiles(options) -> dict:
+    """``{label: {"conc": [L,N] head-averaged max share, "uniform": H_T/T, "lm_gain": nats}}`` of the run's
+    pretrained transformers (the default model and every ``--model`` transformer); one that is offline is
+    not part of the comparison."""
+    from fixtures.measure import measure as measure_transformer
+    from fixtures.models import DEFAULT_MODEL, WeightsUnavailable, load_config, resolve
+    from probes.capture import attn_info
+    from suite.errors import UsageError
+
+    specs = [resolve(DEFAULT_MODEL)]
+    for ref in options.models:
+        s = resolve(ref)
+        if s in specs:
+            continue
+        try:
+            attn_info(load_config(s), s.label)
+        except (UsageError, WeightsUnavailable):  # not a transformer, or offline: not part of the comparison
+            continue
+        specs.append(s)
+    out = {}
+    for s in specs:
+        try:
+            m = measure_transformer(s, options)
+        except WeightsUnavailable:
+            continue
+        out[s.label] = {"conc": np.asarray(m.max_share(), float).mean(-1),  # [L,N,H] → [L,N]
+                        "uniform": uniform_share(m.colsum.shape[-1]), "lm_gain": m.lm_gain()}
+    return out
+
+
+def measure(target: Target, options):
+    """One recurrent router's record: :class:`RouterMeasurement` for its MB-*/RW-* claims, or
+    :class:`Tf8Measurement` (the same cached pass, with the run's pretrained transformers) for TF-8."""
+    kind = _router_of(target)
+    spec = _spec_of(target, options)
+    m = router_pass(spec, kind, options)
+    if tuple(target.claims) != TF8_IDS:
+        return RouterMeasurement(label=target.label, router=kind, measurement=m, seed=options.seed)
+    if kind == "mamba":
+        conc, uniform, gain = m.conc, m.uniform_rows, m.lm_gain()
+    else:  # the learned decay (s = 1): the model as trained
+        conc, uniform, gain = m.conc[m.index(LEARNED)], uniform_share(m.colshare.shape[-1]), m.lm_gain(LEARNED)
+    return Tf8Measurement(label=target.label, router=kind, conc=conc, uniform=uniform, lm_gain=gain,
+                          transformers=transformer_profiles(options), provenance=m.provenance)

@@ -1,18 +1,74 @@
-"""Claim logic for the token-axis transformer claims TF-1, TF-2, TF-4..TF-7 and the family
-claims TF-9..TF-14 (paper §4, §7, App. C). Pure functions: a :class:`~fixtures.measure.TransformerMeasurement` (real, and the
-shuffled re-run where a null needs it) in, a :class:`~suite.results.ClaimResult` out.
-The self-tests feed the same functions synthetic measurements on which each claim is false.
+"""Claim logic of the token-axis transformer claims TF-1, TF-2, TF-4..TF-7 and the family claims
+TF-9..TF-14 (paper §4, §7, App. C).
+
+The family follows :mod:`suite.family`:
+
+* :func:`targets` lists, for each ``--model`` of the run (scope ``model``, architecture from its
+  config), one target for the claims read on its real pass alone (TF-1, TF-5, TF-6) and one for
+  those that also need the token-shuffled re-run (TF-2, TF-7; TF-7 applies to ``rope`` only, which
+  the registry's ``applies_to`` decides); and the cross-model targets (scope ``model``, mark
+  ``models``): one per model family with at least two models in the run for TF-4, TF-9, TF-10,
+  TF-12 and TF-14, one per model named by TF-11, one over the paper's models for TF-13 — each
+  unavailable, with the command that runs it, when the run lacks those models;
+* :func:`measure` makes one record: a :class:`ModelRecord` (a model's real pass, its shuffled
+  re-run where the target's claims need it, the seed) or a :class:`FamilyRecord` (those of every
+  model of the group, their sizes and refs), from :func:`fixtures.measure.measure`;
+* every check in :data:`CHECKS` is ``check(claim, record) -> ClaimResult``, a pure function: the
+  self-tests feed the same functions synthetic measurements on which each claim is false. A
+  sibling claim's definitions (TF-5's crossing thresholds in TF-9/10/13, TF-6's α in TF-12, TF-2's
+  Gaussian null in TF-14) are read from :func:`suite.registry.registry`.
+
+Statistics from :mod:`probes.stats`; constants from ``claims/registry/transformer.toml``.
 """
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from probes.attention import completion_depth, onset, pearson, uniform_max_share
+from probes import stats
 from probes.geometry import gaussian_norm_cv_baseline, simulated_ve_null
-from suite.registry import Claim
-from suite.results import Check, evaluate, sem
+from probes.stats import bootstrap_counts, completion_depth, onset, onset_fraction, pearson, sem, uniform_share
+from suite.family import MODEL, Target
+from suite.registry import Claim, registry
+from suite.results import Check, ClaimResult, evaluate
+
+#: claims decided on one model's real pass, and those that also read its token-shuffled re-run
+REAL_IDS = ("TF-1", "TF-5", "TF-6")
+SHUFFLE_IDS = ("TF-2", "TF-7")
+#: the cross-model claims: (claim id, whether its models' shuffled re-runs are read)
+FAMILY_IDS = (("TF-4", True), ("TF-9", False), ("TF-10", False), ("TF-12", False), ("TF-14", True))
+PAPER_MODELS_CMD = "run `pytest claims/ --paper-models` where huggingface.co is reachable"
+PAPER_MODELS_LABEL = "paper-models"  # TF-13's target when the run lacks two of the paper's models
+
+
+# ----------------------------------------------------------------------------- the measurement records
+@dataclass(frozen=True)
+class ModelRecord:
+    """What TF-1, TF-2, TF-5, TF-6, TF-7 and TF-11 read on one model: its real pass
+    (:class:`fixtures.measure.TransformerMeasurement`), the token-shuffled re-run where the claim
+    needs it (``None`` otherwise), and the seed of the bootstraps and the simulated Gaussian null."""
+
+    label: str
+    real: Any
+    shuffled: Any = None
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class FamilyRecord:
+    """What a cross-model claim reads: the :class:`ModelRecord` of every model of the group (in the
+    run's order), each model's size (parameter-count proxy, layers × width²) and ref; ``family`` is the
+    model family (``gpt2``, ``pythia``; ``None`` for TF-13's paper models)."""
+
+    label: str
+    models: tuple
+    n_params: tuple
+    refs: tuple = ()
+    family: str | None = None
+    seed: int = 0
 
 
 def _prov(m, *others):
@@ -23,12 +79,20 @@ def _prov(m, *others):
     return p
 
 
+def _shuffled(rec: ModelRecord, cid: str):
+    if rec.shuffled is None:
+        raise ValueError(f"{cid}: the record of {rec.label} has no shuffled re-run (a bug in targets(): "
+                         f"{cid} is one of {SHUFFLE_IDS})")
+    return rec.shuffled
+
+
 @functools.lru_cache(maxsize=32)
 def gaussian_null(n: int, d: int, r: int, reps: int, seed: int) -> tuple[float, float]:
     """Simulated MP null (mean, SE) for VE@r at n points in ℝ^d (cached per shape)."""
     return simulated_ve_null(n, d, r=r, reps=reps, seed=seed)
 
 
+# ----------------------------------------------------------------------------- the pooled key-norm CV
 def pooled_cv_bootstrap(norms: np.ndarray, reps: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Pooled key-norm CV per (layer, head) and its bootstrap SE over sequences.
 
@@ -36,36 +100,28 @@ def pooled_cv_bootstrap(norms: np.ndarray, reps: int, seed: int) -> tuple[np.nda
     O(L·N·Hk), never touching the token axis again.
     """
     x = norms.astype(np.float64)
-    cv, se, _ = pooled_cv_from_sums(x.sum(2), (x * x).sum(2), x.shape[2], reps, seed)
+    cv, se, _ = pooled_cv_bootstrap_sums(x.sum(2), (x * x).sum(2), x.shape[2], reps, seed)
     return cv, se
 
 
-def pooled_cv_from_sums(s1, s2, count_per_seq: int, reps: int, seed: int):
-    """The pooled norm CV (std/mean over all N·count tokens, ddof 0) from per-sequence sums of the
-    norms and squared norms ``s1, s2 [L,N,H]``, with its bootstrap over sequences. Returns (cv [L,H],
-    per-head SE [L,H], SE [L] of the mean over heads — which bootstraps the head mean itself, so heads
-    that move together, e.g. Mamba's channels sharing ‖B_t‖, are not counted as independent)."""
+def pooled_cv_bootstrap_sums(s1, s2, count_per_seq: int, reps: int, seed: int):
+    """The pooled norm CV (:func:`probes.stats.pooled_cv_from_sums`: std/mean over all N·count tokens,
+    ddof 0) from per-sequence sums of the norms and squared norms ``s1, s2 [L,N,H]``, with its bootstrap
+    over sequences (:func:`probes.stats.bootstrap_counts`). Returns (cv [L,H], per-head SE [L,H], SE [L]
+    of the mean over heads — which bootstraps the head mean itself, so heads that move together, e.g.
+    Mamba's channels sharing ‖B_t‖, are not counted as independent)."""
     s1, s2 = np.asarray(s1, np.float64), np.asarray(s2, np.float64)
     L, N, H = s1.shape
-    cnt = N * count_per_seq
-    mean = s1.sum(1) / cnt
-    cv = np.sqrt(np.maximum(s2.sum(1) / cnt - mean ** 2, 0.0)) / mean
-    boot = cv_sums_replicates(s1, s2, count_per_seq, sequence_weights(N, reps, seed))  # [R,L,H]
+    cv = stats.pooled_cv_from_sums(s1.sum(1), s2.sum(1), N * count_per_seq)
+    boot = cv_sums_replicates(s1, s2, count_per_seq, bootstrap_counts(N, reps, seed))  # [R,L,H]
     return cv, boot.std(0, ddof=1), boot.mean(2).std(0, ddof=1)
 
 
-def sequence_weights(n: int, reps: int, seed: int) -> np.ndarray:
-    """[R,N] multinomial resampling counts of the N sequences (one bootstrap replicate a row)."""
-    rng = np.random.default_rng(seed)
-    return rng.multinomial(n, np.full(n, 1.0 / n), size=reps).astype(np.float64)
-
-
 def cv_sums_replicates(s1, s2, count_per_seq: int, w: np.ndarray) -> np.ndarray:
-    """[R,L,H] pooled CV of each resample ``w [R,N]`` from per-sequence sums ``s1, s2 [L,N,H]``."""
-    cnt = w.sum(1)[:, None, None] * count_per_seq
-    mean = np.einsum("rn,lnh->rlh", w, s1) / cnt
-    var = np.maximum(np.einsum("rn,lnh->rlh", w, s2) / cnt - mean ** 2, 0.0)
-    return np.sqrt(var) / mean
+    """[R,L,H] pooled CV of each resample ``w [R,N]`` (resampling counts) from per-sequence sums
+    ``s1, s2 [L,N,H]``."""
+    return stats.pooled_cv_from_sums(np.einsum("rn,lnh->rlh", w, s1), np.einsum("rn,lnh->rlh", w, s2),
+                                     w.sum(1)[:, None, None] * count_per_seq)
 
 
 def cv_replicates(norms: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -75,17 +131,19 @@ def cv_replicates(norms: np.ndarray, w: np.ndarray) -> np.ndarray:
     return cv_sums_replicates(x.sum(2), (x * x).sum(2), x.shape[2], w)
 
 
-def check_tf1(claim: Claim, m, seed: int = 0):
+# ----------------------------------------------------------------------------- TF-1
+def check_tf1(claim: Claim, rec: ModelRecord) -> ClaimResult:
     """Every layer's key-norm CV (mean over KV heads) exceeds 1/sqrt(2 d_h) beyond z·SE."""
+    m = rec.real
     z = claim.param("z")
-    cv, se = pooled_cv_bootstrap(m.key_norms_pre, claim.param("bootstrap_reps"), seed)
+    cv, se = pooled_cv_bootstrap(m.key_norms_pre, claim.param("bootstrap_reps"), rec.seed)
     layer_cv = cv.mean(1)
     layer_se = np.sqrt((se ** 2).mean(1) / se.shape[1])  # SE of a mean of heads (independent-heads approx.)
     base = gaussian_norm_cv_baseline(m.info.head_dim)
     no_first = m.norm_cv(include_first=False).mean(1)
     checks = [Check("per-layer key-norm CV > 1/sqrt(2 d_h) (every layer)", layer_cv, "all>", base, z * layer_se)]
     return evaluate(
-        claim, m.label, checks, measured={"min_layer_cv": float(layer_cv.min()), "mean_cv": float(layer_cv.mean())},
+        claim, rec.label, checks, measured={"min_layer_cv": float(layer_cv.min()), "mean_cv": float(layer_cv.mean())},
         null=base,
         summary=(f"min per-layer CV {layer_cv.min():.3f} (layer {int(layer_cv.argmin()) + 1}) vs baseline {base:.4f}; "
                  f"depth mean {layer_cv.mean():.3f}; without position 0: min {no_first.min():.3f}; "
@@ -96,6 +154,7 @@ def check_tf1(claim: Claim, m, seed: int = 0):
     )
 
 
+# ----------------------------------------------------------------------------- TF-2
 def _layer_ve(m, r, post):
     v = m.ve(r, post=post).mean(2)  # [L,N] mean over heads
     return v.mean(1), sem(v, axis=1)
@@ -113,16 +172,17 @@ def shuffle_degenerate_layers(m, shuffled, r: int, tol: float, post: bool = Fals
     return np.abs(a - b).reshape(a.shape[0], -1).max(1) <= tol
 
 
-def check_tf2(claim: Claim, m, shuffled, seed: int = 0):
+def check_tf2(claim: Claim, rec: ModelRecord) -> ClaimResult:
     """VE@8 above the Gaussian (MP) null and the token-shuffle null (§4.2): the depth mean
     (Table 1: 'real keys clear both nulls in all nine models') and every layer (Fig. 4: 'at
     every depth'), the shuffle comparison only over layers where that null is not identical
     to the measurement by construction."""
+    m, shuffled = rec.real, _shuffled(rec, "TF-2")
     z, r = claim.param("z"), claim.param("rank")
     T = m.colsum.shape[-1]
     real, real_se = _layer_ve(m, r, post=False)
     shuf, shuf_se = _layer_ve(shuffled, r, post=False)
-    gauss, gauss_se = gaussian_null(T, m.info.head_dim, r, claim.param("null_reps"), seed)
+    gauss, gauss_se = gaussian_null(T, m.info.head_dim, r, claim.param("null_reps"), rec.seed)
     degenerate = shuffle_degenerate_layers(m, shuffled, r, claim.param("degenerate_tol"))
     testable = ~degenerate
     per_seq_real = m.ve(r).mean(2).mean(0)  # [N] depth-and-head mean per sequence
@@ -130,21 +190,22 @@ def check_tf2(claim: Claim, m, shuffled, seed: int = 0):
     mean_se = float(np.sqrt(sem(per_seq_real) ** 2 + sem(per_seq_shuf) ** 2))
     untestable = (np.flatnonzero(degenerate) + 1).tolist()
     checks = [
-        Check("depth-mean VE@8 > Gaussian (MP) null (Table 1)", float(real.mean()), ">", gauss,
+        Check(f"depth-mean VE@{r} > Gaussian (MP) null (Table 1)", float(real.mean()), ">", gauss,
               z * float(np.sqrt(sem(per_seq_real) ** 2 + gauss_se ** 2))),
-        Check("depth-mean VE@8 > shuffle null (Table 1)", float(real.mean()), ">", float(shuf.mean()), z * mean_se),
-        Check("VE@8 > Gaussian (MP) null, every layer (Fig. 4)", real, "all>", gauss, z * np.sqrt(real_se ** 2 + gauss_se ** 2)),
+        Check(f"depth-mean VE@{r} > shuffle null (Table 1)", float(real.mean()), ">", float(shuf.mean()), z * mean_se),
+        Check(f"VE@{r} > Gaussian (MP) null, every layer (Fig. 4)", real, "all>", gauss,
+              z * np.sqrt(real_se ** 2 + gauss_se ** 2)),
         # an untestable layer is compared with −inf (it cannot fail), so the failing indices are layer numbers
-        Check("VE@8 > shuffle null (token shuffle + re-run), every testable layer (Fig. 4)", real, "all>",
+        Check(f"VE@{r} > shuffle null (token shuffle + re-run), every testable layer (Fig. 4)", real, "all>",
               np.where(testable, shuf, -np.inf), np.where(testable, z * np.sqrt(real_se ** 2 + shuf_se ** 2), 0.0),
               note=f"untestable against this null (identical by construction): layers {untestable};" if untestable else ""),
     ]
     n_fail = int((real[testable] - z * np.sqrt(real_se[testable] ** 2 + shuf_se[testable] ** 2) <= shuf[testable]).sum())
     return evaluate(
-        claim, m.label, checks,
-        measured={"ve8": float(real.mean()), "shuffle": float(shuf.mean())},
+        claim, rec.label, checks,
+        measured={"ve8": float(real.mean()), "shuffle": float(shuf.mean())},  # report schema keys (suite/plots_tf.py)
         null={"gauss": gauss, "shuffle": float(shuf.mean())},
-        summary=(f"depth-mean VE@8 {real.mean():.3f} vs Gaussian {gauss:.3f} and shuffle {shuf.mean():.3f} (Table 1 rule); "
+        summary=(f"depth-mean VE@{r} {real.mean():.3f} vs Gaussian {gauss:.3f} and shuffle {shuf.mean():.3f} (Table 1 rule); "
                  f"content effect {real.mean() - shuf.mean():+.3f}, marginal effect {shuf.mean() - gauss:+.3f}; "
                  f"per-layer rule (Fig. 4): shuffle null not cleared in {n_fail} of {int(testable.sum())} testable layers"
                  + (f"; layers {untestable} untestable against the shuffle null (keys a function of the token alone)"
@@ -158,6 +219,7 @@ def check_tf2(claim: Claim, m, shuffled, seed: int = 0):
     )
 
 
+# ----------------------------------------------------------------------------- TF-4
 def content_effect(m, shuffled, r: int):
     """Depth-and-head mean VE@r of the real keys minus the token-shuffled keys, with its SE over sequences."""
     real = m.ve(r).mean(2).mean(0)  # [N] depth-and-head mean per sequence
@@ -165,8 +227,13 @@ def content_effect(m, shuffled, r: int):
     return float(real.mean() - shuf.mean()), float(np.sqrt(sem(real) ** 2 + sem(shuf) ** 2))
 
 
-def check_tf4(claim: Claim, family: str, pairs: list, n_params: list):
-    """Content effect non-decreasing with scale in a family. ``pairs`` = [(real, shuffled)]."""
+def _pairs(rec: FamilyRecord, cid: str) -> list:
+    return [(m.real, _shuffled(m, cid)) for m in rec.models]
+
+
+def check_tf4(claim: Claim, rec: FamilyRecord) -> ClaimResult:
+    """Content effect non-decreasing with scale in a family (the models' real and shuffled runs)."""
+    pairs, n_params = _pairs(rec, "TF-4"), list(rec.n_params)
     z, r = claim.param("z"), int(claim.param("rank"))
     order = np.argsort(n_params)
     effects = [content_effect(*pairs[i], r) for i in order]
@@ -183,7 +250,7 @@ def check_tf4(claim: Claim, family: str, pairs: list, n_params: list):
     real0 = smallest[0].ve(r).mean()
     shuf0 = smallest[1].ve(r).mean()
     return evaluate(
-        claim, family, checks, measured=dict(zip(labels, vals.round(4).tolist())), null="shuffle null",
+        claim, rec.label, checks, measured=dict(zip(labels, vals.round(4).tolist())), null="shuffle null",
         summary=f"content effect by size: {', '.join(f'{l} {v:+.3f}' for l, v in zip(labels, vals))}; "
                 f"smallest model shuffle/real VE@{r} = {shuf0:.3f}/{real0:.3f}",
         per_layer={}, extra={"models": labels, "content": vals, "content_se": ses, "n_params": np.sort(n_params),
@@ -193,13 +260,15 @@ def check_tf4(claim: Claim, family: str, pairs: list, n_params: list):
     )
 
 
-def check_tf5(claim: Claim, m):
+# ----------------------------------------------------------------------------- TF-5
+def check_tf5(claim: Claim, rec: ModelRecord) -> ClaimResult:
     """Onset (first layer > 0.20) in 9–25 % of depth; L* reported."""
+    m = rec.real
     thr, cthr, z = claim.param("onset_threshold"), claim.param("completion_threshold"), claim.param("z")
     prof = m.layer_max_share()
     prof_se = sem(m.max_share().mean(2), axis=1)
     T = m.colsum.shape[-1]
-    uni = uniform_max_share(T)
+    uni = uniform_share(T)
     on = onset(prof, thr)
     ls = completion_depth(prof, cthr)
     frac = on[1] if on else float("nan")
@@ -208,7 +277,7 @@ def check_tf5(claim: Claim, m):
     if on is not None:
         checks.append(Check("onset layer's share > uniform causal null", float(prof[on[0] - 1]), ">", uni, z * float(prof_se[on[0] - 1])))
     return evaluate(
-        claim, m.label, checks,
+        claim, rec.label, checks,
         measured={"onset": frac, "onset_layer": on[0] if on else None, "L*": ls[1] if ls else None,
                   "peak": float(prof.max())},
         null=uni,
@@ -221,6 +290,7 @@ def check_tf5(claim: Claim, m):
     )
 
 
+# ----------------------------------------------------------------------------- TF-6
 def norm_share_points(info, cv: np.ndarray, head_share: np.ndarray):
     """TF-6's points: (key-norm CV of the head's KV head, mean max share of the head) for every
     (layer, query head); ``cv [L,Hk]``, ``head_share [L,H]`` → ``x, y [L,H]`` (GQA: query head h
@@ -237,60 +307,64 @@ def tf6_statistic(m) -> tuple[float, float]:
 def tf6_bootstrap(m, reps: int, seed: int) -> np.ndarray:
     """[R] TF-6's r recomputed on sequence resamples (key-norm CV and head max shares from the
     same resampled sequences): the measured variation of r over the data."""
-    w = sequence_weights(m.colsum.shape[1], reps, seed)
+    w = bootstrap_counts(m.colsum.shape[1], reps, seed)
     cv = cv_replicates(m.key_norms_pre, w)  # [R,L,Hk]
     share = np.einsum("rn,lnh->rlh", w, m.max_share()) / w.sum(1)[:, None, None]  # [R,L,H]
     return np.array([pearson(*norm_share_points(m.info, cv[i], share[i]))[0] for i in range(len(w))])
 
 
-def check_tf6(claim: Claim, m):
+def check_tf6(claim: Claim, rec: ModelRecord) -> ClaimResult:
     """Pearson r(key-norm CV, max share) over (layer, query head) > 0."""
+    m = rec.real
     x, y = norm_share_points(m.info, m.norm_cv(), m.head_max_share())
     r, p = pearson(x, y)
     checks = [Check("Pearson r(norm-CV, max share) > 0", r, ">", claim.threshold, claim.tolerance.value,
                     note=f"p = {p:.3g}{' (not significant, †)' if p >= claim.param('alpha') else ''}")]
     return evaluate(
-        claim, m.label, checks, measured={"r": r, "p": p}, null=0.0,
+        claim, rec.label, checks, measured={"r": r, "p": p}, null=0.0,
         summary=f"r = {r:+.3f} (p = {p:.2g}) over {x.size} (layer, head) pairs",
         extra={"cv": x, "max_share": y},
         provenance=_prov(m), premises=m.premises(),
     )
 
 
-def check_tf7(claim: Claim, m, shuffled, seed: int = 0):
+# ----------------------------------------------------------------------------- TF-7
+def check_tf7(claim: Claim, rec: ModelRecord) -> ClaimResult:
     """RoPE (§7, App. C.3 Fig. 5): norms preserved; VE@1 roughly halved; VE@8 lowered only
     slightly and still above the nulls of Fig. 3 (for transformers: the Gaussian null). The
     post-RoPE shuffle comparison is not in the paper: reported, not deciding."""
-    z = claim.param("z")
+    m, shuffled = rec.real, _shuffled(rec, "TF-7")
+    z, r, r1 = claim.param("z"), claim.param("rank"), claim.param("dominance_rank")
     cv_pre, cv_post = m.norm_cv(post=False), m.norm_cv(post=True)
     rel = float(np.max(np.abs(cv_post - cv_pre) / cv_pre))
-    ve1_pre, ve1_post = m.ve(1).mean(), m.ve(1, post=True).mean()
-    ve8_pre, ve8_post = m.ve(8).mean(), m.ve(8, post=True).mean()
+    ve1_pre, ve1_post = m.ve(r1).mean(), m.ve(r1, post=True).mean()
+    ve8_pre, ve8_post = m.ve(r).mean(), m.ve(r, post=True).mean()
     ratio1 = float(ve1_post / ve1_pre)
     drop1, drop8 = 1 - ratio1, float(1 - ve8_post / ve8_pre)
-    post, post_se = _layer_ve(m, 8, post=True)
-    shuf, shuf_se = _layer_ve(shuffled, 8, post=True)
+    post, post_se = _layer_ve(m, r, post=True)
+    shuf, shuf_se = _layer_ve(shuffled, r, post=True)
     T = m.colsum.shape[-1]
-    gauss, gauss_se = gaussian_null(T, m.info.head_dim, 8, claim.param("null_reps"), seed)
+    gauss, gauss_se = gaussian_null(T, m.info.head_dim, r, claim.param("null_reps"), rec.seed)
     checks = [
         Check("max relative |CV_post − CV_pre|", rel, "<=", claim.param("cv_rel_tol")),
-        Check("VE@1 post/pre ratio ('roughly halves': nearer ½ than 0 or 1)", ratio1, "in", claim.param("ve1_ratio_band")),
-        Check("VE@8 reduced ('reduces VE everywhere')", drop8, ">", 0.0),
-        Check("VE@8 relative drop < VE@1 relative drop ('only slightly')", drop8, "<", drop1),
-        Check("post-RoPE VE@8 > Gaussian null (the transformers' null of Fig. 3), every layer", post, "all>", gauss,
+        Check(f"VE@{r1} post/pre ratio ('roughly halves': nearer ½ than 0 or 1)", ratio1, "in",
+              claim.param("ve1_ratio_band")),
+        Check(f"VE@{r} reduced ('reduces VE everywhere')", drop8, ">", 0.0),
+        Check(f"VE@{r} relative drop < VE@{r1} relative drop ('only slightly')", drop8, "<", drop1),
+        Check(f"post-RoPE VE@{r} > Gaussian null (the transformers' null of Fig. 3), every layer", post, "all>", gauss,
               z * np.sqrt(post_se ** 2 + gauss_se ** 2)),
     ]
     shuf_fail = (np.flatnonzero(post - z * np.sqrt(post_se ** 2 + shuf_se ** 2) <= shuf) + 1).tolist()
     return evaluate(
-        claim, m.label, checks,
-        measured={"cv_rel_diff": rel, "ve1_ratio": ratio1, "ve8_drop": drop8},
+        claim, rec.label, checks,
+        measured={"cv_rel_diff": rel, "ve1_ratio": ratio1, "ve8_drop": drop8},  # report schema keys
         null={"gauss": gauss, "shuffle_post": float(shuf.mean())},
-        summary=(f"norm-CV max rel. change {rel:.1e}; VE@1 {ve1_pre:.3f}→{ve1_post:.3f} (×{ratio1:.2f}); "
-                 f"VE@8 {ve8_pre:.3f}→{ve8_post:.3f} (−{drop8:.1%}); post-RoPE VE@8 vs Gaussian {gauss:.3f}; "
+        summary=(f"norm-CV max rel. change {rel:.1e}; VE@{r1} {ve1_pre:.3f}→{ve1_post:.3f} (×{ratio1:.2f}); "
+                 f"VE@{r} {ve8_pre:.3f}→{ve8_post:.3f} (−{drop8:.1%}); post-RoPE VE@{r} vs Gaussian {gauss:.3f}; "
                  f"for information (not in the paper, not deciding): post-RoPE shuffle null {shuf.mean():.3f}, "
                  f"not cleared in {len(shuf_fail)} of {len(post)} layers"),
-        per_layer={"ve1_pre": m.ve(1).mean((1, 2)), "ve1_post": m.ve(1, post=True).mean((1, 2)),
-                   "ve8_pre": m.ve(8).mean((1, 2)), "ve8_post": post, "ve8_post_shuffle": shuf},
+        per_layer={"ve1_pre": m.ve(r1).mean((1, 2)), "ve1_post": m.ve(r1, post=True).mean((1, 2)),
+                   "ve8_pre": m.ve(r).mean((1, 2)), "ve8_post": post, "ve8_post_shuffle": shuf},
         extra={"gauss_null": gauss, "rotary_dim": m.info.rotary_dim, "head_dim": m.info.head_dim,
                "shuffle_post_not_cleared_layers": shuf_fail},
         provenance=_prov(m, shuffled), premises=m.premises(),
@@ -299,14 +373,10 @@ def check_tf7(claim: Claim, m, shuffled, seed: int = 0):
 
 # ---------------------------------------------------------------------------- family claims
 # Completion dynamics (§4.3) and the scale dependence of TF-6's r, over the models of one family
-# ordered by size. Crossing depths are TF-5's: probes.attention.onset on the per-layer mean max
-# share, with TF-5's registry thresholds (0.20 onset, 0.50 L*); a model that never crosses is
-# placed at (L+1)/L, later than any layer, so "earlier" stays an ordering.
-
-
-def _crossing_fraction(profile, threshold: float) -> float:
-    c = onset(profile, threshold)
-    return c[1] if c is not None else (len(profile) + 1) / len(profile)
+# ordered by size. Crossing depths are TF-5's: probes.stats.onset on the per-layer mean max
+# share, with TF-5's registry thresholds (onset_threshold, completion_threshold); a model that
+# never crosses is placed at (L+1)/L (probes.stats.onset_fraction), later than any layer, so
+# "earlier" stays an ordering.
 
 
 def crossings(m, tf5: Claim, reps: int, seed: int) -> dict:
@@ -314,15 +384,15 @@ def crossings(m, tf5: Claim, reps: int, seed: int) -> dict:
     bootstrap SE of each over sequences (the profile recomputed on each resample)."""
     per_seq = m.max_share().mean(2)  # [L,N] head-mean max share per sequence
     prof = per_seq.mean(1)  # = m.layer_max_share()
-    w = sequence_weights(per_seq.shape[1], reps, seed)
+    w = bootstrap_counts(per_seq.shape[1], reps, seed)
     boot = (w @ per_seq.T) / w.sum(1, keepdims=True)  # [R,L]
     out = {"label": m.label, "n_layers": len(prof), "profile": prof, "lm_gain": m.lm_gain()}
     for name, key in (("onset", "onset_threshold"), ("lstar", "completion_threshold")):
         thr = tf5.param(key)
         c = onset(prof, thr)
-        out[name] = _crossing_fraction(prof, thr)
+        out[name] = onset_fraction(prof, thr)
         out[f"{name}_layer"] = c[0] if c else None
-        out[f"{name}_boot"] = np.array([_crossing_fraction(b, thr) for b in boot])
+        out[f"{name}_boot"] = np.array([onset_fraction(b, thr) for b in boot])
         out[f"{name}_se"] = float(out[f"{name}_boot"].std(ddof=1))
     out["gap"] = out["lstar"] - out["onset"]
     out["gap_se"] = float((out["lstar_boot"] - out["onset_boot"]).std(ddof=1))
@@ -352,12 +422,23 @@ def _first_last(name, vals, ses, comparator, z):
                  z * float(np.hypot(ses[0], ses[-1])))
 
 
-def check_tf9(claim: Claim, tf5: Claim, family: str, ms: list, n_params: list, seed: int = 0):
+def _crossing_extra(rows):
+    return {k: [r[k] for r in rows] for k in ("onset", "onset_se", "lstar", "lstar_se", "gap", "gap_se",
+                                              "onset_layer", "lstar_layer", "n_layers", "profile")}
+
+
+def _reals(rec: FamilyRecord) -> list:
+    return [m.real for m in rec.models]
+
+
+def check_tf9(claim: Claim, rec: FamilyRecord) -> ClaimResult:
     """§4.3: 'The Pythia models lock in quickly after onset and do so earlier as they scale, with
     Pythia 2.8B crossing at 9 % depth.' Onset and L* fall from the smallest to the largest model;
     the largest onsets no later than any other (beyond the margin). The gap is reported."""
+    tf5 = registry()["TF-5"]
     z, reps = claim.param("z"), claim.param("bootstrap_reps")
-    rows, sizes = _by_size(ms, n_params, lambda m: crossings(m, tf5, reps, seed))
+    ms = _reals(rec)
+    rows, sizes = _by_size(ms, list(rec.n_params), lambda m: crossings(m, tf5, reps, rec.seed))
     on, on_se = np.array([r["onset"] for r in rows]), np.array([r["onset_se"] for r in rows])
     ls, ls_se = np.array([r["lstar"] for r in rows]), np.array([r["lstar_se"] for r in rows])
     earliest_other = int(np.argmin(on[:-1]))
@@ -370,24 +451,21 @@ def check_tf9(claim: Claim, tf5: Claim, family: str, ms: list, n_params: list, s
               note=f"earliest other: {rows[earliest_other]['label']} at {on[earliest_other]:.0%}"),
     ]
     return _family_result(
-        claim, family, rows, sizes, checks,
+        claim, rec.label, rows, sizes, checks,
         measured={r["label"]: {"onset": r["onset"], "L*": r["lstar"]} for r in rows},
         summary="onset / L* by size: " + ", ".join(
             f"{r['label']} {_fmt_pct(r['onset'])}/{_fmt_pct(r['lstar'])} (gap {r['gap']:+.0%})" for r in rows),
         extra=_crossing_extra(rows), ms=ms)
 
 
-def _crossing_extra(rows):
-    return {k: [r[k] for r in rows] for k in ("onset", "onset_se", "lstar", "lstar_se", "gap", "gap_se",
-                                              "onset_layer", "lstar_layer", "n_layers", "profile")}
-
-
-def check_tf10(claim: Claim, tf5: Claim, family: str, ms: list, n_params: list, seed: int = 0):
+def check_tf10(claim: Claim, rec: FamilyRecord) -> ClaimResult:
     """§4.3: 'The larger GPT-2 models do the opposite: GPT-2 XL first exceeds the 0.20 onset at
     17 % depth but does not pass a 0.50 share until 60 % depth.' The completion gap (L* − onset)
     and L* grow from the smallest to the largest model; the largest has the family's widest gap."""
+    tf5 = registry()["TF-5"]
     z, reps = claim.param("z"), claim.param("bootstrap_reps")
-    rows, sizes = _by_size(ms, n_params, lambda m: crossings(m, tf5, reps, seed))
+    ms = _reals(rec)
+    rows, sizes = _by_size(ms, list(rec.n_params), lambda m: crossings(m, tf5, reps, rec.seed))
     gap, gap_se = np.array([r["gap"] for r in rows]), np.array([r["gap_se"] for r in rows])
     ls, ls_se = np.array([r["lstar"] for r in rows]), np.array([r["lstar_se"] for r in rows])
     widest_other = int(np.argmax(gap[:-1]))
@@ -401,7 +479,7 @@ def check_tf10(claim: Claim, tf5: Claim, family: str, ms: list, n_params: list, 
     ]
     big = rows[-1]
     return _family_result(
-        claim, family, rows, sizes, checks,
+        claim, rec.label, rows, sizes, checks,
         measured={r["label"]: {"onset": r["onset"], "L*": r["lstar"], "gap": r["gap"]} for r in rows},
         summary="onset / L* by size: " + ", ".join(
             f"{r['label']} {_fmt_pct(r['onset'])}/{_fmt_pct(r['lstar'])} (gap {r['gap']:+.0%})" for r in rows)
@@ -411,11 +489,12 @@ def check_tf10(claim: Claim, tf5: Claim, family: str, ms: list, n_params: list, 
         extra=_crossing_extra(rows), ms=ms)
 
 
-def check_tf11(claim: Claim, m):
+def check_tf11(claim: Claim, rec: ModelRecord) -> ClaimResult:
     """§4.3: 'both GPT-2 large and XL drop their concentration sharply in the final layer as
     routing gives way to the readout.' The final layer's mean max share falls below the
     penultimate's beyond z·SE (paired over sequences), and that fall is the steepest of the
     profile (no other layer-to-layer fall exceeds it beyond its margin)."""
+    m = rec.real
     z = claim.param("z")
     per_seq = m.max_share().mean(2)  # [L,N]
     prof = per_seq.mean(1)
@@ -433,8 +512,8 @@ def check_tf11(claim: Claim, m):
     checks = [Check("final-layer fall of mean max share (layer L−1 → L) > 0", final, ">", 0.0, z * final_se,
                     note=f"relative fall {final / prof[-2]:.0%} of layer L−1's {prof[-2]:.3f}"), steep]
     return evaluate(
-        claim, m.label, checks, measured={"final_fall": final, "final_fall_se": final_se,
-                                          "relative_fall": float(final / prof[-2])},
+        claim, rec.label, checks, measured={"final_fall": final, "final_fall_se": final_se,
+                                            "relative_fall": float(final / prof[-2])},
         null="no final-layer fall: layer L's mean max share equal to layer L−1's (paired over sequences)",
         summary=(f"max share layer L−1 {prof[-2]:.3f} → L {prof[-1]:.3f}: fall {final:+.3f} ± {final_se:.3f} "
                  f"({final / prof[-2]:.0%}); largest other fall {falls[:-1].max() if len(falls) > 1 else float('nan'):+.3f}"),
@@ -444,20 +523,22 @@ def check_tf11(claim: Claim, m):
     )
 
 
-def check_tf12(claim: Claim, tf6: Claim, family: str, ms: list, n_params: list, refs: list, seed: int = 0):
+def check_tf12(claim: Claim, rec: FamilyRecord) -> ClaimResult:
     """§4.3 'On the correlation …': 'in GPT-2 it is strong and grows with scale (0.37 to 0.70); in
     Pythia it is weak and decays toward zero, not significant at 410M.' TF-6's r per model, its
     bootstrap SE over sequences; GPT-2: r grows smallest → largest and no step falls beyond its
     margin; Pythia: |r| falls smallest → largest, and p ≥ α (TF-6's α) at the named models."""
+    tf6 = registry()["TF-6"]
     z, reps = claim.param("z"), claim.param("bootstrap_reps")
-    direction = claim.param("direction")[family]
+    direction = claim.param("direction")[rec.family]
     alpha = tf6.param("alpha")
+    ms, n_params = _reals(rec), list(rec.n_params)
     order = np.argsort(n_params, kind="stable")
-    ms_o, refs_o = [ms[i] for i in order], [refs[i] for i in order]
+    ms_o, refs_o = [ms[i] for i in order], [rec.refs[i] for i in order]
     stats_ = [tf6_statistic(m) for m in ms_o]
     r = np.array([s[0] for s in stats_])
     p = np.array([s[1] for s in stats_])
-    se = np.array([np.nanstd(tf6_bootstrap(m, reps, seed), ddof=1) for m in ms_o])
+    se = np.array([np.nanstd(tf6_bootstrap(m, reps, rec.seed), ddof=1) for m in ms_o])
     labels = [m.label for m in ms_o]
     if direction == "grows":
         steps, step_se = np.diff(r), np.hypot(se[1:], se[:-1])
@@ -465,12 +546,12 @@ def check_tf12(claim: Claim, tf6: Claim, family: str, ms: list, n_params: list, 
                   Check("no step of r falls by more than its margin", steps, "all>", 0.0, -z * step_se)]
     else:
         checks = [_first_last("TF-6 |r| (decays toward zero)", np.abs(r), se, "<", z)]
-        for ref in claim.param("not_significant").get(family, []):
+        for ref in claim.param("not_significant").get(rec.family, []):
             if ref in refs_o:
                 i = refs_o.index(ref)
                 checks.append(Check(f"r at {labels[i]} not significant (p ≥ α = {alpha})", float(p[i]), ">=", alpha))
     return _family_result(
-        claim, family, [{"label": lb} for lb in labels], np.asarray(n_params)[order], checks,
+        claim, rec.label, [{"label": lb} for lb in labels], np.asarray(n_params)[order], checks,
         measured={lb: {"r": float(ri), "p": float(pi)} for lb, ri, pi in zip(labels, r, p)},
         summary=f"TF-6 r by size ({direction}): " + ", ".join(
             f"{lb} {ri:+.2f}±{si:.2f}{'†' if pi >= alpha else ''}" for lb, ri, si, pi in zip(labels, r, se, p))
@@ -478,12 +559,14 @@ def check_tf12(claim: Claim, tf6: Claim, family: str, ms: list, n_params: list, 
         extra={"r": r, "r_se": se, "p": p, "alpha": alpha, "direction": direction}, ms=ms_o)
 
 
-def check_tf13(claim: Claim, tf5: Claim, ms: list, seed: int = 0):
+def check_tf13(claim: Claim, rec: FamilyRecord) -> ClaimResult:
     """§4.3: 'There is no single onset depth, and no fixed completion depth either.' A crossing at
     layer k of L places the depth in ((k−1)/L, k/L]; widened by z bootstrap SEs, these intervals
     have no common point across the models (for onset, and for L*)."""
+    tf5 = registry()["TF-5"]
     z, reps = claim.param("z"), claim.param("bootstrap_reps")
-    rows = [crossings(m, tf5, reps, seed) for m in ms]
+    ms = _reals(rec)
+    rows = [crossings(m, tf5, reps, rec.seed) for m in ms]
     checks, extra = [], {}
     for name, what in (("onset", "onset"), ("lstar", "completion depth L*")):
         lo = np.array([r[name] - 1 / r["n_layers"] - z * r[f"{name}_se"] for r in rows])
@@ -494,7 +577,7 @@ def check_tf13(claim: Claim, tf5: Claim, ms: list, seed: int = 0):
                                  f"{rows[int(hi.argmin())]['label']}"))
         extra[f"{name}_interval"] = np.stack([lo, np.where(np.isfinite(hi), hi, 2.0)], 1)
     return evaluate(
-        claim, "+".join(r["label"] for r in rows), checks,
+        claim, rec.label, checks,
         measured={r["label"]: {"onset": r["onset"], "L*": r["lstar"]} for r in rows}, null=claim.null,
         summary="onset / L*: " + ", ".join(f"{r['label']} {_fmt_pct(r['onset'])}/{_fmt_pct(r['lstar'])}"
                                            for r in rows),
@@ -504,19 +587,21 @@ def check_tf13(claim: Claim, tf5: Claim, ms: list, seed: int = 0):
     )
 
 
-def check_tf14(claim: Claim, tf2: Claim, family: str, pairs: list, n_params: list, seed: int = 0):
+def check_tf14(claim: Claim, rec: FamilyRecord) -> ClaimResult:
     """§4.2: 'The smallest model, Pythia 160M, is the cautionary case: almost all of its apparent
     collapse (0.819 of 0.885) is reproduced by the shuffle null … This caveat disappears at
     scale.' Smallest model: marginal effect (shuffle − Gaussian) > content effect (real −
     shuffle); the shuffle/real VE@8 ratio is lower at the largest model than at the smallest.
-    ``pairs`` = [(real, shuffled)]; the Gaussian null is TF-2's (same reps)."""
-    z = claim.param("z")
-    order = np.argsort(n_params, kind="stable")
+    VE@r and the Gaussian null are TF-2's (its rank and null_reps)."""
+    tf2 = registry()["TF-2"]
+    z, rank = claim.param("z"), tf2.param("rank")
+    order = np.argsort(list(rec.n_params), kind="stable")
+    pairs = _pairs(rec, "TF-14")
     pairs = [pairs[i] for i in order]
     rows = []
     for real, shuf in pairs:
-        a, b = real.ve(8).mean(2).mean(0), shuf.ve(8).mean(2).mean(0)  # [N] depth-and-head means
-        g, g_se = gaussian_null(real.colsum.shape[-1], real.info.head_dim, 8, tf2.param("null_reps"), seed)
+        a, b = real.ve(rank).mean(2).mean(0), shuf.ve(rank).mean(2).mean(0)  # [N] depth-and-head means
+        g, g_se = gaussian_null(real.colsum.shape[-1], real.info.head_dim, rank, tf2.param("null_reps"), rec.seed)
         ratio = float(b.mean() / a.mean())
         rows.append({"label": real.label, "real": float(a.mean()), "shuffle": float(b.mean()), "gauss": g,
                      "content": float(a.mean() - b.mean()), "content_se": float(np.hypot(sem(a), sem(b))),
@@ -526,15 +611,103 @@ def check_tf14(claim: Claim, tf2: Claim, family: str, pairs: list, n_params: lis
     checks = [
         Check(f"smallest model ({s['label']}): marginal effect − content effect > 0 (mostly marginal)",
               s["marginal"] - s["content"], ">", 0.0, z * float(np.hypot(s["marginal_se"], s["content_se"]))),
-        Check("shuffle/real VE@8 ratio: largest − smallest < 0 (the caveat fades with scale)",
+        Check(f"shuffle/real VE@{rank} ratio: largest − smallest < 0 (the caveat fades with scale)",
               big["ratio"] - s["ratio"], "<", 0.0, z * float(np.hypot(big["ratio_se"], s["ratio_se"]))),
     ]
     ms = [p[0] for p in pairs]
     return _family_result(
-        claim, family, rows, np.asarray(n_params)[order], checks,
+        claim, rec.label, rows, np.asarray(rec.n_params)[order], checks,
         measured={r["label"]: {"shuffle_over_real": r["ratio"], "content": r["content"], "marginal": r["marginal"]}
                   for r in rows},
         summary=", ".join(f"{r['label']} shuffle/real {r['shuffle']:.3f}/{r['real']:.3f} = {r['ratio']:.2f} "
                           f"(content {r['content']:+.3f}, marginal {r['marginal']:+.3f})" for r in rows),
         extra={k: [r[k] for r in rows] for k in ("real", "shuffle", "gauss", "content", "marginal", "ratio", "ratio_se")},
         ms=ms)
+
+
+CHECKS = {"TF-1": check_tf1, "TF-2": check_tf2, "TF-4": check_tf4, "TF-5": check_tf5, "TF-6": check_tf6,
+          "TF-7": check_tf7, "TF-9": check_tf9, "TF-10": check_tf10, "TF-11": check_tf11, "TF-12": check_tf12,
+          "TF-13": check_tf13, "TF-14": check_tf14}
+
+
+# ----------------------------------------------------------------------------- targets and measurements
+def _family_targets(cid: str, specs, wanted, shuffled: bool) -> list[Target]:
+    """The run's models grouped by family (gpt2, pythia; ``wanted`` of them, all if None), one target per
+    family with at least two models; when none has two, one target unavailable with the command that
+    runs it."""
+    from fixtures.models import FAMILIES
+
+    names = [f for f in FAMILIES if wanted is None or f in wanted]
+    runnable = {f: ss for f in names if len(ss := [s for s in specs if s.family == f]) >= 2}
+    if not runnable:
+        return [Target(label="+".join(names), claims=(cid,), scope=MODEL, marks=("models",),
+                       unavailable=f"{cid} compares models of one family ({' or '.join(names)}) and needs at least "
+                                   f"two of them: " + PAPER_MODELS_CMD)]
+    return [Target(label=f, ref=("group", f, tuple(ss), shuffled), claims=(cid,), scope=MODEL, marks=("models",))
+            for f, ss in runnable.items()]
+
+
+def targets(options) -> list[Target]:
+    """Every ``--model`` of the run twice (scope ``model``): for TF-1, TF-5, TF-6 (its real pass) and for
+    TF-2, TF-7 (and its shuffled re-run); the registry's ``applies_to`` keeps the softmax-attention models
+    (TF-7: the rotary ones). Then the cross-model targets (scope ``model``, mark ``models``): TF-4, TF-9,
+    TF-10, TF-12, TF-14 one per family with >= 2 models in the run (TF-9/TF-10/TF-14: the registry's
+    ``families``), TF-11 one per model it names, TF-13 one over the paper's models in the run; each
+    unavailable, with the command that runs it, when the run lacks those models."""
+    from fixtures.models import PAPER_MODELS
+    from fixtures.targets import model_targets, run_specs
+
+    reg = registry()
+    specs = run_specs(tuple(options.models))
+    out = model_targets(options, claims=REAL_IDS) + model_targets(options, claims=SHUFFLE_IDS)
+    for cid, shuffled in FAMILY_IDS:
+        wanted = reg[cid].params.get("families")
+        out += _family_targets(cid, specs, wanted, shuffled)
+    named = reg["TF-11"].param("models")
+    for ref in named:
+        present = [s for s in specs if s.ref == ref]
+        if present:
+            out += [Target(label=s.label, ref=s, claims=("TF-11",), scope=MODEL, marks=("models",)) for s in present]
+        else:
+            out.append(Target(label=ref, claims=("TF-11",), scope=MODEL, marks=("models",),
+                              unavailable=f"TF-11 is about {' and '.join(named)}, not in this run (hub weights, not "
+                                          f"available offline): " + PAPER_MODELS_CMD))
+    paper = tuple(s for s in specs if s.ref in PAPER_MODELS)
+    if len(paper) < 2:
+        out.append(Target(label=PAPER_MODELS_LABEL, claims=("TF-13",), scope=MODEL, marks=("models",),
+                          unavailable="TF-13 compares the paper's transformers and needs at least two of them: "
+                                      + PAPER_MODELS_CMD))
+    else:
+        out.append(Target(label="+".join(s.label for s in paper), ref=("group", None, paper, False),
+                          claims=("TF-13",), scope=MODEL, marks=("models",)))
+    return out
+
+
+def model_size(spec) -> int:
+    """Parameter-count proxy for ordering a family: layers × width² (from the config; raises
+    WeightsUnavailable)."""
+    from fixtures.models import load_config
+
+    cfg = load_config(spec)
+    return cfg.num_hidden_layers * cfg.hidden_size ** 2
+
+
+def _model_record(spec, options, shuffled: bool) -> ModelRecord:
+    from fixtures.measure import measure as attention_pass
+
+    real = attention_pass(spec, options, "real")
+    shuf = attention_pass(spec, options, "shuffled") if shuffled else None
+    return ModelRecord(label=spec.label, real=real, shuffled=shuf, seed=options.seed)
+
+
+def measure(target: Target, options):
+    """The target's record: a :class:`ModelRecord` of one model (a ``--model``, with the shuffled re-run for
+    TF-2 and TF-7; a model TF-11 names), or a :class:`FamilyRecord` of a group of models.
+    Passes are :func:`fixtures.measure.measure`'s (cached on disk); missing hub weights raise
+    WeightsUnavailable (the harness skips)."""
+    if not isinstance(target.ref, tuple):  # one model (a ModelSpec)
+        return _model_record(target.ref, options, bool(set(target.ids(CHECKS)) & set(SHUFFLE_IDS)))
+    _, family, specs, shuffled = target.ref
+    models = tuple(_model_record(s, options, shuffled) for s in specs)
+    return FamilyRecord(label=target.label, models=models, n_params=tuple(model_size(s) for s in specs),
+                        refs=tuple(s.ref for s in specs), family=family, seed=options.seed)

@@ -1,8 +1,16 @@
-"""Claim logic on the trained-here zoo: PR-1 (brake ordering, §7), SC-1 (seed control, App. C.6),
-AR-1 / AR-2 / AR-3 (attention residuals, §5.4, App. C.5, Fig. 8). Pure functions: measurements in
-(``TransformerMeasurement`` / ``RoutingMeasurement`` or their arrays), ``ClaimResult`` out.
-The self-tests (tests/test_zoo.py) feed the same functions inputs on which each claim is false,
-including each claim's hard null (the nearest explanation other than the claimed mechanism).
+"""Claims on the trained-here zoo: PR-1 (brake ordering, §7), SC-1 (seed control, App. C.6),
+AR-1 / AR-2 / AR-3 (attention residuals, §5.4, App. C.5, Fig. 8); and the same claims on the open
+hub checkpoints where they can be had (AttnRes 0.6B, PolyPythias seed twins). A family of the audit
+(``suite.family``): :func:`targets` lists the zoo's entries (marked ``zoo``) and the hub checkpoints
+(marked ``hub``; skipped offline with the command that runs them), :func:`measure` builds one record
+per target (:class:`BrakeOrdering`, :class:`SeedTwins`, :class:`DepthRouting`) from the cached
+measurements of fixtures/zoo_measure.py, and :data:`CHECKS` decide them: pure functions, record in,
+``ClaimResult`` out. The self-tests (tests/test_zoo.py) feed the same functions records on which
+each claim is false, including each claim's hard null (the nearest explanation other than the
+claimed mechanism).
+
+The zoo trains once per machine (``make zoo``: ≈23 min on 2 cores, then cached under
+``fixtures.models.cache_root()/zoo``); ``--retrain`` forces it, ``--zoo smoke`` reads the self-tests' cut.
 
 Every check supplies its claim's premise quantities (registry ``preconditions``): the
 ``functioning-model`` gain of every model it reads (:func:`lm_gain`), plus the claim's own
@@ -11,14 +19,80 @@ Every check supplies its claim's premise quantities (registry ``preconditions``)
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
 from scipy.linalg import subspace_angles
+from scipy.stats import spearmanr
 
-from probes.attention import completion_depth, onset
-from suite.registry import Claim
-from suite.results import Check, evaluate, sem
+from probes import stats
+from suite.family import Target
+from suite.registry import Claim, registry
+from suite.results import Check, evaluate
+
+
+HUB_ATTNRES = "wdlctc/open-attnres-0.6b-block"
+# PolyPythias (van der Wal et al. 2025): 160M Pythia retrained with other seeds
+HUB_TWINS = {"base": "EleutherAI/pythia-160m", "weight": "EleutherAI/pythia-160m-weight-seed1",
+             "data": "EleutherAI/pythia-160m-data-seed1", "both": "EleutherAI/pythia-160m-seed1"}
+ZOO_ATTNRES = "attnres"  # the zoo entry AR-1/2/3 read
+AR_IDS = ("AR-1", "AR-2", "AR-3")
+LABELS = {"brake-ordering": "zoo: nope/rope/alibi", "seed-twins": "zoo: rope seed twins",
+          "attnres": f"zoo-{ZOO_ATTNRES}", "polypythias": "PolyPythias pythia-160m seed twins"}
+# `pytest -k` expressions that select each hub target's tests (named in its offline skip reason)
+HUB_SELECT = {HUB_ATTNRES: "AR- and open-attnres", "polypythias": "SC-1 and PolyPythias"}
+
+
+# ----------------------------------------------------------------------------- measurement records
+@dataclass
+class BrakeOrdering:
+    """PR-1's inputs: zoo transformers that differ only in their positional scheme."""
+
+    label: str
+    schemes: dict  # {"nope"|"rope"|"alibi": max share [L,N,H]}
+    sweep: dict  # {ALiBi slope scale: max share [L,N,H]} of the trained ALiBi entry
+    seed_family: dict  # {entry: max share [L,N,H]} of entries that differ only in their seeds (RoPE and its twins)
+    lm_gains: dict  # {scheme: unigram − model NLL} (functioning-model premise)
+    seed: int = 0  # the paired bootstrap's seed
+    provenance: dict = field(default_factory=dict)  # the RoPE entry's, with every scheme's under "entries"
+    curves: dict = field(default_factory=dict)  # the zoo's training curves (reported)
+
+
+@dataclass
+class SeedTwins:
+    """SC-1's inputs: a base model and its reseeded twins."""
+
+    label: str
+    base_ve: np.ndarray  # [L,N,H] rank-r VE per (layer, sequence, head)
+    base_cov: np.ndarray  # [L,H,d,d] key covariance
+    twins: dict  # {reseed type: (ve [L,N,H], cov [L,H,d,d])}
+    alignments: dict  # {reseed type: key_cross_moments(base, twin)}
+    rotary_dim: int  # the keys' rotary dims
+    lm_gains: dict  # {model: unigram − model NLL} of the base and every twin (functioning-model premise)
+    seed: int = 0  # the random-subspace baseline's seed
+    provenance: dict = field(default_factory=dict)
+
+
+@dataclass
+class DepthRouting:
+    """AR-1/2/3's inputs: an AttnRes router's ``RoutingMeasurement`` records (fixtures/zoo_measure.py)."""
+
+    label: str
+    sweep: dict  # {recency offset δ: RoutingMeasurement}; δ = 0: the trained router with AR-2's nulls
+    with_nulls: dict  # {claim id: the trained router measured with that claim's null_probes / null_seed}
+
+    def trained(self, claim: Claim):
+        """The trained router with ``claim``'s random-probe nulls (AR-1's and AR-3's: no second pass
+        when their null parameters equal AR-2's)."""
+        return self.with_nulls[claim.id]
+
+
+def depth_routing(measured, label: str | None = None) -> DepthRouting:
+    """A :class:`DepthRouting` of one trained measurement (every claim reads it) or of an offset
+    sweep ``{δ: RoutingMeasurement}`` whose δ = 0 entry carries the nulls."""
+    sweep = measured if isinstance(measured, dict) else {0.0: measured}
+    trained = sweep[0.0]
+    return DepthRouting(label=label or trained.label, sweep=sweep, with_nulls={cid: trained for cid in AR_IDS})
 
 
 def lm_gain(provenance: dict | None, nll: float | None = None) -> float:
@@ -53,21 +127,6 @@ def _gains(gains: dict) -> dict:
 
 
 # ----------------------------------------------------------------------------- PR-1
-def onset_depth(profile, threshold: float) -> float:
-    """Continuous onset (1-based layers): the first crossing of ``threshold``, linearly
-    interpolated between the layer below and the first layer above it; 1.0 if layer 1 is already
-    above; L+1 (censored: "never") if no layer is."""
-    v = np.asarray(profile, dtype=float)
-    idx = np.flatnonzero(v > threshold)
-    if idx.size == 0:
-        return float(v.size + 1)
-    k = int(idx[0])
-    if k == 0:
-        return 1.0
-    lo, hi = v[k - 1], v[k]
-    return float(k + (threshold - lo) / (hi - lo))
-
-
 def _profile(ms):
     """[L,N,H] max shares → [L] layer profile (mean over sequences and heads)."""
     return np.asarray(ms, dtype=float).mean((1, 2))
@@ -77,40 +136,35 @@ def bootstrap_onsets(max_shares: dict, threshold: float, reps: int, seed: int) -
     """Paired bootstrap over sequences (every model saw the same validation windows):
     ``{key: [reps] onset depths}`` with the same resampled sequences for every key."""
     n = next(iter(max_shares.values())).shape[1]
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, n, size=(reps, n))
+    idx = stats.bootstrap_indices(n, reps, seed)
     out = {}
     for k, ms in max_shares.items():
         ms = np.asarray(ms, dtype=float)
         per_seq = ms.mean(2)  # [L,N]
-        out[k] = np.array([onset_depth(per_seq[:, i].mean(1), threshold) for i in idx])
+        out[k] = np.array([stats.onset_depth(per_seq[:, i].mean(1), threshold) for i in idx])
     return out
 
 
 def _summ(ms, thr, comp):
     prof = _profile(ms)
-    o = onset(prof, thr)
-    c = completion_depth(prof, comp)
+    o = stats.onset(prof, thr)
+    c = stats.completion_depth(prof, comp)
     return {"profile": prof, "onset_layer": None if o is None else o[0], "onset_frac": None if o is None else o[1],
-            "onset_depth": onset_depth(prof, thr), "peak": float(prof.max()), "peak_layer": int(prof.argmax()) + 1,
+            "onset_depth": stats.onset_depth(prof, thr), "peak": float(prof.max()),
+            "peak_layer": int(prof.argmax()) + 1,
             "l_star": None if c is None else c[0]}
 
 
 def seed_spread(profiles: dict, threshold: float) -> tuple[float, dict]:
     """SD (ddof=1) of the onset depth over models that differ only in their training seeds
     (PR-1's hard null: how far onsets move by training chance alone) and the onsets."""
-    ons = {k: onset_depth(_profile(v), threshold) for k, v in profiles.items()}
+    ons = {k: stats.onset_depth(_profile(v), threshold) for k, v in profiles.items()}
     vals = np.array(list(ons.values()), dtype=float)
     return (float(vals.std(ddof=1)) if vals.size > 1 else float("nan")), ons
 
 
-def check_pr1(claim: Claim, schemes: dict, sweep: dict, seed_family: dict, lm_gains: dict, seed: int = 0,
-              model_label: str = "zoo: nope/rope/alibi", provenance: dict | None = None, curves: dict | None = None):
-    """§7's prediction: onset orders NoPE < RoPE < ALiBi.
-
-    ``schemes``: ``{"nope"|"rope"|"alibi": max_share [L,N,H]}``; ``seed_family``: ``{name:
-    max_share}`` of entries that differ only in their seeds (the RoPE twins); ``sweep``: ``{slope
-    scale: max_share}`` of the ALiBi entry; ``lm_gains``: ``{entry: unigram − model NLL}``.
+def check_pr1(claim: Claim, m: BrakeOrdering):
+    """§7's prediction: onset orders NoPE < RoPE < ALiBi (``m``: :class:`BrakeOrdering`).
 
     Premises: every scheme functions, and the attractor onsets in at least one scheme (an onset
     ordering presupposes onsets; with none, every onset is censored at L+1 and the ordering
@@ -118,6 +172,7 @@ def check_pr1(claim: Claim, schemes: dict, sweep: dict, seed_family: dict, lm_ga
     — the paired bootstrap over sequences, and the hard null of training chance (two models of
     one scheme differ in onset by SD_seed·√2). The slope sweep is this suite's addition, not the
     paper's test: reported, it does not decide."""
+    schemes, sweep, seed_family, lm_gains, seed = m.schemes, m.sweep, m.seed_family, m.lm_gains, m.seed
     thr, comp = claim.param("onset_threshold"), claim.param("completion_threshold")
     z, reps = claim.param("z"), claim.param("bootstrap_reps")
     order = claim.param("order")
@@ -140,7 +195,7 @@ def check_pr1(claim: Claim, schemes: dict, sweep: dict, seed_family: dict, lm_ga
     sweep_check = Check(f"ALiBi slope sweep (information): onset depth at ×{scales[-1]:g} − at ×{scales[0]:g} > 0 "
                         f"(SE {sse:.3g})", sdiff, ">", 0.0, z * sse).evaluate()
     onsets = [ssum[s]["onset_depth"] for s in scales]
-    rho = stats.spearmanr(scales, onsets).statistic if np.ptp(onsets) > 0 else float("nan")
+    rho = spearmanr(scales, onsets).statistic if np.ptp(onsets) > 0 else float("nan")
     fmt = lambda s: (f"{s['onset_depth']:.2f}" if s["onset_depth"] <= L else "never")  # noqa: E731
     peak = max(summ[k]["peak"] for k in order)
     summary = ("onset depth (interpolated layer, threshold %.2f): " % thr
@@ -156,7 +211,7 @@ def check_pr1(claim: Claim, schemes: dict, sweep: dict, seed_family: dict, lm_ga
         summary += (f". No positional scheme reaches the {thr:.2f} onset threshold at any layer (highest peak "
                     f"{peak:.3f}), so there are no onsets to order")
     return evaluate(
-        claim, model_label, checks,
+        claim, m.label, checks,
         measured={**{f"{k}_onset": (summ[k]["onset_depth"] if summ[k]["onset_depth"] <= L else "never") for k in order},
                   **{f"{k}_peak": summ[k]["peak"] for k in order}},
         null="no ordering: equal onsets within the paired bootstrap and the seed-to-seed spread",
@@ -166,9 +221,9 @@ def check_pr1(claim: Claim, schemes: dict, sweep: dict, seed_family: dict, lm_ga
                "sweep": {f"{s:g}": ssum[s] for s in scales}, "sweep_scales": scales, "sweep_spearman": rho,
                "sweep_check": sweep_check.describe(), "sweep_check_passed": sweep_check.passed,
                "seed_onsets": seed_onsets, "seed_sd": sd_seed, "lm_gains": lm_gains,
-               "n_layers": L, "onset_threshold": thr, "completion_threshold": comp, "training_curves": curves or {},
+               "n_layers": L, "onset_threshold": thr, "completion_threshold": comp, "training_curves": m.curves or {},
                "peak_order_holds": bool(all(summ[a]["peak"] > summ[b]["peak"] for a, b in zip(order[:-1], order[1:])))},
-        provenance=provenance or {},
+        provenance=m.provenance or {},
         premises={**_gains(lm_gains), "max_scheme_peak": peak},
     )
 
@@ -185,7 +240,7 @@ def random_subspace_angle(d: int, r: int, reps: int, seed: int) -> tuple[float, 
         b, _r = np.linalg.qr(rng.standard_normal((d, r)))
         vals.append(np.degrees(subspace_angles(a, b)).mean())
     vals = np.asarray(vals)
-    return float(vals.mean()), float(vals.std(ddof=1) / np.sqrt(reps))
+    return float(vals.mean()), float(stats.sem(vals))
 
 
 def top_subspace(cov: np.ndarray, r: int) -> np.ndarray:
@@ -268,15 +323,8 @@ def aligned_canonical_angles(moments: dict, r: int, rotary_dim: int) -> tuple[np
     return ang, match
 
 
-def check_sc1(claim: Claim, base_ve: np.ndarray, base_cov: np.ndarray, twins: dict, lm_gains: dict,
-              alignments: dict, rotary_dim: int, seed: int = 0, model_label: str = "zoo: rope seed twins",
-              provenance: dict | None = None):
-    """App. C.6 / Fig. 10: seeds give the same geometry, different directions.
-
-    ``base_ve [L,N,H]`` rank-r VE per (layer, sequence, head); ``base_cov [L,H,d,d]`` key
-    covariance; ``twins``: ``{reseed type: (ve, cov)}``; ``alignments``: ``{reseed type:
-    key_cross_moments(base, twin)}``; ``rotary_dim``: the keys' rotary dims; ``lm_gains``:
-    ``{model: unigram − model NLL}`` of the base and every twin (functioning-model premise).
+def check_sc1(claim: Claim, m: SeedTwins):
+    """App. C.6 / Fig. 10: seeds give the same geometry, different directions (``m``: :class:`SeedTwins`).
 
     Checks per reseed type: every layer's |ΔVE@r| < max_ve_diff (beyond z·SE, paired over
     sequences); every layer's mean canonical angle, heads matched by index as measured (the
@@ -286,10 +334,11 @@ def check_sc1(claim: Claim, base_ve: np.ndarray, base_cov: np.ndarray, twins: di
     The raw angle alone holds for any two models whose key bases differ by that symmetry, a
     functionally identical copy included. The VE half holds by construction at every layer
     where both VE@r exceed 1 − max_ve_diff (:func:`ve_by_construction`): recorded, not hidden."""
+    base_ve, base_cov, twins, alignments, rotary_dim = m.base_ve, m.base_cov, m.twins, m.alignments, m.rotary_dim
     r, z = claim.param("rank"), claim.param("z")
     max_diff, frac = claim.param("max_ve_diff"), claim.param("min_angle_frac")
     d = base_cov.shape[-1]
-    rand, rand_se = random_subspace_angle(d, r, claim.param("random_reps"), seed)
+    rand, rand_se = random_subspace_angle(d, r, claim.param("random_reps"), m.seed)
     checks, per_layer = [], {}
     bve = np.asarray(base_ve, dtype=float).mean(2)  # [L,N]
     per_layer["ve_base"] = bve.mean(1)
@@ -299,7 +348,7 @@ def check_sc1(claim: Claim, base_ve: np.ndarray, base_cov: np.ndarray, twins: di
         tve = np.asarray(ve, dtype=float).mean(2)
         diff = tve - bve  # [L,N] paired
         absdiff = np.abs(diff.mean(1))
-        se = sem(diff, axis=1)
+        se = stats.sem(diff, axis=1)
         ang = mean_canonical_angles(base_cov, cov, r).mean(1)  # [L]
         al_h, match = aligned_canonical_angles(alignments[typ], r, rotary_dim)
         al = al_h.mean(1)
@@ -321,7 +370,8 @@ def check_sc1(claim: Claim, base_ve: np.ndarray, base_cov: np.ndarray, twins: di
         worst_aligned = min(worst_aligned, float(al.min()))
     L = len(bve)
     n_ve = sum(int(v.sum()) for v in by_ve.values())
-    summary = (f"max |ΔVE@{r}| over layers and reseed types {worst_diff:.4f} (paper max 0.016, bound {max_diff}); "
+    summary = (f"max |ΔVE@{r}| over layers and reseed types {worst_diff:.4f} (paper max "
+               f"{claim.paper_values['max_ve_diff']:g}, bound {max_diff}); "
                f"min per-layer mean canonical angle {worst_angle:.1f}° as trained, {worst_aligned:.1f}° after aligning by "
                f"the scores' symmetry (rotary dims {rotary_dim}/{d}) and matching heads, vs random-subspace baseline "
                f"{rand:.1f}° (d={d}, r={r}); "
@@ -330,17 +380,17 @@ def check_sc1(claim: Claim, base_ve: np.ndarray, base_cov: np.ndarray, twins: di
                + f". The VE half holds by construction at {n_ve}/{L * len(twins)} (layer, reseed) points (both VE@{r} > "
                f"{1 - max_diff:g}, so |ΔVE| < {max_diff} follows from VE ≤ 1)"
                + ("; only the angle halves could fail" if n_ve == L * len(twins) else ""))
-    return evaluate(claim, model_label, checks,
+    return evaluate(claim, m.label, checks,
                     measured={"max_ve_diff": worst_diff, "min_angle_deg": worst_angle,
                               "min_aligned_angle_deg": worst_aligned},
                     null={"random_angle": rand, "aligned_copy_angle": 0.0}, summary=summary,
                     per_layer=per_layer,
                     extra={"random_angle": rand, "random_angle_se": rand_se, "head_dim": d, "rank": r,
-                           "rotary_dim": rotary_dim, "types": list(twins), "lm_gains": lm_gains,
+                           "rotary_dim": rotary_dim, "types": list(twins), "lm_gains": m.lm_gains,
                            "head_matching": matches,
                            "by_construction": {"ve_layers": {t: v.tolist() for t, v in by_ve.items()},
                                                "ve_points": n_ve, "points": L * len(twins)}},
-                    provenance=provenance or {}, premises=_gains(lm_gains))
+                    provenance=m.provenance or {}, premises=_gains(m.lm_gains))
 
 
 # ----------------------------------------------------------------------------- AR-1 / AR-2
@@ -355,21 +405,22 @@ def _hubs(rm):
             "max_share": rm.max_share().mean(1)}
 
 
-def check_ar1(claim: Claim, rm, model_label: str | None = None):
+def check_ar1(claim: Claim, m: DepthRouting):
     """§5.4 / Fig. 9 left: AttnRes depth routing concentrates although its keys' norm CV is zero.
 
-    ``rm`` is the trained router's measurement with its hard null (``run_routing(...,
-    null_probes=R)``). Checks: the mean max share exceeds (1) the uniform baseline of the source
+    Reads the trained router's measurement with its hard null (``run_routing(..., null_probes=R)``,
+    :meth:`DepthRouting.trained`). Checks: the mean max share exceeds (1) the uniform baseline of the source
     schedule (the paper's comparison) and (2) the same statistic under random probes of each
     sublayer's trained query norm on the same sources — the schedule, the logit scale and the
     max-of-n bias of noisy shares, without the learned direction — by z·√(SE² + SD²), SE over
     sequences, SD over probes; (3) the key-norm CV is zero up to float rounding at every sublayer.
     (The largest of n shares that average 1/n is ≥ 1/n for any router not exactly uniform, so (1)
     alone cannot tell a concentration from noise.) Premise: the model functions."""
+    rm = m.trained(claim)
     z, tol, ftol = claim.param("z"), claim.param("cv_tolerance"), claim.param("float_tolerance")
     ms = rm.max_share()  # [S,N]
     per_seq = ms.mean(0)
-    mean, se = float(per_seq.mean()), float(sem(per_seq))
+    mean, se = float(per_seq.mean()), float(stats.sem(per_seq))
     uni = uniform_baseline(rm.counts)
     null_ms = rm.null_max_share()  # [R,S,N]
     null_draws = null_ms.mean((1, 2))  # [R]: each probe set's statistic
@@ -388,7 +439,7 @@ def check_ar1(claim: Claim, rm, model_label: str | None = None):
                f"sublayers (sources {min(rm.counts)}–{max(rm.counts)}); hubs: current block {hubs['current'].mean():.3f}, "
                f"embeddings {hubs['embeddings'].mean():.3f}; max key-norm CV {cv.max():.2e}")
     gain = lm_gain(rm.provenance, rm.nll)
-    return evaluate(claim, model_label or rm.label, checks,
+    return evaluate(claim, m.label, checks,
                     measured={"max_share": mean, "null_max_share": null_mean, "hub_current": float(hubs["current"].mean()),
                               "hub_embeddings": float(hubs["embeddings"].mean()), "max_key_norm_cv": float(cv.max())},
                     null={"uniform": uni, "random_probes": null_mean}, summary=summary,
@@ -417,10 +468,10 @@ def renormalised_null(rm) -> dict:
             "probe_max_share": np.stack([s.max(2) for s in rm.null_rest_shares], 1)}
 
 
-def check_ar2(claim: Claim, sweep: dict, model_label: str | None = None):
+def check_ar2(claim: Claim, m: DepthRouting):
     """§5.4 / App. C.5 Table 7: the recency-bias offset.
 
-    ``sweep``: ``{offset δ: RoutingMeasurement}`` including 0 (the trained model, measured with
+    ``m.sweep``: ``{offset δ: RoutingMeasurement}`` including 0 (the trained model, measured with
     its nulls) and ±δ_max. Premises: the model functions, and the trained routing has a recency
     hub to relocate (mean current-block share above the schedule's uniform share, beyond z·SE).
     Checks: +δ_max routes > plus_min_current to the current block, −δ_max leaves it
@@ -433,6 +484,7 @@ def check_ar2(claim: Claim, sweep: dict, model_label: str | None = None):
     renormalised trained shares (the hard null) are reported beside every −δ number: on a router
     whose concentration sits on the current block alone they leave the rest uniform, which no
     random probe falls below, and the "not dissolved" check fails there."""
+    sweep = m.sweep
     z, ftol = claim.param("z"), claim.param("float_tolerance")
     offs = sorted(sweep)
     lo, hi = offs[0], offs[-1]
@@ -459,18 +511,18 @@ def check_ar2(claim: Claim, sweep: dict, model_label: str | None = None):
     d_top = top_lo - top_0
     checks = [
         Check(f"δ={hi:+g}: current-block share > {claim.param('plus_min_current')} (forced by the offset)",
-              float(cur_hi.mean()), ">", claim.param("plus_min_current"), z * float(sem(cur_hi))),
+              float(cur_hi.mean()), ">", claim.param("plus_min_current"), z * float(stats.sem(cur_hi))),
         Check(f"δ={lo:+g}: current-block share < {claim.param('minus_max_current')} (forced by the offset)",
-              float(cur_lo.mean()), "<", claim.param("minus_max_current"), z * float(sem(cur_lo))),
+              float(cur_lo.mean()), "<", claim.param("minus_max_current"), z * float(stats.sem(cur_lo))),
         Check(f"δ={lo:+g}: top share holds at or above its trained value {float(top_0.mean()):.3f} (upper z·SE bound "
               f"of the change ≥ 0; renormalisation alone gives {float(top_ren.mean()):.3f})",
-              float(d_top.mean()) + z * float(sem(d_top)), ">=", 0.0),
+              float(d_top.mean()) + z * float(stats.sem(d_top)), ">=", 0.0),
         Check(f"δ={lo:+g}: top share not dissolved: > random probes of the trained norms over the remaining sources "
               f"(hard null, SD {probe_sd:.3g})", float(top_lo.mean()), ">", probe_mean,
-              z * float(np.hypot(float(sem(top_lo)), probe_sd)) + ftol),
+              z * float(np.hypot(float(stats.sem(top_lo)), probe_sd)) + ftol),
         Check(f"δ={lo:+g}: embedding share rises above its trained value (renormalisation alone gives "
               f"{float(emb_ren.mean()):.3f})", float((emb_lo - emb_0).mean()), ">", 0.0,
-              z * float(sem(emb_lo - emb_0)) + ftol),
+              z * float(stats.sem(emb_lo - emb_0)) + ftol),
     ]
     table = {f"{o:+g}": {"max_share": float(sweep[o].max_share().mean()),
                          "current": float(sweep[o].source_share(-1).mean()),
@@ -485,7 +537,7 @@ def check_ar2(claim: Claim, sweep: dict, model_label: str | None = None):
                f"top share; random probes over the non-current sources give {probe_mean:.3f}; uniform over them "
                f"{uni_nc:.3f}")
     gain = lm_gain(trained.provenance, trained.nll)
-    return evaluate(claim, model_label or trained.label, checks,
+    return evaluate(claim, m.label, checks,
                     measured={"current_plus": float(cur_hi.mean()), "current_minus": float(cur_lo.mean()),
                               "top_share_minus": float(top_lo.mean()), "top_share_trained": float(top_0.mean()),
                               "embeddings_minus": float(emb_lo.mean()), "embeddings_trained": float(emb_0.mean()),
@@ -506,7 +558,7 @@ def check_ar2(claim: Claim, sweep: dict, model_label: str | None = None):
                     provenance=trained.provenance,
                     # float_tolerance on the reference: exactly uniform routing must not meet the premise on rounding
                     premises={"lm_gain_nats": gain, "trained_current_share": float(cur_0.mean()),
-                              "trained_current_share_se": float(sem(cur_0)), "uniform_share": uni + ftol})
+                              "trained_current_share_se": float(stats.sem(cur_0)), "uniform_share": uni + ftol})
 
 
 # ----------------------------------------------------------------------------- AR-3
@@ -541,19 +593,20 @@ def depth_thirds(n_sublayers: int) -> list[np.ndarray]:
     return np.array_split(np.arange(n_sublayers), 3)
 
 
-def check_ar3(claim: Claim, rm, model_label: str | None = None):
+def check_ar3(claim: Claim, m: DepthRouting):
     """App. C.5 / Fig. 8: 'the token embeddings dominate the early sublayers (the depth sink), the current
     block dominates the middle, and the late sublayers route from specific intermediate blocks'.
 
-    ``rm``: the trained router's measurement with its random-probe null (AR-1's). For each third of depth
-    and its role (params ``roles``): the role's dominance — its share minus the largest share of the two
-    other roles, per sequence, mean over the third's sublayers — must be > 0 (the role has the largest share)
-    and exceed the same statistic under random probes of the trained query norms on the same sources
+    Reads the trained router's measurement with its random-probe null (AR-1's,
+    :meth:`DepthRouting.trained`). For each third of depth and its role (params ``roles``): the role's
+    dominance — its share minus the largest share of the two other roles, per sequence, mean over the
+    third's sublayers — must be > 0 (the role has the largest share) and exceed the same statistic under random probes of the trained query norms on the same sources
     (AR-1's hard null: the schedule, the logit scale, no learned direction), by z·√(SE² + SD²). A source
     whose keys equal the current block's (a block's first sublayer sees its snapshot twice) counts as the
     current block; the first sublayer (embeddings = current) cannot tell the roles apart and is left out.
     Premises: the model functions, and the routing has hubs ('the hubs' of Fig. 8): its mean max share
     exceeds the uniform baseline of the source schedule (the paper's comparison, §5.4)."""
+    rm = m.trained(claim)
     z, ftol = claim.param("z"), claim.param("float_tolerance")
     order = list(claim.param("roles"))
     S = len(rm.shares)
@@ -571,7 +624,7 @@ def check_ar3(claim: Claim, rm, model_label: str | None = None):
         if dj:
             real = np.mean([d for _, d, _ in dj], axis=0)  # [N]
             null = np.mean([dn for _, _, dn in dj], axis=0).mean(-1)  # [R]: each probe draw's statistic
-            mean, se = float(real.mean()), float(sem(real))
+            mean, se = float(real.mean()), float(stats.sem(real))
             null_mean, null_sd = float(null.mean()), float(null.std(ddof=1))
         else:
             mean = se = null_mean = null_sd = float("nan")
@@ -608,7 +661,7 @@ def check_ar3(claim: Claim, rm, model_label: str | None = None):
                + f"; sources equal to the current block counted with it at {sum(1 for d in dup if d)} of {S} sublayers"
                + (f"; recency dips late (information): current {mid['current']:.3f} → {late['current']:.3f}"
                   if late["current"] is not None and mid["current"] is not None else ""))
-    return evaluate(claim, model_label or rm.label, checks,
+    return evaluate(claim, m.label, checks,
                     measured={f"{k}_dominance": v["dominance"] for k, v in per_third.items()}
                     | {f"{k}_largest_role": v["largest_role"] for k, v in per_third.items()},
                     null={f"{k}_random_probes": v["null_dominance"] for k, v in per_third.items()} | {"uniform": 0.0},
@@ -618,5 +671,192 @@ def check_ar3(claim: Claim, rm, model_label: str | None = None):
                            "dup_detected": rm.dup_current is not None},
                     provenance=rm.provenance,
                     premises={"lm_gain_nats": gain, "mean_max_share": float(per_seq.mean()),
-                              "mean_max_share_se": float(sem(per_seq)),
+                              "mean_max_share_se": float(stats.sem(per_seq)),
                               "uniform_max_share": uniform_baseline(rm.counts) + ftol})
+
+
+# ----------------------------------------------------------------------------- targets / measure
+@functools.lru_cache(maxsize=None)
+def _hub_reachable() -> bool:
+    from fixtures.models import hub_reachable
+
+    return hub_reachable()
+
+
+def offline_reason(repos, select: str) -> str | None:
+    """Why hub weights cannot be had here (some not in the local hub cache, huggingface.co not
+    reachable), with the command that runs their tests; None when they can."""
+    from fixtures.models import in_local_hub_cache
+
+    missing = [r for r in repos if not in_local_hub_cache(r)]
+    if not missing or _hub_reachable():
+        return None
+    return (f"weights for {', '.join(repr(r) for r in missing)} are not available offline; run "
+            f"`pytest claims/test_audit.py -m hub -k \"{select}\"` on a machine that reaches huggingface.co")
+
+
+def targets(options) -> list[Target]:
+    """The zoo's targets (PR-1's schemes, SC-1's RoPE seed twins, the AttnRes entry for AR-1/2/3)
+    and the hub checkpoints (the open AttnRes for AR-1/2/3, PolyPythias for SC-1). The zoo's scale
+    is ``options.zoo``, read where the entries are (``fixtures.zoo.zoo_entry_dir(name, options)``)."""
+    zoo = frozenset({"trained-zoo"})
+    return [
+        Target(label=LABELS["brake-ordering"], ref=("zoo-brake-ordering", None), claims=("PR-1",), marks=("zoo",),
+               arch=zoo),
+        Target(label=LABELS["seed-twins"], ref=("zoo-seed-twins", None), claims=("SC-1",), marks=("zoo",), arch=zoo),
+        Target(label=LABELS["attnres"], ref=("zoo-routing", ZOO_ATTNRES), claims=AR_IDS, marks=("zoo",),
+               arch=zoo | {"attention-residuals"}, group=LABELS["attnres"]),
+        Target(label=HUB_ATTNRES, ref=("hub-routing", HUB_ATTNRES), claims=AR_IDS, marks=("hub",),
+               arch=frozenset({"attention-residuals"}), group=HUB_ATTNRES,
+               unavailable=offline_reason([HUB_ATTNRES], HUB_SELECT[HUB_ATTNRES])),
+        # arch not checked: SC-1 applies to the trained-here zoo; PolyPythias are its paper-scale twins
+        Target(label=LABELS["polypythias"], ref=("hub-seed-twins", tuple(HUB_TWINS.items())), claims=("SC-1",),
+               marks=("hub",), unavailable=offline_reason(list(HUB_TWINS.values()), HUB_SELECT["polypythias"])),
+    ]
+
+
+def measure(target: Target, options):
+    """The target's measurement record (the zoo's from the cached per-entry measurements)."""
+    kind, arg = target.ref
+    return _MEASURES[kind](target, arg, options)
+
+
+def _brake_ordering(target, _arg, options) -> BrakeOrdering:
+    from fixtures import zoo
+    from fixtures.zoo_measure import transformer_measurement
+
+    c = registry()["PR-1"]
+    schemes = {k: transformer_measurement(k, options) for k in c.param("order")}
+    sweep = {float(s): transformer_measurement("alibi", options, slope_scale=float(s)).max_share()
+             for s in c.param("slope_scales")}
+    # the hard null of training chance: the RoPE entry and its seed twins (the SC-1 measurements)
+    family = [zoo.TWIN_BASE, *zoo.TWINS.values()]
+    seed_family = {n: transformer_measurement(n, options).max_share() for n in family}
+    prov = {k: {"recipe_hash": m.provenance.get("recipe_hash"), "val_loss": m.provenance.get("val_loss"),
+                "unigram_loss": m.provenance.get("unigram_loss"), "nll_measured": m.nll} for k, m in schemes.items()}
+    base = dict(schemes["rope"].provenance)
+    base["entries"] = prov
+    return BrakeOrdering(label=target.label, schemes={k: m.max_share() for k, m in schemes.items()}, sweep=sweep,
+                         seed_family=seed_family, lm_gains={k: measurement_gain(m) for k, m in schemes.items()},
+                         seed=options.seed, provenance=base, curves=zoo.training_curves(options))
+
+
+def _zoo_seed_twins(target, _arg, options) -> SeedTwins:
+    from fixtures import zoo
+    from fixtures.zoo_measure import transformer_measurement, twin_cross_moments
+
+    r = registry()["SC-1"].param("rank")
+    base = transformer_measurement(zoo.TWIN_BASE, options)
+    twins, gains = {}, {zoo.TWIN_BASE: measurement_gain(base)}
+    for typ, name in zoo.TWINS.items():
+        m = transformer_measurement(name, options)
+        twins[typ] = (m.ve(r), m.key_covariance())
+        gains[name] = measurement_gain(m)
+    moments = twin_cross_moments(zoo.TWIN_BASE, list(zoo.TWINS.values()), options)
+    prov = dict(base.provenance)
+    prov["twins"] = {t: n for t, n in zoo.TWINS.items()}
+    return SeedTwins(label=target.label, base_ve=base.ve(r), base_cov=base.key_covariance(), twins=twins,
+                     alignments={typ: moments[name] for typ, name in zoo.TWINS.items()},
+                     rotary_dim=base.info.rotary_dim, lm_gains=gains, seed=options.seed, provenance=prov)
+
+
+def _hub_seed_twins(target, repos, options) -> SeedTwins:
+    from fixtures.data import wikitext_sequences
+    from fixtures.measure import measure as measure_model
+    from fixtures.models import WeightsUnavailable, load_model, resolve
+    from fixtures.zoo_measure import key_cross_moments_many
+
+    repos = dict(repos)
+    r = registry()["SC-1"].param("rank")
+    ms = {}
+    for typ, repo in repos.items():
+        try:
+            ms[typ] = measure_model(resolve(repo), options)
+        except WeightsUnavailable as exc:
+            raise WeightsUnavailable(f"{exc} — for this test: `pytest claims/test_audit.py -m hub -k "
+                                     f"\"{HUB_SELECT['polypythias']}\"` where huggingface.co is reachable") from exc
+    gains = {repos[t]: measurement_gain(m) for t, m in ms.items()}
+    base = ms.pop("base")
+    twins = {t: (m.ve(r), m.key_covariance()) for t, m in ms.items()}
+    # the hard null needs both models' keys on the same tokens (the four share one tokenizer)
+    lb = load_model(resolve(repos["base"]))
+    ids = wikitext_sequences(options, lb.tokenizer, repos["base"]).input_ids
+    names = list(twins)
+    moments = key_cross_moments_many(lb.model, [load_model(resolve(repos[t])).model for t in names], ids,
+                                     options.batch_size)  # one pass of the base for all twins
+    return SeedTwins(label=target.label, base_ve=base.ve(r), base_cov=base.key_covariance(), twins=twins,
+                     alignments=dict(zip(names, moments)), rotary_dim=base.info.rotary_dim, lm_gains=gains,
+                     seed=options.seed, provenance=dict(base.provenance))
+
+
+def _ar_nulls() -> dict:
+    """``{claim id: {"null_probes": R, "null_seed": s}}``: each AR claim's random-probe nulls."""
+    return {cid: {"null_probes": registry()[cid].param("null_probes"), "null_seed": registry()[cid].param("null_seed")}
+            for cid in AR_IDS}
+
+
+def _routing_record(label: str, sweep: dict, nulls: dict, trained_with) -> DepthRouting:
+    """The record of an AR-2 offset sweep (δ = 0 with AR-2's nulls); AR-1 and AR-3 read that
+    trained measurement where their null parameters equal AR-2's, else ``trained_with(their nulls)``."""
+    by_nulls = {tuple(sorted(nulls["AR-2"].items())): sweep[0.0]}
+    with_nulls = {}
+    for cid in AR_IDS:
+        key = tuple(sorted(nulls[cid].items()))
+        if key not in by_nulls:
+            by_nulls[key] = trained_with(nulls[cid])
+        with_nulls[cid] = by_nulls[key]
+    return DepthRouting(label=label, sweep=sweep, with_nulls=with_nulls)
+
+
+def _zoo_routing(target, name, options) -> DepthRouting:
+    from fixtures.zoo_measure import routing_measurement
+
+    nulls = _ar_nulls()
+    sweep = {float(d): routing_measurement(name, options, offset=float(d), **(nulls["AR-2"] if d == 0 else {}))
+             for d in registry()["AR-2"].param("offsets")}
+    return _routing_record(target.label, sweep, nulls, lambda nl: routing_measurement(name, options, **nl))
+
+
+def _hub_model(repo: str, trust_remote_code: bool = False):
+    """A hub model and its tokenizer; WeightsUnavailable (a skip) only when it is neither cached
+    nor reachable — then any loading error is a real error."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from fixtures.models import WeightsUnavailable
+
+    reason = offline_reason([repo], HUB_SELECT[repo])
+    if reason:
+        raise WeightsUnavailable(reason)
+    model = AutoModelForCausalLM.from_pretrained(repo, dtype=torch.float32, attn_implementation="eager",
+                                                 trust_remote_code=trust_remote_code).eval()
+    tok = AutoTokenizer.from_pretrained(repo, trust_remote_code=trust_remote_code)
+    return model, tok
+
+
+def _hub_routing(target, repo, options) -> DepthRouting:
+    from fixtures.data import wikitext_sequences
+    from fixtures.zoo_measure import run_routing
+    from suite.provenance import collect
+
+    model, tok = _hub_model(repo, trust_remote_code=True)
+    data = wikitext_sequences(options, tok, repo)
+    ids = data.input_ids
+
+    def run(offset: float, **nulls):
+        m = run_routing(model, ids, options.batch_size, offset=offset, label=repo, **nulls)
+        # functioning-model premise: the measured NLL against the unigram of the same windows
+        m.provenance = collect(model=repo, revision=getattr(model.config, "_commit_hash", None),
+                               dtype="float32", device="cpu", recency_offset=offset, n_seqs=int(ids.shape[0]),
+                               unigram_loss=data.unigram_nll, **nulls)
+        return m
+
+    nulls = _ar_nulls()
+    sweep = {float(d): run(float(d), **(nulls["AR-2"] if d == 0 else {})) for d in registry()["AR-2"].param("offsets")}
+    return _routing_record(target.label, sweep, nulls, lambda nl: run(0.0, **nl))
+
+
+_MEASURES = {"zoo-brake-ordering": _brake_ordering, "zoo-seed-twins": _zoo_seed_twins,
+             "zoo-routing": _zoo_routing, "hub-routing": _hub_routing, "hub-seed-twins": _hub_seed_twins}
+
+CHECKS = {"PR-1": check_pr1, "SC-1": check_sc1, "AR-1": check_ar1, "AR-2": check_ar2, "AR-3": check_ar3}

@@ -19,6 +19,12 @@ forward hooks on the key projection (CLAIMS.md §2):
 
 Hook names (the ``keep`` filter of :func:`run_with_cache`): ``k_pre``, ``k_raw``,
 ``q_post``, ``k_post``, ``attn``.
+
+The other routers have their adapters here too (:data:`HOOK_POINTS`, :func:`attach`): Mamba's
+``x_proj`` call (Δ, B, C are rebuilt from its input and output, App. B.2), RWKV-4's key/value
+projections (k, v; w and u are read from the module), the AttnRes depth router's normalised
+keys (weights recomputed with the router's own query and bias) and a GNN's per-layer node
+states (the graph models return them from ``forward(..., return_layers=True)``).
 """
 from __future__ import annotations
 
@@ -29,6 +35,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 import torch
+from transformers.masking_utils import AttentionMaskInterface, eager_mask
+from transformers.modeling_utils import AttentionInterface
 
 from suite import errors
 
@@ -117,12 +125,8 @@ def _capture_attention(module, query, key, value, attention_mask, **kwargs):
 
 
 def _register():
-    from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, AttentionMaskInterface, eager_mask
-    from transformers.modeling_utils import AttentionInterface
-
     AttentionInterface.register(CAPTURE_IMPL, _capture_attention)
     AttentionMaskInterface.register(CAPTURE_IMPL, eager_mask)
-    del ALL_MASK_ATTENTION_FUNCTIONS
 
 
 def attention_modules(model) -> dict[int, torch.nn.Module]:
@@ -251,3 +255,93 @@ def run_with_cache(model, input_ids: torch.Tensor, keep=HOOK_NAMES, base_only: b
     with torch.no_grad(), capture(model, on_attn, on_key):
         out = target(input_ids=input_ids, use_cache=False)
     return out, cache
+
+
+# ----------------------------------------------------------------------------- the other routers
+HOOK_POINTS = {
+    "attention": HOOK_NAMES,  # softmax attention: run_with_cache(keep=...)
+    "mamba": ("x_proj",),  # callback(layer, mixer, x, x_proj_output)
+    "rwkv": ("key", "value"),  # callback(layer, attention_module, k, v)
+    "attnres": ("routing",),  # callback(index, name, weights [N+1,B,T], keys [N+1,B,T,D])
+    "gnn": ("layers",),  # model(x, edge_index, return_layers=True) -> (logits, [node states per layer])
+}
+
+
+def mamba_mixers(model) -> list:
+    return [m for m in model.modules() if type(m).__name__ == "MambaMixer"]
+
+
+def rwkv_attention(model) -> list:
+    return [m for m in model.modules() if type(m).__name__ == "RwkvSelfAttention"]
+
+
+def attnres_routers(model) -> list:
+    """``(name, norm, proj, bias)`` for every AttnRes depth router in sublayer order — the suite's
+    module and the open implementation use the same attribute names (``<sublayer>_res_norm`` ...)."""
+    out = []
+    for name, mod in model.named_modules():
+        for s in ("attn", "mlp"):
+            norm = getattr(mod, f"{s}_res_norm", None)
+            if norm is not None and hasattr(mod, f"{s}_res_proj"):
+                out.append((f"{name}.{s}", norm, getattr(mod, f"{s}_res_proj"), getattr(mod, f"{s}_res_bias")))
+    return out
+
+
+@contextlib.contextmanager
+def _hooked(handles):
+    try:
+        yield
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def capture_mamba(model, callback):
+    """``callback(layer_index, mixer, x, x_proj_output)`` for every MambaMixer's x_proj call."""
+    handles = []
+    for li, mixer in enumerate(mamba_mixers(model)):
+        def hook(mod, inp, out, li=li, mixer=mixer):
+            callback(li, mixer, inp[0].detach(), out.detach())
+        handles.append(mixer.x_proj.register_forward_hook(hook))
+    return _hooked(handles)
+
+
+def capture_rwkv(model, callback):
+    """``callback(layer_index, attn_module, k, v)`` with the key/value projections' outputs."""
+    handles = []
+    for li, a in enumerate(rwkv_attention(model)):
+        store = {}
+
+        def hk(mod, inp, out, store=store):
+            store["k"] = out.detach()
+
+        def hv(mod, inp, out, li=li, a=a, store=store):
+            callback(li, a, store.pop("k"), out.detach())
+        handles += [a.key.register_forward_hook(hk), a.value.register_forward_hook(hv)]
+    return _hooked(handles)
+
+
+def capture_attnres(model, callback):
+    """Calls ``callback(index, name, weights [N+1,B,T], keys [N+1,B,T,D])`` for every depth routing
+    of a forward pass, recomputing the weights from the captured keys with the router's own query
+    and bias (exactly the model's logits)."""
+    handles = []
+    for i, (name, norm, proj, bias) in enumerate(attnres_routers(model)):
+        def hook(_mod, _inp, out, i=i, name=name, proj=proj, bias=bias):
+            k = out.detach()
+            logits = torch.einsum("d,nbtd->nbt", proj.weight.detach().view(-1).to(k.dtype), k)
+            logits[-1] = logits[-1] + bias.detach().to(k.dtype)
+            callback(i, name, logits.softmax(0), k)
+
+        handles.append(norm.register_forward_hook(hook))
+    return _hooked(handles)
+
+
+def attach(model, router: str, callback):
+    """The capture context of ``router`` (a key of :data:`HOOK_POINTS`): ``with attach(m, "rwkv", cb): m(ids)``."""
+    adapters = {"attention": lambda: capture(model, on_attention=callback), "mamba": lambda: capture_mamba(model, callback),
+                "rwkv": lambda: capture_rwkv(model, callback), "attnres": lambda: capture_attnres(model, callback)}
+    if router not in adapters:
+        raise errors.UsageError(f"no capture adapter for router {router!r}; one of {', '.join(adapters)}")
+    return adapters[router]()
+

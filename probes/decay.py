@@ -27,6 +27,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy import integrate
+from scipy.special import zeta
+
+from probes import stats
 
 EPS = 1e-30  # floor before log (float32 softmax never reaches it on real models)
 
@@ -117,16 +121,6 @@ def sink_uniform_diag_mean(T: int, s) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- γ with CI
-def bootstrap_weights(n: int, n_boot: int, seed: int) -> np.ndarray:
-    """``[n_boot, n]`` resampling weights (multinomial counts / n); fixed by ``seed`` so a
-    sweep can pair its resamples across θ."""
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, n, size=(n_boot, n))
-    w = np.zeros((n_boot, n))
-    np.add.at(w, (np.arange(n_boot)[:, None], idx), 1.0)
-    return w / n
-
-
 def gamma_fit(per_seq_curves, d, n_boot: int = 200, seed: int = 0, ci: float = 0.95) -> dict:
     """γ of ``per_seq_curves [L,N,H,T]`` (curves by distance d = 0..T−1, per sequence).
 
@@ -148,7 +142,7 @@ def gamma_fit(per_seq_curves, d, n_boot: int = 200, seed: int = 0, ci: float = 0
         "d": np.asarray(d), "curve": head_curve.mean((0, 1)),
     }
     if n_boot and N >= 2:
-        w = bootstrap_weights(N, n_boot, seed)  # [B,N]
+        w = stats.bootstrap_counts(N, n_boot, seed) / N  # [B,N]
         boot_curves = np.einsum("bn,lnhk->blhk", w, a)
         g_boot = power_law_fit(boot_curves, d)[0].mean((1, 2))  # [B]
         lo, hi = np.quantile(g_boot, [(1 - ci) / 2, 1 - (1 - ci) / 2])
@@ -185,7 +179,7 @@ def gamma_all_pairs(diag_mean, colsum, d, n_boot=200, seed=0, ci=0.95, first_col
         return res
     res = gamma_fit(diag_mean, d, n_boot, seed, ci)
     res["null_uniform"] = gamma_null(uniform_diag_mean(T), d, (L, H))
-    s_head = sink_mass(colsum).mean(1)  # [L,H]
+    s_head = stats.sink_mass(colsum).mean(1)  # [L,H]
     res["null_sink_uniform"] = gamma_null(sink_uniform_diag_mean(T, s_head), d, (L, H))
     res["protocol"] = "all_pairs"
     return res
@@ -210,27 +204,14 @@ def gamma_pade(theta, T) -> np.ndarray | float:
 
 
 # ----------------------------------------------------------------------------- sinks
-def sink_mass(colsum) -> np.ndarray:
-    """``colsum [..., T]`` → mean A[t,0] over queries t ≥ 1 ``[...]`` (A[0,0] = 1 under a causal mask)."""
-    c = np.asarray(colsum, dtype=np.float64)
-    T = c.shape[-1]
-    return (c[..., 0] - 1.0) / (T - 1)
-
-
-def column_share(colsum) -> np.ndarray:
-    """share_s = Σ_t A[t,s] / Σ_{t,s} A."""
-    c = np.asarray(colsum, dtype=np.float64)
-    return c / c.sum(-1, keepdims=True)
-
-
 def secondary_sinks(colsum, threshold: float) -> np.ndarray:
     """Number of positions s ≥ 1 whose column share exceeds ``threshold``, ``[...]``."""
-    return (column_share(colsum)[..., 1:] > threshold).sum(-1)
+    return (stats.share(np.asarray(colsum, dtype=np.float64))[..., 1:] > threshold).sum(-1)
 
 
 def secondary_sink_positions(colsum, threshold: float) -> np.ndarray:
     """Histogram over positions s (index s; s = 0 is always 0) of (layer, seq, head) hits."""
-    hits = column_share(colsum) > threshold
+    hits = stats.share(np.asarray(colsum, dtype=np.float64)) > threshold
     hits[..., 0] = False
     return hits.reshape(-1, hits.shape[-1]).sum(0)
 
@@ -242,7 +223,6 @@ def condensate_fraction(gamma, L) -> np.ndarray | float:
     ζ is the Riemann zeta function, analytically continued (ζ(γ) < 0 for 0 < γ < 1, pole at
     γ = 1 where N_cond = 1); ∫₁ᴸ d^−γ dd = (L^{1−γ} − 1)/(1 − γ), or ln L at γ = 1.
     """
-    from scipy.special import zeta
 
     g = np.asarray(gamma, dtype=np.float64)
     one = np.isclose(g, 1.0, rtol=0, atol=1e-12)
@@ -262,7 +242,6 @@ def kernel_symbol(gamma: float, k: float, a: float = 1.0) -> float:
     """I(k) = ∫₀^∞ (1 − cos kx) x^−γ dx by quadrature (1 < γ < 3): the Fourier symbol of the
     operator whose kernel has tail |x|^−γ. Split at ``a``: near zero the integrand is
     ~k²x^{2−γ}/2; beyond ``a``, ∫ x^−γ is exact and ∫ cos(kx) x^−γ is a QAWF Fourier integral."""
-    from scipy import integrate
 
     if not 1.0 < gamma < 3.0:
         raise ValueError("kernel_symbol needs 1 < γ < 3 (integrable at 0 and at ∞)")

@@ -204,22 +204,6 @@ def row_normalise(R: torch.Tensor) -> torch.Tensor:
     return R / R.sum(-1, keepdim=True).clamp_min(torch.finfo(R.dtype).tiny)
 
 
-def max_share(R: torch.Tensor) -> float:
-    """Largest source share of the column sums of a (non-negative) routing matrix ``[T,T]``."""
-    col = R.sum(0)
-    return float(col.max() / col.sum())
-
-
-def coefficient_of_variation(x: torch.Tensor, dims) -> torch.Tensor:
-    return x.std(dim=dims) / x.mean(dim=dims)
-
-
 def frozen_mean(x: torch.Tensor) -> torch.Tensor:
     """Per-position mean over sequences (dim 0), broadcast back: the MB-2 freezing."""
     return x.mean(0, keepdim=True).expand_as(x)
-
-
-def uniform_share(T: int) -> float:
-    """H_T / T: the max share of uniform causal (row-normalised) routing."""
-    return sum(1.0 / k for k in range(1, T + 1)) / T
-

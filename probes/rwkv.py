@@ -53,11 +53,6 @@ def routing_matrix(k, w, u, channel_chunk: int = 256) -> torch.Tensor:
     return R / C
 
 
-def max_share(R: torch.Tensor) -> float:
-    col = R.sum(0)
-    return float(col.max() / col.sum())
-
-
 def late_query_influence(R: torch.Tensor, n_late: int) -> tuple[np.ndarray, np.ndarray]:
     """Routing each source receives from the late queries t ≥ T−n_late, over sources s < T−n_late (every
     late query sees every such source, so there is no exposure confound). Returns (influence, positions)."""
@@ -65,11 +60,3 @@ def late_query_influence(R: torch.Tensor, n_late: int) -> tuple[np.ndarray, np.n
     cut = T - n_late
     infl = R[cut:, :cut].sum(0)
     return infl.double().cpu().numpy(), np.arange(cut, dtype=float)
-
-
-def pearson(x, y) -> float:
-    x = np.asarray(x, float)
-    y = np.asarray(y, float)
-    if x.size < 3 or x.std() == 0 or y.std() == 0:
-        return math.nan
-    return float(np.corrcoef(x, y)[0, 1])

@@ -6,6 +6,8 @@ error instead of a traceback.
 """
 from __future__ import annotations
 
+import difflib
+
 
 class UsageError(Exception):
     """Bad input from the user: unknown model, missing data, unsupported architecture..."""
@@ -67,7 +69,6 @@ GRAPH_ROOT_MISSING = (
 
 def did_you_mean(name: str, candidates) -> str:
     """`` (did you mean 'x'?)`` for the closest candidates, or empty string."""
-    import difflib
 
     close = difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.5)
     if not close:

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import shutil
 from pathlib import Path
 
+from fixtures.zoo import training_curves
 from suite import provenance
+from suite.plots import draw_all
 from suite.registry import registry
 from suite.results import SCHEMA_VERSION
 
@@ -182,7 +185,6 @@ def model_use_line(prov: dict, options) -> str:
     """How the model was fed and whether it works on the text: the BOS handling and the
     perplexity on the measured windows beside their unigram baseline (the functioning-model
     premise of every behavioural claim)."""
-    import math
 
     parts = []
     if prov.get("bos"):
@@ -211,7 +213,6 @@ def zoo_entries(rows, options) -> dict:
     results, else ``{}``."""
     if not any(str(r.get("model", "")).startswith("zoo") for r in rows):
         return {}
-    from fixtures.zoo import training_curves
 
     return training_curves(options)
 
@@ -219,7 +220,6 @@ def zoo_entries(rows, options) -> dict:
 def write_reports(results, outcomes, options, specs, deselected=()) -> list[dict]:
     """Write one report per model under test: its own claims first, then (in a full audit) the
     paper's other claims; with several models, also the cross-model page."""
-    from suite.plots import draw_all
 
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     labels = [s.label for s in specs]

@@ -231,10 +231,4 @@ def premise_checks(claim: Claim, premises: dict | None) -> list[Check]:
     return out
 
 
-def sem(x, axis=0) -> np.ndarray:
-    """Standard error of the mean along ``axis`` (ddof=1), the unit of our margins."""
-    x = np.asarray(x, dtype=float)
-    n = x.shape[axis]
-    if n < 2:
-        return np.zeros(np.delete(x.shape, axis)) if x.ndim > 1 else np.float64(0.0)
-    return x.std(axis=axis, ddof=1) / math.sqrt(n)
+from probes.stats import sem  # noqa: E402,F401  TRANSITION

@@ -21,6 +21,11 @@ def audit(*args, env=None, timeout=600):
                           capture_output=True, text=True, timeout=timeout, env=e)
 
 
+def audit_node(cid: str, label: str) -> str:
+    """The node id of the generated audit test of claim ``cid`` on target ``label``."""
+    return f"claims/test_audit.py::test_claim[{cid}-{label}]"
+
+
 def one_line_error(proc, needle):
     out = proc.stdout + proc.stderr
     assert proc.returncode not in (0, 5), out
@@ -31,41 +36,41 @@ def one_line_error(proc, needle):
 
 
 def test_unknown_model_id_offline():
-    p = audit("claims/test_transformer.py", "--model", "smollm2-13m")
+    p = audit("claims/test_audit.py", "--model", "smollm2-13m")
     line = one_line_error(p, "smollm2-13m")
     assert "did you mean 'smollm2-135m'" in line and "local directory" in line
 
 
 def test_directory_without_config(tmp_path):
-    p = audit("claims/test_transformer.py", "--model", str(tmp_path))
+    p = audit("claims/test_audit.py", "--model", str(tmp_path))
     assert "config.json" in one_line_error(p, "no config.json")
 
 
 def test_unsupported_architecture(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "bert", "architectures": ["BertModel"]}))
-    p = audit("claims/test_transformer.py", "--model", str(tmp_path))
+    p = audit("claims/test_audit.py", "--model", str(tmp_path))
     line = one_line_error(p, "architecture 'bert'")
     assert "supported:" in line
 
 
 def test_seq_len_beyond_positions(tmp_path):
     d = tiny_model_dir("gpt2", tmp_path / "m")
-    p = audit("claims/test_transformer.py", "--model", str(d), "--seq-len", "512")
+    p = audit("claims/test_audit.py", "--model", str(d), "--seq-len", "512")
     assert "--seq-len" in one_line_error(p, "exceeds the 256 positions")
 
 
 def test_missing_data_dir(tmp_path):
-    p = audit("claims/test_transformer.py", "--data-dir", str(tmp_path / "nowhere"))
+    p = audit("claims/test_audit.py", "--data-dir", str(tmp_path / "nowhere"))
     assert "--data-dir" in one_line_error(p, "not found")
 
 
 def test_bad_dtype():
-    p = audit("claims/test_transformer.py", "--dtype", "float8")
+    p = audit("claims/test_audit.py", "--dtype", "float8")
     one_line_error(p, "--dtype")
 
 
 def test_paper_model_offline_skips_with_a_reason_that_says_how(tmp_path):
-    p = audit("claims/test_transformer.py", "--model", "gpt2", "-rs", "--report-dir", str(tmp_path))
+    p = audit("claims/test_audit.py", "--model", "gpt2", "-rs", "--report-dir", str(tmp_path))
     out = p.stdout + p.stderr
     assert p.returncode == 0, out  # every test skipped: nothing passed, nothing failed
     assert "passed" not in out.splitlines()[-1], out
@@ -84,7 +89,7 @@ def test_nan_activations_error_in_the_audit(tmp_path):
     with torch.no_grad():
         m.model.layers[0].self_attn.k_proj.weight.fill_(float("nan"))
     m.save_pretrained(d)
-    p = audit("claims/test_transformer.py::test_tf1_key_norms_not_uniform", "--model", str(d), "--n-seqs", "4",
+    p = audit(audit_node("TF-1", "m"), "--model", str(d), "--n-seqs", "4",
               "--report-dir", str(tmp_path / "r"), env={"COLLAPSE_CLAIMS_CACHE": str(tmp_path / "cache")})
     line = one_line_error(p, "non-finite values")
     assert "NaN" in line and "--dtype float32" in line
@@ -93,8 +98,8 @@ def test_nan_activations_error_in_the_audit(tmp_path):
 
 
 def test_bad_batch_size_and_bos_are_one_line_errors():
-    one_line_error(audit("claims/test_transformer.py", "--batch-size", "0"), "--batch-size")
-    one_line_error(audit("claims/test_transformer.py", "--bos", "sometimes"), "--bos")
+    one_line_error(audit("claims/test_audit.py", "--batch-size", "0"), "--batch-size")
+    one_line_error(audit("claims/test_audit.py", "--bos", "sometimes"), "--bos")
 
 
 def test_a_model_that_does_not_work_on_the_text_reads_inconclusive(tmp_path):
@@ -102,8 +107,8 @@ def test_a_model_that_does_not_work_on_the_text_reads_inconclusive(tmp_path):
     behavioural claim is inconclusive (skipped, reason 'inconclusive:' with the numbers), and
     the report shows that verdict and the perplexity beside the unigram baseline."""
     d = tiny_model_dir("llama", tmp_path / "m")
-    p = audit("claims/test_transformer.py::test_tf1_key_norms_not_uniform",
-              "claims/test_transformer.py::test_tf5_onset_early", "--model", str(d), "--n-seqs", "4", "-rs",
+    p = audit(audit_node("TF-1", "m"),
+              audit_node("TF-5", "m"), "--model", str(d), "--n-seqs", "4", "-rs",
               "--report-dir", str(tmp_path / "r"), env={"COLLAPSE_CLAIMS_CACHE": str(tmp_path / "cache")})
     out = p.stdout + p.stderr
     assert p.returncode == 0, out  # inconclusive is neither a pass nor a failure

@@ -1,7 +1,7 @@
-"""Self-tests of the book family (BK-1..3): γ/sink probes against brute-force oracles, the RoPE-θ
+"""Self-tests of the book family (BK-1..11): γ/sink probes against brute-force oracles, the RoPE-θ
 rewrite, the negative controls and hard nulls (each check function fails where its claim is false,
-including where the nearest other explanation holds), and the premises (met + claim false → not
-reproduced; unmet → inconclusive)."""
+including where the nearest other explanation holds), the premises (met + claim false → not
+reproduced; unmet → inconclusive), and the family interface (targets, measurement records)."""
 from __future__ import annotations
 
 import math
@@ -14,12 +14,33 @@ import torch
 from claims import checks_book
 from fixtures.rope import (ThetaSweep, expected_inv_freq, native_theta, restore_rope_theta, rotary_buffers,
                            set_rope_theta, sweep_points, verify_rope_theta)
-from probes import decay
+from claims.checks_book import (AlgebraMeasurement, AxesMeasurement, BookMeasurement, FirstPositionSink,
+                                Pretraining)
+from probes import decay, stats
 from probes.attention import diagonal_means
 from suite.registry import registry
 
 T_SYN = 64
 PLANT = {"a": 0.5, "sink_score": 8.0, "theta": 1e4, "factors": [0.0625, 0.25, 1.0, 4.0, 16.0]}
+
+
+# ----------------------------------------------------------------------------- records the checks read
+def _sweep(summary, label="synthetic") -> BookMeasurement:
+    """A model's record carrying a θ-sweep summary (BK-1/2/6/8)."""
+    return BookMeasurement(label=label, summary=summary)
+
+
+def _across(axes, label="across-models") -> AxesMeasurement:
+    return AxesMeasurement(label=label, axes=tuple(axes))
+
+
+def _pretraining(label, trajectory, final, T, tokens_seen) -> BookMeasurement:
+    return BookMeasurement(label=label, pretraining=Pretraining(trajectory=tuple(trajectory), final=final, T=T,
+                                                                tokens_seen=tokens_seen))
+
+
+def _first_position(label, sink_seq, T, bos, colsum=None) -> BookMeasurement:
+    return BookMeasurement(label=label, first_position=FirstPositionSink(sink_seq=sink_seq, T=T, bos=bos, colsum=colsum))
 
 
 def power_law_attention(gamma: float, T: int) -> torch.Tensor:
@@ -103,7 +124,7 @@ def test_sink_mass_and_secondary_sinks():
     a[10:] /= a[10:].sum(-1, keepdim=True)
     cs = a.sum(0).numpy()[None]
     direct = np.mean([a[t, 0].item() for t in range(1, T)])
-    assert decay.sink_mass(cs)[0] == pytest.approx(direct, rel=1e-12)
+    assert stats.sink_mass(cs)[0] == pytest.approx(direct, rel=1e-12)
     share = cs[0] / cs[0].sum()
     thr = float(np.sort(share[1:])[-1] - 1e-3)
     assert int(np.argmax(share[1:])) + 1 == 7 and decay.secondary_sinks(cs, thr)[0] == 1
@@ -270,7 +291,7 @@ def _check(res, prefix):
 
 def test_bk1_positive_control_planted_static_sink(planted_static):
     """The sink sits outside the rotary dims: θ moves γ and leaves the sink — BK-1 reproduced."""
-    res = checks_book.check_bk1(registry()["BK-1"], works(planted_static), "planted-static-sink")
+    res = checks_book.check_bk1(registry()["BK-1"], _sweep(works(planted_static), "planted-static-sink"))
     assert res.verdict == "reproduced", res.message()
     assert min(res.measured["sink"]) > 0.5
     assert res.extra["all_pairs_protocol"] == "all_pairs_without_key0"
@@ -279,7 +300,7 @@ def test_bk1_positive_control_planted_static_sink(planted_static):
 
 def test_bk1_negative_control_sink_moves_with_theta(planted_rotary):
     """The sink rides a rotary pair: θ moves the sink mass — BK-1 must fail on its sink check."""
-    res = checks_book.check_bk1(registry()["BK-1"], works(planted_rotary), "planted-rotary-sink")
+    res = checks_book.check_bk1(registry()["BK-1"], _sweep(works(planted_rotary), "planted-rotary-sink"))
     assert res.verdict == "not reproduced", res.message()
     sink_check = _check(res, "sink")[0]
     assert not sink_check.passed and sink_check.measured > registry()["BK-1"].tolerance.value
@@ -291,7 +312,7 @@ def test_bk1_hard_null_sink_proportional_to_gamma(planted_static):
     denies. Premises met; must read not reproduced, on the sink check alone."""
     g = np.array([p["gamma_ap"] for p in planted_static["points"]])
     hard = works(_with_sinks(planted_static, g / g.mean()))
-    res = checks_book.check_bk1(registry()["BK-1"], hard, "sink-tracks-gamma")
+    res = checks_book.check_bk1(registry()["BK-1"], _sweep(hard, "sink-tracks-gamma"))
     assert all(c.passed for c in res.preconditions), res.message()
     assert res.verdict == "not reproduced", res.message()
     assert all(c.passed for c in _check(res, "γ moves")) and not _check(res, "sink")[0].passed
@@ -307,12 +328,12 @@ def test_bk1_hard_null_smollm2_like_sink_at_the_books_margin():
     gam = np.array([0.915, 0.779, 0.733, 0.700, 0.640, 0.562])
     sink = np.array([0.4048, 0.4041, 0.4029, 0.4012, 0.3975, 0.3943])
     summ = _synthetic_sweep(gam, sink, sink_noise=0.035, paired_noise=0.0067)
-    res = checks_book.check_bk1(c, summ, "smollm2-like")
+    res = checks_book.check_bk1(c, _sweep(summ, "smollm2-like"))
     assert res.verdict == "reproduced", res.message()
     assert res.extra["sink_move_in_paired_sem"] > 5 and res.extra["r_gamma_sink"]["all_pairs"] > 0.8
     assert "falls as θ grows" in res.summary and "γ_Padé, the book's γ axis, rises" in res.summary
     tracked = _synthetic_sweep(gam, sink.mean() * gam / gam.mean(), sink_noise=0.035, paired_noise=0.0067)
-    res = checks_book.check_bk1(c, tracked, "smollm2-like-sink-tracks-gamma")
+    res = checks_book.check_bk1(c, _sweep(tracked, "smollm2-like-sink-tracks-gamma"))
     assert res.verdict == "not reproduced" and not _check(res, "sink")[0].passed
 
 
@@ -323,9 +344,9 @@ def test_bk1_books_own_sink_is_flat_and_the_tolerance_is_the_books():
     assert c.tolerance.value == pytest.approx((b.max() - b.min()) / b.mean(), rel=1e-12)
     assert c.tolerance.value == checks_book.book_flat_spread(c)
     gam = np.linspace(0.75, 0.999, b.size)[::-1]
-    res = checks_book.check_bk1(c, _synthetic_sweep(gam, b, sink_noise=0.0), "book-sink")
+    res = checks_book.check_bk1(c, _sweep(_synthetic_sweep(gam, b, sink_noise=0.0), "book-sink"))
     assert _check(res, "sink")[0].passed, res.message()
-    res = checks_book.check_bk1(c, _synthetic_sweep(gam, b * np.r_[1, 1, 1, 1, 1, 0.99], sink_noise=0.0), "book+1%")
+    res = checks_book.check_bk1(c, _sweep(_synthetic_sweep(gam, b * np.r_[1, 1, 1, 1, 1, 0.99], sink_noise=0.0), "book+1%"))
     assert not _check(res, "sink")[0].passed
     assert registry()["BK-2"].tolerance.value == pytest.approx(b.max() - b.min(), rel=1e-12)
 
@@ -336,7 +357,7 @@ def test_bk1_negative_control_gamma_does_not_move(planted_static):
     flat = dict(works(planted_static))
     native = [p for p in planted_static["points"] if p["factor"] == 1.0][0]
     flat["points"] = [dict(native, factor=f) for f in PLANT["factors"]]
-    res = checks_book.check_bk1(registry()["BK-1"], flat, "frozen-gamma")
+    res = checks_book.check_bk1(registry()["BK-1"], _sweep(flat, "frozen-gamma"))
     assert res.verdict == "not reproduced"
     assert not any(c.passed for c in _check(res, "γ moves")) and _check(res, "sink")[0].passed
 
@@ -345,9 +366,10 @@ def test_bk1_premise_no_sink_is_inconclusive(planted_static):
     """Premise unmet: the sink at the native θ no higher than uniform causal attention's
     (H_T − 1)/(T − 1) — 'stays flat' has nothing to hold flat. Inconclusive, although every check passes."""
     c = registry()["BK-1"]
-    u = checks_book.uniform_sink_mass(T_SYN)
+    u = stats.uniform_sink_mass(T_SYN)
     nat = checks_book.native_point(planted_static)["sink"]
-    res = checks_book.check_bk1(c, works(_with_sinks(planted_static, [0.9 * u / nat] * len(PLANT["factors"]))), "no-sink")
+    no_sink = works(_with_sinks(planted_static, [0.9 * u / nat] * len(PLANT["factors"])))
+    res = checks_book.check_bk1(c, _sweep(no_sink, "no-sink"))
     assert res.verdict == "inconclusive", res.message()
     assert all(ch.passed for ch in res.checks)
     pre = {p.name.split(":")[0]: p for p in res.preconditions}
@@ -356,21 +378,21 @@ def test_bk1_premise_no_sink_is_inconclusive(planted_static):
 
 
 def test_bk1_premise_model_that_does_not_work_is_inconclusive(planted_static):
-    res = checks_book.check_bk1(registry()["BK-1"], works(planted_static, gain=0.1), "no-lm")
+    res = checks_book.check_bk1(registry()["BK-1"], _sweep(works(planted_static, gain=0.1), "no-lm"))
     assert res.verdict == "inconclusive", res.message()
 
 
 def test_bk1_premise_quantities_must_be_supplied(planted_static):
     with pytest.raises(KeyError, match="unigram"):
-        checks_book.check_bk1(registry()["BK-1"], dict(planted_static, unigram_nll=None), "no-baseline")
+        checks_book.check_bk1(registry()["BK-1"], _sweep(dict(planted_static, unigram_nll=None), "no-baseline"))
 
 
 def test_uniform_sink_mass_against_brute_force():
     T = 128
     uni = torch.tril(torch.ones(T, T, dtype=torch.float64))
     uni = uni / uni.sum(-1, keepdim=True)
-    assert checks_book.uniform_sink_mass(T) == pytest.approx(float(uni[1:, 0].mean()), rel=1e-12)
-    assert checks_book.uniform_sink_mass(T) == pytest.approx(0.0349, abs=1e-4)
+    assert stats.uniform_sink_mass(T) == pytest.approx(float(uni[1:, 0].mean()), rel=1e-12)
+    assert stats.uniform_sink_mass(T) == pytest.approx(0.0349, abs=1e-4)
 
 
 def _synthetic_sweep(gammas, sinks, sink_noise: float, paired_noise: float = 0.0, T: int = 128, n: int = 150,
@@ -392,7 +414,7 @@ def _synthetic_sweep(gammas, sinks, sink_noise: float, paired_noise: float = 0.0
         seq = s + offs + centred(paired_noise)
         p = {"factor": f, "theta": 1e4 * f, "nll": 4.0, "ppl": math.exp(4.0), "ap_protocol": "all_pairs_without_key0",
              "gamma_pade": decay.gamma_pade(1e4 * f, T), "sink": float(s), "sink_seq": seq,
-             "sink_sem": float(seq.std(ddof=1) / math.sqrt(n)), "secondary_mean": 0.0, "secondary_frac": 0.0,
+             "sink_sem": float(stats.sem(seq)), "secondary_mean": 0.0, "secondary_frac": 0.0,
              "secondary_seq": np.zeros(n), "secondary_positions": np.zeros(T), "verification": {}, "d": np.arange(2, 65),
              "gamma_ap_null_sink_uniform": 0.289, "gamma_ap0_null_sink_uniform": 0.289,
              "sink_per_layer": np.full(2, s), "secondary_per_layer": np.zeros(2)}
@@ -419,9 +441,9 @@ def test_bk2_controls():
     """Phase B reached: a sink equal to the closed form reproduces, a sink the closed form misses does not."""
     c = registry()["BK-2"]
     gs = [1.4, 1.6, 2.0]
-    match = checks_book.check_bk2(c, _bk2_summary(gs, [decay.condensate_fraction(g, 128) for g in gs]), "bec-world")
+    match = checks_book.check_bk2(c, _sweep(_bk2_summary(gs, [decay.condensate_fraction(g, 128) for g in gs]), "bec-world"))
     assert match.verdict == "reproduced", match.message()
-    miss = checks_book.check_bk2(c, _bk2_summary(gs, [0.38, 0.38, 0.38]), "flat-sink-in-phase-b")
+    miss = checks_book.check_bk2(c, _sweep(_bk2_summary(gs, [0.38, 0.38, 0.38]), "flat-sink-in-phase-b"))
     assert miss.verdict == "not reproduced", miss.message()
 
 
@@ -429,11 +451,11 @@ def test_bk2_premise_phase_a_sweep_is_inconclusive():
     """The book's own situation: every γ in Phase A with a large flat sink (the seed's 'tension',
     'neither confirmed nor cleanly refuted') — inconclusive, the tension reported."""
     c = registry()["BK-2"]
-    book = checks_book.check_bk2(c, _bk2_summary([0.75, 0.85, 0.95], [0.38, 0.38, 0.38]), "book-like")
+    book = checks_book.check_bk2(c, _sweep(_bk2_summary([0.75, 0.85, 0.95], [0.38, 0.38, 0.38]), "book-like"))
     assert book.verdict == "inconclusive", book.message()
     assert "tension" in book.summary and book.extra["gamma_ci_lo_max"] < 1
     # a CI that straddles 1 is not Phase B either
-    edge = checks_book.check_bk2(c, _bk2_summary([0.8, 0.9, 1.005], [0.38, 0.38, 0.38], hw=0.01), "straddles")
+    edge = checks_book.check_bk2(c, _sweep(_bk2_summary([0.8, 0.9, 1.005], [0.38, 0.38, 0.38], hw=0.01), "straddles"))
     assert edge.verdict == "inconclusive"
 
 
@@ -442,7 +464,7 @@ def test_bk2_decides_on_phase_b_points_only():
     c = registry()["BK-2"]
     gs = [0.8, 1.5, 2.0]
     sinks = [0.38] + [decay.condensate_fraction(g, 128) for g in gs[1:]]
-    res = checks_book.check_bk2(c, _bk2_summary(gs, sinks), "mixed")
+    res = checks_book.check_bk2(c, _sweep(_bk2_summary(gs, sinks), "mixed"))
     assert res.verdict == "reproduced", res.message()
     assert res.extra["phase_b"] == [False, True, True] and res.extra["distance"][0] > 1
 
@@ -450,15 +472,43 @@ def test_bk2_decides_on_phase_b_points_only():
 def test_bk2_premise_model_that_does_not_work_is_inconclusive():
     c = registry()["BK-2"]
     gs = [1.4, 1.6, 2.0]
-    res = checks_book.check_bk2(c, _bk2_summary(gs, [0.38] * 3, unigram=4.2), "no-lm")
+    res = checks_book.check_bk2(c, _sweep(_bk2_summary(gs, [0.38] * 3, unigram=4.2), "no-lm"))
     assert res.verdict == "inconclusive"
+
+
+def _fractional(claim, **kw) -> AlgebraMeasurement:
+    return AlgebraMeasurement(label="algebra", fractional=checks_book.fractional_order_inputs(claim, **kw))
 
 
 def test_bk3_negative_control_wrong_map():
     c = registry()["BK-3"]
-    assert checks_book.check_bk3(c).verdict == "reproduced"
+    ok = checks_book.check_bk3(c, _fractional(c))
+    assert ok.verdict == "reproduced", ok.message()
+    assert all(ch.passed for ch in ok.checks) and len(ok.checks) == 2
     for wrong in (lambda g: np.asarray(g) - 1.0, lambda g: np.asarray(g) / 2.0):
-        assert checks_book.check_bk3(c, alpha_fn=wrong).verdict == "not reproduced"
+        res = checks_book.check_bk3(c, _fractional(c, alpha_fn=wrong))
+        assert res.verdict == "not reproduced" and not any(ch.passed for ch in res.checks), res.message()
+
+
+def test_bk3_hypothesis_search_decides_off_the_grid():
+    """A map that is right at every grid point but wrong below the grid's smallest γ (inside the
+    Hypothesis bounds): the grid check passes, the search (part of the algebra's measurement) finds it."""
+    c = registry()["BK-3"]
+    g_min = min(c.param("gamma_grid"))
+    assert c.param("gamma_bounds")[0] < g_min
+
+    def off_grid(g):
+        g = np.asarray(g, dtype=float)
+        return np.where(g < g_min, g / 2.0, (g - 1.0) / 2.0)
+
+    m = _fractional(c, alpha_fn=off_grid)
+    assert m.fractional.search["falsified"] and m.fractional.search["gamma"].min() < g_min
+    res = checks_book.check_bk3(c, m)
+    grid, hyp = res.checks
+    assert grid.passed and not hyp.passed, res.message()
+    assert res.verdict == "not reproduced"
+    right = checks_book.fractional_order_search(c)
+    assert not right["falsified"] and right["gamma"].size > 0
 
 
 def test_theta_rewrite_per_layer_type_gemma3():
@@ -511,7 +561,7 @@ def _axes(label, g, s, hw=0.02, se=0.002, T=128):
 def test_bk4_discordant_pair_reproduces():
     """Two models, one with more γ and less sink (beyond CIs on both axes): reproduced."""
     c = registry()["BK-4"]
-    res = checks_book.check_bk4(c, [_axes("a", 0.80, 0.03), _axes("b", 0.70, 0.40), _axes("c", 0.60, 0.45)])
+    res = checks_book.check_bk4(c, _across([_axes("a", 0.80, 0.03), _axes("b", 0.70, 0.40), _axes("c", 0.60, 0.45)]))
     assert res.verdict == "reproduced", res.message()
     assert res.extra["best_pair"] == ["a", "b"] or res.extra["best_pair"][0] == "a"
 
@@ -521,7 +571,7 @@ def test_bk4_hard_null_sink_monotone_in_gamma():
     however far apart the models are."""
     c = registry()["BK-4"]
     gs = np.array([0.55, 0.65, 0.75, 0.85, 0.95])
-    res = checks_book.check_bk4(c, [_axes(f"m{i}", g, 0.05 + 0.4 * g ** 2) for i, g in enumerate(gs)])
+    res = checks_book.check_bk4(c, _across([_axes(f"m{i}", g, 0.05 + 0.4 * g ** 2) for i, g in enumerate(gs)]))
     assert res.verdict == "not reproduced", res.message()
     assert res.extra["spearman_gamma_sink"] == pytest.approx(1.0)
 
@@ -529,19 +579,20 @@ def test_bk4_hard_null_sink_monotone_in_gamma():
 def test_bk4_discordance_within_noise_is_not_reproduced():
     """Orders disagree, but inside the γ CIs (or the sink SEM): not beyond noise — not reproduced."""
     c = registry()["BK-4"]
-    assert checks_book.check_bk4(c, [_axes("a", 0.71, 0.03), _axes("b", 0.70, 0.40)]).verdict == "not reproduced"
-    assert checks_book.check_bk4(c, [_axes("a", 0.9, 0.400), _axes("b", 0.7, 0.402)]).verdict == "not reproduced"
+    assert checks_book.check_bk4(c, _across([_axes("a", 0.71, 0.03), _axes("b", 0.70, 0.40)])).verdict == "not reproduced"
+    assert checks_book.check_bk4(c, _across([_axes("a", 0.9, 0.400), _axes("b", 0.7, 0.402)])).verdict == "not reproduced"
     # both models without a sink (below uniform): a discordance among sink-less models is not one
-    u = checks_book.uniform_sink_mass(128)
-    assert checks_book.check_bk4(c, [_axes("a", 0.9, 0.5 * u), _axes("b", 0.7, 0.9 * u, se=0.0005)]).verdict == "not reproduced"
+    u = stats.uniform_sink_mass(128)
+    sinkless = _across([_axes("a", 0.9, 0.5 * u), _axes("b", 0.7, 0.9 * u, se=0.0005)])
+    assert checks_book.check_bk4(c, sinkless).verdict == "not reproduced"
     # one protocol alone disagreeing is not enough: the last-query γ orders the pair the other way
     a, b = _axes("a", 0.9, 0.03), _axes("b", 0.7, 0.40)
     a.update(gamma_lq=0.5, gamma_lq_lo=0.48, gamma_lq_hi=0.52)
-    assert checks_book.check_bk4(c, [a, b]).verdict == "not reproduced"
+    assert checks_book.check_bk4(c, _across([a, b])).verdict == "not reproduced"
 
 
 def test_bk4_premise_one_model_is_inconclusive():
-    res = checks_book.check_bk4(registry()["BK-4"], [_axes("only", 0.8, 0.03)])
+    res = checks_book.check_bk4(registry()["BK-4"], _across([_axes("only", 0.8, 0.03)]))
     assert res.verdict == "inconclusive", res.message()
 
 
@@ -559,20 +610,20 @@ def test_bk5_controls():
     """A sink that rises from the uniform level at init: reproduced. Hard null: a sink already at init
     (by construction, not learned): not reproduced; a sink that never forms: not reproduced."""
     c = registry()["BK-5"]
-    u = checks_book.uniform_sink_mass(128)
+    u = stats.uniform_sink_mass(128)
     final = {"sink": 0.3, "sink_sem": 0.002}
-    ok = checks_book.check_bk5(c, "forms", _traj((0, u), (1e6, 0.1), (1e7, 0.3)), final, 128, 10_000_000)
+    ok = checks_book.check_bk5(c, _pretraining("forms", _traj((0, u), (1e6, 0.1), (1e7, 0.3)), final, 128, 10_000_000))
     assert ok.verdict == "reproduced", ok.message()
-    at_init = checks_book.check_bk5(c, "built-in", _traj((0, 0.3), (1e7, 0.3)), final, 128, 10_000_000)
+    at_init = checks_book.check_bk5(c, _pretraining("built-in", _traj((0, 0.3), (1e7, 0.3)), final, 128, 10_000_000))
     assert at_init.verdict == "not reproduced", at_init.message()
-    never = checks_book.check_bk5(c, "never", _traj((0, u), (1e7, u * 0.8)), {"sink": u * 0.8, "sink_sem": 0.001},
-                                  128, 10_000_000)
+    never = checks_book.check_bk5(c, _pretraining("never", _traj((0, u), (1e7, u * 0.8)),
+                                                  {"sink": u * 0.8, "sink_sem": 0.001}, 128, 10_000_000))
     assert never.verdict == "not reproduced", never.message()
 
 
 def test_bk5_premise_no_trajectory_is_inconclusive():
     c = registry()["BK-5"]
-    res = checks_book.check_bk5(c, "final-only", [], {"sink": 0.0267, "sink_sem": 0.0006}, 128, 307_200)
+    res = checks_book.check_bk5(c, _pretraining("final-only", [], {"sink": 0.0267, "sink_sem": 0.0006}, 128, 307_200))
     assert res.verdict == "inconclusive", res.message()
     assert res.extra["final_sink_above_uniform"] is False and "307200" in res.summary
 
@@ -595,14 +646,14 @@ def test_bk6_controls():
     that grows with θ: not reproduced. Premise unmet (none at the smallest θ): inconclusive."""
     c = registry()["BK-6"]
     base = _synthetic_sweep(np.array([0.9, 0.8, 0.7, 0.6, 0.5]), np.full(5, 0.4), sink_noise=0.01)
-    drop = checks_book.check_bk6(c, _with_secondary(base, [0.5, 0.4, 0.3, 0.2, 0.1]), "drops")
+    drop = checks_book.check_bk6(c, _sweep(_with_secondary(base, [0.5, 0.4, 0.3, 0.2, 0.1]), "drops"))
     assert drop.verdict == "reproduced", drop.message()
-    flat = checks_book.check_bk6(c, _with_secondary(base, [0.3] * 5), "flat")
+    flat = checks_book.check_bk6(c, _sweep(_with_secondary(base, [0.3] * 5), "flat"))
     assert flat.verdict == "not reproduced", flat.message()
-    grows = checks_book.check_bk6(c, _with_secondary(base, [0.1, 0.2, 0.3, 0.4, 0.5]), "grows")
+    grows = checks_book.check_bk6(c, _sweep(_with_secondary(base, [0.1, 0.2, 0.3, 0.4, 0.5]), "grows"))
     assert grows.verdict == "not reproduced", grows.message()
     none = dict(base, points=[dict(p, secondary_seq=np.zeros(150)) for p in base["points"]])
-    assert checks_book.check_bk6(c, none, "none").verdict == "inconclusive"
+    assert checks_book.check_bk6(c, _sweep(none, "none")).verdict == "inconclusive"
 
 
 def _with_profile(summary, g, hw=0.01):
@@ -619,12 +670,12 @@ def test_bk8_controls():
     the same CIs: not reproduced; a dip inside the CIs: not reproduced. Two layers: inconclusive."""
     c = registry()["BK-8"]
     base = _synthetic_sweep(np.array([0.9, 0.8, 0.7]), np.full(3, 0.4), sink_noise=0.01)
-    u = checks_book.check_bk8(c, _with_profile(base, [0.9, 0.7, 0.5, 0.6, 0.8]), "u")
+    u = checks_book.check_bk8(c, _sweep(_with_profile(base, [0.9, 0.7, 0.5, 0.6, 0.8]), "u"))
     assert u.verdict == "reproduced", u.message()
     assert u.extra["min_layer"] == 3
     for prof in ([0.9, 0.8, 0.7, 0.6, 0.5], [0.5, 0.6, 0.7, 0.8, 0.9], [0.7, 0.69, 0.685, 0.69, 0.7]):
-        assert checks_book.check_bk8(c, _with_profile(base, prof), "mono").verdict == "not reproduced", prof
-    assert checks_book.check_bk8(c, _with_profile(base, [0.9, 0.5]), "two").verdict == "inconclusive"
+        assert checks_book.check_bk8(c, _sweep(_with_profile(base, prof), "mono")).verdict == "not reproduced", prof
+    assert checks_book.check_bk8(c, _sweep(_with_profile(base, [0.9, 0.5]), "two")).verdict == "inconclusive"
 
 
 def test_bk8_per_layer_ci_matches_the_model_gamma_fit():
@@ -646,12 +697,13 @@ def test_bk10_controls():
     level: not reproduced. Premise unmet (a BOS at position 0): inconclusive."""
     c = registry()["BK-10"]
     rng = np.random.default_rng(0)
-    u = checks_book.uniform_sink_mass(128)
-    assert checks_book.check_bk10(c, "sink", 0.4 + rng.normal(0, 0.02, 150), 128, "no BOS").verdict == "reproduced"
-    res = checks_book.check_bk10(c, "uniform", u + rng.normal(0, 0.002, 150), 128, "no BOS")
+    u = stats.uniform_sink_mass(128)
+    sink = _first_position("sink", 0.4 + rng.normal(0, 0.02, 150), 128, "no BOS")
+    assert checks_book.check_bk10(c, sink).verdict == "reproduced"
+    res = checks_book.check_bk10(c, _first_position("uniform", u + rng.normal(0, 0.002, 150), 128, "no BOS"))
     assert res.verdict == "not reproduced", res.message()
-    assert checks_book.check_bk10(c, "bos", 0.4 + rng.normal(0, 0.02, 150), 128,
-                                  "BOS id 2 + 127 text tokens").verdict == "inconclusive"
+    bos = _first_position("bos", 0.4 + rng.normal(0, 0.02, 150), 128, "BOS id 2 + 127 text tokens")
+    assert checks_book.check_bk10(c, bos).verdict == "inconclusive"
 
 
 def test_bk10_argmax_key0_fraction():
@@ -659,16 +711,20 @@ def test_bk10_argmax_key0_fraction():
     cs = np.ones((2, 3, 2, 8))
     cs[0, :, :, 0] = 5.0  # layer 0: key 0 is the most-attended column in both heads
     cs[1, :, :, 3] = 5.0  # layer 1: key 3 is
-    res = checks_book.check_bk10(c, "x", np.full(3, 0.5), 8, "no BOS", colsum=cs)
+    res = checks_book.check_bk10(c, _first_position("x", np.full(3, 0.5), 8, "no BOS", colsum=cs))
     assert res.extra["frac_heads_argmax_key0"] == pytest.approx(0.5)
 
 
 def test_bk11_softmax_is_the_free_energy_minimum_and_wrong_maps_fail():
     c = registry()["BK-11"]
-    assert checks_book.check_bk11(c).verdict == "reproduced"
+
+    def rec(**kw):
+        return AlgebraMeasurement(label="algebra", free_energy=checks_book.free_energy_inputs(c, **kw))
+
+    assert checks_book.check_bk11(c, rec()).verdict == "reproduced"
     for wrong in (lambda s, tau: checks_book.softmax(s, 2 * tau),
                   lambda s, tau: np.eye(s.shape[-1])[np.argmax(s, -1)]):
-        assert checks_book.check_bk11(c, weights_fn=wrong).verdict == "not reproduced"
+        assert checks_book.check_bk11(c, rec(weights_fn=wrong)).verdict == "not reproduced"
 
 
 @pytest.mark.parametrize("tau", [0.1, 1.0, 8.0])
@@ -683,3 +739,105 @@ def test_bk11_gibbs_identity_against_brute_force(tau):
     r = minimize(lambda p: checks_book.free_energy(np.clip(p, 1e-15, 1), s, tau), np.full(6, 1 / 6),
                  bounds=[(1e-15, 1)] * 6, constraints=cons, method="SLSQP", options={"ftol": 1e-14, "maxiter": 500})
     np.testing.assert_allclose(r.x, checks_book.softmax(s, tau), atol=2e-4)
+
+
+# ----------------------------------------------------------------------------- the family interface
+def test_targets_of_the_default_run():
+    """``targets(default options)``: the default model for the θ-sweep claims and, separately, for BK-10
+    on its real pass (scope model); each RoPE zoo entry for BK-1/5/6/8/10 (mark zoo); BK-4 across models
+    (mark zoo); the algebra (BK-3, BK-11). Every check has a target; labels are unique per claim."""
+    from suite.family import skip_reason
+    from suite.options import RunOptions
+
+    got = checks_book.targets(RunOptions(models=("smollm2-135m",), zoo="smoke"))
+    pairs = [(cid, t.label) for t in got for cid in t.ids(checks_book.CHECKS)]
+    zoo = [f"zoo-{e}" for e in ("rope", "rope-seedw", "rope-seedd", "rope-seedwd")]
+    want = ({(cid, "smollm2-135m") for cid in ("BK-1", "BK-2", "BK-6", "BK-8", "BK-10")}
+            | {(cid, z) for z in zoo for cid in ("BK-1", "BK-5", "BK-6", "BK-8", "BK-10")}
+            | {("BK-4", "across-models"), ("BK-3", "algebra"), ("BK-11", "algebra")})
+    assert set(pairs) == want and len(pairs) == len(want)
+    assert {cid for cid, _ in pairs} == set(checks_book.CHECKS)
+    reg = registry()
+    for t in got:
+        assert hash(t.ref) is not None and set(t.claims) <= set(checks_book.CHECKS)
+        if t.label == "smollm2-135m":
+            assert t.scope == "model" and not t.marks and "rope" in t.arch
+        elif t.label in zoo or t.label == "across-models":
+            assert t.scope == "paper" and t.marks == ("zoo",)
+        else:
+            assert (t.label, t.scope, t.marks) == ("algebra", "paper", ())
+        assert all(skip_reason(reg[cid], t) is None for cid in t.ids(checks_book.CHECKS)), t.label
+    # the θ-sweep claims of one model share one target (one measurement), BK-10 reads the real pass
+    model = [t for t in got if t.label == "smollm2-135m"]
+    assert sorted(t.claims for t in model) == [("BK-1", "BK-2", "BK-6", "BK-8"), ("BK-10",)]
+
+
+def test_a_model_without_rotary_embedding_is_not_applicable_to_the_sweep_claims():
+    """BK-1/2/6/8 need a rotary embedding to rescale: the registry's applies_to decides it on the
+    target's architecture; BK-10 still applies to any softmax-attention model."""
+    from suite.family import Target, skip_reason
+
+    reg = registry()
+    gpt2_like = Target(label="gpt2", scope="model", arch=frozenset({"softmax-attention", "all-routers"}))
+    for cid in ("BK-1", "BK-2", "BK-6", "BK-8"):
+        assert skip_reason(reg[cid], gpt2_like).startswith("not applicable: gpt2"), cid
+    assert skip_reason(reg["BK-10"], gpt2_like) is None
+
+
+def test_measure_makes_the_record_of_each_target(monkeypatch):
+    """measure(): a model's sweep target reads its summary (with the run's seed), its BK-10 target the real
+    pass's A[t,0]; BK-4 the native points of the run's RoPE models and the zoo; the algebra both inputs."""
+    from types import SimpleNamespace
+
+    from fixtures.models import ModelSpec
+    from suite.family import Target
+    from suite.options import RunOptions
+
+    options = RunOptions(models=("smollm2-135m",), seed=7, zoo="smoke")
+    spec = ModelSpec(label="m", source="hub", ref="org/m")
+    summ = _synthetic_sweep(np.array([0.9, 0.8, 0.7]), np.array([0.40, 0.41, 0.42]), sink_noise=0.01)
+    monkeypatch.setattr(checks_book, "rope_sweep_summary", lambda s, o, native=None: dict(summ, label=s.label))
+    rec = checks_book.measure(Target(label="m", ref=spec, claims=checks_book.SWEEP_IDS, scope="model"), options)
+    assert isinstance(rec, BookMeasurement) and (rec.label, rec.seed, rec.summary["label"]) == ("m", 7, "m")
+    assert rec.first_position is None and rec.pretraining is None
+
+    colsum = np.ones((2, 3, 2, 8))
+    colsum[:, :, :, 0] = 1.0 + 7 * 0.25  # A[t,0] = 0.25 for every query t ≥ 1
+    import fixtures.measure
+
+    monkeypatch.setattr(fixtures.measure, "measure", lambda s, o, variant="real", loaded=None: SimpleNamespace(
+        colsum=colsum, provenance={"bos": "no BOS"}))
+    rec = checks_book.measure(Target(label="m", ref=spec, claims=checks_book.PASS_IDS, scope="model"), options)
+    f = rec.first_position
+    np.testing.assert_allclose(f.sink_seq, np.full(3, 0.25), rtol=1e-12)
+    assert (f.T, f.bos, f.colsum is colsum, rec.summary) == (8, "no BOS", True, None)
+
+    import fixtures.targets
+
+    monkeypatch.setattr(fixtures.targets, "architecture", lambda s: frozenset({"softmax-attention", "rope"}))
+    monkeypatch.setattr(checks_book, "zoo_summary", lambda e, o: dict(summ, label=f"zoo-{e}"))
+    axes = checks_book.measure([t for t in checks_book.targets(options) if t.label == "across-models"][0], options)
+    assert isinstance(axes, AxesMeasurement)
+    assert [a["label"] for a in axes.axes] == ["smollm2-135m"] + [f"zoo-{e}" for e in checks_book.ZOO_ROPE]
+    assert all(a["gamma_ap"] == 0.7 for a in axes.axes)  # the native point (factor 1, index 2)
+
+    alg = checks_book.measure([t for t in checks_book.targets(options) if t.label == "algebra"][0], options)
+    assert isinstance(alg, AlgebraMeasurement) and alg.fractional is not None and alg.free_energy is not None
+    reg = registry()
+    assert checks_book.check_bk3(reg["BK-3"], alg).verdict == "reproduced"
+    assert checks_book.check_bk11(reg["BK-11"], alg).verdict == "reproduced"
+
+
+def test_a_record_without_what_the_claim_reads_is_an_error():
+    """A check on a record that lacks its inputs is a bug in targets(), not a skip."""
+    c = registry()
+    with pytest.raises(ValueError, match="θ-sweep"):
+        checks_book.check_bk1(c["BK-1"], BookMeasurement(label="x"))
+    with pytest.raises(ValueError, match="trajectory"):
+        checks_book.check_bk5(c["BK-5"], BookMeasurement(label="x"))
+    with pytest.raises(ValueError, match="first-position"):
+        checks_book.check_bk10(c["BK-10"], BookMeasurement(label="x"))
+
+
+def test_zoo_rope_entries_are_the_zoos_rope_entries():
+    assert set(checks_book.ZOO_ROPE) <= set(checks_book._zoo_rope_entries())

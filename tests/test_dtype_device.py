@@ -43,10 +43,10 @@ def test_device_map_auto_places_the_model_and_records_it(tmp_path):
 
 
 def test_bad_device_map_and_seed_are_one_line_errors():
-    line = one_line_error(audit("claims/test_transformer.py", "--device-map", "autoo"), "--device-map")
+    line = one_line_error(audit("claims/test_audit.py", "--device-map", "autoo"), "--device-map")
     assert "did you mean 'auto'" in line
-    one_line_error(audit("claims/test_transformer.py", "--seed", "-1"), "--seed")
-    one_line_error(audit("claims/test_transformer.py", "--n-seqs", "many"), "--n-seqs")
+    one_line_error(audit("claims/test_audit.py", "--seed", "-1"), "--seed")
+    one_line_error(audit("claims/test_audit.py", "--n-seqs", "many"), "--n-seqs")
 
 
 def test_xdist_workers_take_one_gpu_each():

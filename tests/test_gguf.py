@@ -13,7 +13,7 @@ import torch
 from fixtures import models
 from fixtures.synthetic import tiny_gguf
 from suite import errors
-from tests.test_bad_input import audit, one_line_error
+from tests.test_bad_input import audit, audit_node, one_line_error
 
 LOGIT_ATOL_F32 = 1e-4  # float32 round trip: only summation order differs
 LOGIT_ATOL_F16 = 5e-2  # F16 weights: ~1e-3 relative rounding of every weight
@@ -80,7 +80,7 @@ def test_the_command_line_refuses_a_truncated_gguf_in_one_line(tmp_path):
     path, _ = tiny_gguf(tmp_path / "t.gguf")
     cut = tmp_path / "cut.gguf"
     cut.write_bytes(path.read_bytes()[:3000])
-    line = one_line_error(audit("claims/test_transformer.py", "--model", str(cut)), "cannot read GGUF file")
+    line = one_line_error(audit("claims/test_audit.py", "--model", str(cut)), "cannot read GGUF file")
     assert "cut.gguf" in line
 
 
@@ -89,7 +89,7 @@ def test_pytest_claims_audits_a_gguf_file_from_scratch(tmp_path):
     verdicts in the report with the file's hash and quantisation in its header. A random-weights
     model does not work on the text, so its behavioural claims read inconclusive."""
     path, _ = tiny_gguf(tmp_path / "tiny.gguf")
-    p = audit("claims/test_transformer.py::test_tf1_key_norms_not_uniform", "--model", str(path), "--n-seqs", "4",
+    p = audit(audit_node("TF-1", "tiny"), "--model", str(path), "--n-seqs", "4",
               "--report-dir", str(tmp_path / "r"), env={"COLLAPSE_CLAIMS_CACHE": str(tmp_path / "cache")})
     out = p.stdout + p.stderr
     assert p.returncode == 0, out

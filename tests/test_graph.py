@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from claims.checks_graph import check_gr1
+from claims import checks_graph
+from claims.checks_graph import GraphArms, check_gr1
 from fixtures import graphs as G
 from probes.geometry import double_centred_distance_eigvals, ve_curve
 from suite import errors
@@ -141,7 +142,7 @@ def _synthetic(arm, ve4_layers, seeds_shape=(10, 2), acc=0.5, graph="cornell", n
 def test_check_positive_control_reproduces():
     att = _synthetic("gat", [0.9] * 6, seed=1)
     ctl = _synthetic("gcn", [0.8] * 6, seed=2)
-    res = check_gr1(GR1, att, ctl)
+    res = check_gr1(GR1, GraphArms.pair(att, ctl))
     assert res.verdict == "reproduced", res.message()
     assert res.measured["differential"] == pytest.approx(0.1, abs=0.02)
     assert res.to_json()["checks"][0]["passed"] is True
@@ -151,31 +152,68 @@ def test_check_positive_control_reproduces():
 def test_check_fails_without_a_positive_differential(shift):
     att = _synthetic("gat", [0.8 + shift] * 6, seed=1, noise=0.05)
     ctl = _synthetic("gcn", [0.8] * 6, seed=2, noise=0.05)
-    res = check_gr1(GR1, att, ctl)
+    res = check_gr1(GR1, GraphArms.pair(att, ctl))
     assert res.verdict == "not reproduced", res.message()
 
 
 def test_check_margin_scales_with_the_split_spread():
     # the same mean differential passes with tight splits and fails with wide ones
-    tight = check_gr1(GR1, _synthetic("gat", [0.82] * 6, noise=0.005, seed=1), _synthetic("gcn", [0.8] * 6, noise=0.005, seed=2))
-    wide = check_gr1(GR1, _synthetic("gat", [0.82] * 6, noise=0.2, seed=1), _synthetic("gcn", [0.8] * 6, noise=0.2, seed=2))
+    tight = check_gr1(GR1, GraphArms.pair(_synthetic("gat", [0.82] * 6, noise=0.005, seed=1), _synthetic("gcn", [0.8] * 6, noise=0.005, seed=2)))
+    wide = check_gr1(GR1, GraphArms.pair(_synthetic("gat", [0.82] * 6, noise=0.2, seed=1), _synthetic("gcn", [0.8] * 6, noise=0.2, seed=2)))
     assert tight.verdict == "reproduced" and wide.verdict == "not reproduced"
 
 
 def test_check_refuses_unpaired_arms():
     att = _synthetic("gat", [0.9] * 6, seed=1)
     with pytest.raises(ValueError, match="graph"):
-        check_gr1(GR1, att, _synthetic("gcn", [0.8] * 6, graph="texas"))
+        check_gr1(GR1, GraphArms.pair(att, _synthetic("gcn", [0.8] * 6, graph="texas")))
     with pytest.raises(ValueError, match="split"):
-        check_gr1(GR1, att, _synthetic("gcn", [0.8] * 6, seeds_shape=(9, 2)))
+        check_gr1(GR1, GraphArms.pair(att, _synthetic("gcn", [0.8] * 6, seeds_shape=(9, 2))))
 
 
 def test_plot_draws_from_recorded_json(tmp_path):
     from suite.plots_graph import plot_gr1
 
-    res = check_gr1(GR1, _synthetic("gat", [0.9] * 6, seed=1), _synthetic("gcn", [0.8] * 6, seed=2)).to_json()
+    res = check_gr1(GR1, GraphArms.pair(_synthetic("gat", [0.9] * 6, seed=1), _synthetic("gcn", [0.8] * 6, seed=2))).to_json()
     figs = plot_gr1([res], tmp_path, "t")
     assert len(figs) == 1 and figs[0][1].is_file() and figs[0][1].stat().st_size > 0
+
+
+# ----------------------------------------------------------------------------- the family interface
+def test_targets_are_the_registrys_graphs():
+    """``targets(default options)``: one paper-wide target per WebKB graph of the registry, mark ``graph``."""
+    from suite.family import skip_reason
+    from suite.options import RunOptions
+
+    got = checks_graph.targets(RunOptions(models=("smollm2-135m",)))
+    pairs = [(cid, t.label) for t in got for cid in t.ids(checks_graph.CHECKS)]
+    assert pairs == [("GR-1", "webkb-cornell"), ("GR-1", "webkb-texas"), ("GR-1", "webkb-wisconsin")]
+    assert [t.ref for t in got] == GR1.param("graphs")
+    for t in got:
+        assert t.scope == "paper" and t.marks == ("graph",) and skip_reason(GR1, t) is None
+
+
+def test_measure_pairs_the_registrys_arms(monkeypatch):
+    """measure(): both arms of ``params.arms`` on the target's graph, with the registry's recipe, the run's
+    seed, graph root and --retrain."""
+    from suite.family import Target
+    from suite.options import RunOptions
+
+    seen = {}
+
+    def fake(root, name, arms, recipe, seed=0, retrain=False, workers=None):
+        seen.update(root=root, name=name, arms=arms, recipe=recipe, seed=seed, retrain=retrain)
+        return {"gat": _synthetic("gat", [0.9] * 6, graph=name, seed=1),
+                "gcn": _synthetic("gcn", [0.8] * 6, graph=name, seed=2)}
+
+    monkeypatch.setattr(G, "measure_arms", fake)
+    options = RunOptions(models=("smollm2-135m",), seed=3, graph_root="/somewhere", retrain=True)
+    rec = checks_graph.measure(Target(label="webkb-texas", ref="texas", marks=("graph",)), options)
+    assert seen == {"root": "/somewhere", "name": "texas", "arms": ("gat", "gcn"),
+                    "recipe": G.GraphRecipe.from_params(GR1.params), "seed": 3, "retrain": True}
+    assert isinstance(rec, GraphArms) and rec.label == "webkb-texas" and rec.graph == "texas"
+    assert (rec.att.arm, rec.ctl.arm) == ("gat", "gcn")
+    assert check_gr1(GR1, rec).model == "webkb-texas"
 
 
 # ----------------------------------------------------------------------------- negative control
@@ -190,7 +228,7 @@ def test_negative_control_uniform_attention_gat_shows_no_differential(options):
     )
     m = G.measure_arms(_root(options), p["control_graph"], ("gat_uniform", "gcn"), recipe,
                        seed=options.seed, workers=1)
-    res = check_gr1(GR1, m["gat_uniform"], m["gcn"])
+    res = check_gr1(GR1, GraphArms.pair(m["gat_uniform"], m["gcn"]))
     assert res.verdict == "not reproduced", res.message()
     assert m["gat_uniform"].ve.shape == (len(p["control_splits"]), p["control_seeds_per_split"], p["n_layers"], G.VE_RMAX)
     assert np.all((m["gcn"].ve >= 0) & (m["gcn"].ve <= 1 + 1e-9))

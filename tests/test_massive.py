@@ -12,9 +12,10 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from claims import checks_massive
-from claims.checks_book import uniform_sink_mass
+from claims.checks_massive import MassiveMeasurement
 from fixtures.residual import ClampResult, StatsReducer, clamp_pass, plan_json, stats_pass, stream_hooks
 from probes import residual
+from probes.stats import uniform_sink_mass
 from suite.registry import registry
 
 RTOL = 1e-5  # float32 reductions against float64 numpy oracles
@@ -232,38 +233,49 @@ def _c(cid):
     return registry()[cid]
 
 
+def _rec(stats, sink, label, **kw) -> MassiveMeasurement:
+    """The family's measurement record of synthetic inputs (MA-3: ``clamp_massive``, ``clamp_null``,
+    ``plan_info``, ``base_nll`` as keywords)."""
+    return MassiveMeasurement(label=label, stats=stats, sink=sink, **kw)
+
+
+def _ma3(c, stats, sink, massive, null, label, plan_info=None, base_nll=None):
+    return checks_massive.check_ma3(c, _rec(stats, sink, label, clamp_massive=massive, clamp_null=null,
+                                            plan_info=plan_info, base_nll=base_nll))
+
+
 def test_ma1_positive_hard_null_and_premises():
-    pos = checks_massive.check_ma1(_c("MA-1"), synthetic_stats(), synthetic_sink(SINK_FROM_2), "planted")
+    pos = checks_massive.check_ma1(_c("MA-1"), _rec(synthetic_stats(), synthetic_sink(SINK_FROM_2), "planted"))
     assert pos.verdict == "reproduced", pos.message()
     assert pos.extra["massive_streams"] == list(range(2, L + 1))
     # hard null: the same large coordinate at every token — a coordinate bias, not a property of the sink token
-    bias = checks_massive.check_ma1(_c("MA-1"), synthetic_stats(every_token=True), synthetic_sink(SINK_FROM_2), "bias")
+    bias = checks_massive.check_ma1(_c("MA-1"), _rec(synthetic_stats(every_token=True), synthetic_sink(SINK_FROM_2), "bias"))
     assert bias.verdict == "not reproduced", bias.message()
     assert bias.checks[0].passed and not bias.checks[1].passed
     # no massive activation at all (a large but sub-criterion value)
-    small = checks_massive.check_ma1(_c("MA-1"), synthetic_stats(value=50.0), synthetic_sink(SINK_FROM_2), "small")
+    small = checks_massive.check_ma1(_c("MA-1"), _rec(synthetic_stats(value=50.0), synthetic_sink(SINK_FROM_2), "small"))
     assert small.verdict == "not reproduced"
     # premises: no sink, or a model that does not work on the text -> inconclusive
     for sink in (synthetic_sink([0.0] * L), synthetic_sink(SINK_FROM_2, gain=0.1)):
-        res = checks_massive.check_ma1(_c("MA-1"), synthetic_stats(), sink, "premise")
+        res = checks_massive.check_ma1(_c("MA-1"), _rec(synthetic_stats(), sink, "premise"))
         assert res.verdict == "inconclusive", res.message()
 
 
 def test_ma1_criterion_is_the_registrys_ratio():
     c = _c("MA-1")
     assert c.param("massive_ratio") == c.paper_values["sun_ratio"] == 1000.0
-    just_below = checks_massive.check_ma1(c, synthetic_stats(value=0.5 * 1000 * 0.67), synthetic_sink(SINK_FROM_2), "x")
+    just_below = checks_massive.check_ma1(c, _rec(synthetic_stats(value=0.5 * 1000 * 0.67), synthetic_sink(SINK_FROM_2), "x"))
     assert just_below.verdict == "not reproduced"
 
 
 def test_ma2_ordering_positive_and_hard_null():
-    pos = checks_massive.check_ma2(_c("MA-2"), synthetic_stats(massive_from=2), synthetic_sink(SINK_FROM_2), "planted")
+    pos = checks_massive.check_ma2(_c("MA-2"), _rec(synthetic_stats(massive_from=2), synthetic_sink(SINK_FROM_2), "planted"))
     assert pos.verdict == "reproduced", pos.message()
     assert pos.extra["first_massive_stream"] == 2 and pos.extra["first_sink_layer"] == 2
     # hard null: the sink forms (layer 2) before any massive activation exists (stream 4)
-    late = checks_massive.check_ma2(_c("MA-2"), synthetic_stats(massive_from=4), synthetic_sink(SINK_FROM_2), "late")
+    late = checks_massive.check_ma2(_c("MA-2"), _rec(synthetic_stats(massive_from=4), synthetic_sink(SINK_FROM_2), "late"))
     assert late.verdict == "not reproduced", late.message()
-    none = checks_massive.check_ma2(_c("MA-2"), synthetic_stats(massive_from=None), synthetic_sink(SINK_FROM_2), "none")
+    none = checks_massive.check_ma2(_c("MA-2"), _rec(synthetic_stats(massive_from=None), synthetic_sink(SINK_FROM_2), "none"))
     assert none.verdict == "inconclusive"  # premise massive-activations-present
 
 
@@ -289,16 +301,16 @@ def test_ma3_positive_and_hard_nulls():
     real, null, info = checks_massive.clamp_plans(c, stats, seed=0)
     gone = _clamp(synthetic_sink([0.0] * L, seed=1), real, "massive")
     kept = _clamp(synthetic_sink(SINK_FROM_2, seed=2), null, "null")
-    pos = checks_massive.check_ma3(c, stats, base, gone, kept, "causal", plan_info=info, base_nll=2.0)
+    pos = _ma3(c, stats, base, gone, kept, "causal", plan_info=info, base_nll=2.0)
     assert pos.verdict == "reproduced", pos.message()
     # massive activations that exist but do not cause the sink: the clamp changes nothing
     inert = _clamp(synthetic_sink(SINK_FROM_2, seed=3), real, "massive")
-    res = checks_massive.check_ma3(c, stats, base, inert, kept, "inert", plan_info=info)
+    res = _ma3(c, stats, base, inert, kept, "inert", plan_info=info)
     assert res.verdict == "not reproduced", res.message()
     assert not res.checks[0].passed
     # the nearest alternative: any edit of the sink token's state removes the sink just as well
     fragile = _clamp(synthetic_sink([0.0] * L, seed=1), null, "null")  # the same sink, sequence by sequence
-    res = checks_massive.check_ma3(c, stats, base, gone, fragile, "fragile", plan_info=info)
+    res = _ma3(c, stats, base, gone, fragile, "fragile", plan_info=info)
     assert res.verdict == "not reproduced", res.message()
     assert res.checks[0].passed and not res.checks[1].passed
 
@@ -310,12 +322,12 @@ def test_ma3_premises():
     gone = _clamp(synthetic_sink([0.0] * L, seed=1), real, "massive")
     kept = _clamp(synthetic_sink(SINK_FROM_2, seed=2), null, "null")
     for sink in (synthetic_sink([0.0] * L), synthetic_sink(SINK_FROM_2, gain=0.2)):
-        res = checks_massive.check_ma3(c, stats, sink, gone, kept, "premise", plan_info=info)
+        res = _ma3(c, stats, sink, gone, kept, "premise", plan_info=info)
         assert res.verdict == "inconclusive", res.message()
     none = synthetic_stats(massive_from=None)
     r, n, i = checks_massive.clamp_plans(c, none, seed=0)
     assert r == {}
-    res = checks_massive.check_ma3(c, none, synthetic_sink(SINK_FROM_2), None, None, "nothing", plan_info=i)
+    res = _ma3(c, none, synthetic_sink(SINK_FROM_2), None, None, "nothing", plan_info=i)
     assert res.verdict == "inconclusive", res.message()
 
 
@@ -323,20 +335,20 @@ def test_ma4_valley_positive_and_hard_nulls():
     c = _c("MA-4")
     # a massive coordinate in streams 2..4 only: the entropy falls there and recovers (an interior valley)
     valley = synthetic_stats(massive_from=2, massive_until=4)
-    pos = checks_massive.check_ma4(c, valley, synthetic_sink(SINK_FROM_2), "valley")
+    pos = checks_massive.check_ma4(c, _rec(valley, synthetic_sink(SINK_FROM_2), "valley"))
     assert pos.verdict == "reproduced", pos.message()
     assert pos.extra["valley_stream"] in (2, 3, 4)
     # monotone: the massive coordinate stays to the last stream, so the minimum is at the end (no valley)
-    mono = checks_massive.check_ma4(c, synthetic_stats(massive_from=2), synthetic_sink(SINK_FROM_2), "monotone")
+    mono = checks_massive.check_ma4(c, _rec(synthetic_stats(massive_from=2), synthetic_sink(SINK_FROM_2), "monotone"))
     assert mono.verdict == "not reproduced", mono.message()
     # a valley where there is no sink: compression and sink as separate phenomena
-    nosink_there = checks_massive.check_ma4(c, valley, synthetic_sink([0.0, 0.0, 0.0, 0.0, 0.0, 0.6]), "apart")
+    nosink_there = checks_massive.check_ma4(c, _rec(valley, synthetic_sink([0.0, 0.0, 0.0, 0.0, 0.0, 0.6]), "apart"))
     assert nosink_there.verdict in ("not reproduced", "inconclusive")
     assert not nosink_there.checks[2].passed
     sink_everywhere_but = synthetic_sink([0.0, 0.5, 0.0, 0.0, 0.0, 0.6])
-    res = checks_massive.check_ma4(c, valley, sink_everywhere_but, "apart2")
+    res = checks_massive.check_ma4(c, _rec(valley, sink_everywhere_but, "apart2"))
     assert res.verdict == "not reproduced", res.message()
-    res = checks_massive.check_ma4(c, valley, synthetic_sink(SINK_FROM_2, gain=0.1), "premise")
+    res = checks_massive.check_ma4(c, _rec(valley, synthetic_sink(SINK_FROM_2, gain=0.1), "premise"))
     assert res.verdict == "inconclusive"
 
 
@@ -345,7 +357,76 @@ def test_windows_must_match():
     stats.provenance = {"data_ids_sha256": "a" * 64}
     sink = dict(synthetic_sink(SINK_FROM_2), provenance={"data_ids_sha256": "b" * 64})
     with pytest.raises(ValueError, match="different windows"):
-        checks_massive.check_ma1(_c("MA-1"), stats, sink, "x")
+        checks_massive.check_ma1(_c("MA-1"), _rec(stats, sink, "x"))
+
+
+# ----------------------------------------------------------------------------- the family interface
+def test_targets_of_the_default_run():
+    """``targets(default options)``: the default model, scope model, for all four claims (all applicable:
+    SmolLM2 is a softmax-attention transformer)."""
+    from suite.family import skip_reason
+    from suite.options import RunOptions
+
+    got = checks_massive.targets(RunOptions(models=("smollm2-135m",)))
+    pairs = [(cid, t.label) for t in got for cid in t.ids(checks_massive.CHECKS)]
+    assert pairs == [(cid, "smollm2-135m") for cid in ("MA-1", "MA-2", "MA-3", "MA-4")]
+    (t,) = got
+    assert t.scope == "model" and not t.marks and "softmax-attention" in t.arch and hash(t.ref) is not None
+    assert all(skip_reason(_c(cid), t) is None for cid in checks_massive.CHECKS)
+
+
+class _RealPass:
+    """What measure() reads of the audit's real pass (fixtures.measure.TransformerMeasurement)."""
+
+    def __init__(self, sink, nll=2.5):
+        self._sink, self.nll = sink, nll
+        self.colsum = np.zeros((1, 1, 1, sink["T"]))
+        self.provenance = {}
+
+    def sink_mass(self):
+        return self._sink["sink"]
+
+    def lm_gain(self):
+        return self._sink["lm_gain"]
+
+
+@pytest.mark.parametrize("massive_from", [2, None])
+def test_measure_makes_the_record(monkeypatch, massive_from):
+    """measure(): the residual pass at MA-1's top-k, the sink input of the real pass, and MA-3's two clamp
+    passes under :func:`clamp_plans` with the run's seed — none when there is nothing to clamp."""
+    import fixtures.measure
+    import fixtures.residual
+    from fixtures.models import ModelSpec
+    from suite.family import Target
+    from suite.options import RunOptions
+
+    stats, sink = synthetic_stats(massive_from=massive_from), synthetic_sink(SINK_FROM_2)
+    calls = []
+    monkeypatch.setattr(fixtures.residual, "residual_stats", lambda spec, options, top_k: calls.append(top_k) or stats)
+    monkeypatch.setattr(fixtures.measure, "measure", lambda spec, options, variant: _RealPass(sink))
+    monkeypatch.setattr(fixtures.residual, "clamp_measurement",
+                        lambda spec, options, plan, variant: _clamp(sink, plan, variant))
+    spec = ModelSpec(label="some-lm", source="hub", ref="org/lm")
+    options = RunOptions(models=("org/lm",), seed=7)
+    rec = checks_massive.measure(Target(label="some-lm", ref=spec, scope="model"), options)
+    assert isinstance(rec, MassiveMeasurement) and rec.label == "some-lm" and rec.seed == 7
+    assert calls == [_c("MA-1").param("top_k")] and rec.stats is stats and rec.base_nll == 2.5
+    assert rec.sink["T"] == T and rec.sink["lm_gain"] == sink["lm_gain"]
+    real, null, info = checks_massive.clamp_plans(_c("MA-3"), stats, seed=7)
+    assert rec.plan_info == info
+    if massive_from is None:
+        assert real == {} and rec.clamp_massive is None and rec.clamp_null is None
+    else:
+        assert rec.clamp_massive.plan == plan_json(real) and rec.clamp_null.plan == plan_json(null)
+        assert rec.clamp_massive.variant == "massive" and rec.clamp_null.variant == "null"
+
+
+def test_every_check_takes_the_claim_and_the_record():
+    import inspect
+
+    assert set(checks_massive.CHECKS) == {"MA-1", "MA-2", "MA-3", "MA-4"}
+    for fn in checks_massive.CHECKS.values():
+        assert list(inspect.signature(fn).parameters) == ["claim", "m"]
 
 
 # ----------------------------------------------------------------------------- a tiny random model, end to end
@@ -365,13 +446,13 @@ def test_tiny_random_model_reads_inconclusive(tmp_path):
     stats = stats_pass(lm.model, ids, 4, int(_c("MA-1").param("top_k")), progress=False)
     for cid, fn in (("MA-1", checks_massive.check_ma1), ("MA-2", checks_massive.check_ma2),
                     ("MA-4", checks_massive.check_ma4)):
-        res = fn(_c(cid), stats, sink, "tiny-random")
+        res = fn(_c(cid), _rec(stats, sink, "tiny-random"))
         assert res.verdict == "inconclusive", res.message()
     c = _c("MA-3")
     real, null, info = checks_massive.clamp_plans(c, stats, seed=0)
     cm = clamp_pass(lm.model, ids, real, 4, progress=False, variant="massive") if real else None
     cn = clamp_pass(lm.model, ids, null, 4, progress=False, variant="null") if real else None
-    res = checks_massive.check_ma3(c, stats, sink, cm, cn, "tiny-random", plan_info=info)
+    res = _ma3(c, stats, sink, cm, cn, "tiny-random", plan_info=info)
     assert res.verdict == "inconclusive", res.message()
 
 
@@ -381,10 +462,10 @@ def test_figure_draws_from_recorded_results(tmp_path):
     stats, base = synthetic_stats(massive_from=2, massive_until=4), synthetic_sink(SINK_FROM_2)
     c = _c("MA-3")
     real, null, info = checks_massive.clamp_plans(c, stats, seed=0)
-    res = [checks_massive.check_ma1(_c("MA-1"), stats, base, "planted"),
-           checks_massive.check_ma3(c, stats, base, _clamp(synthetic_sink([0.0] * L), real, "massive"),
+    res = [checks_massive.check_ma1(_c("MA-1"), _rec(stats, base, "planted")),
+           _ma3(c, stats, base, _clamp(synthetic_sink([0.0] * L), real, "massive"),
                                     _clamp(base, null, "null"), "planted", plan_info=info),
-           checks_massive.check_ma4(_c("MA-4"), stats, base, "planted")]
+           checks_massive.check_ma4(_c("MA-4"), _rec(stats, base, "planted"))]
     import json
 
     out = ma_massive_activations([json.loads(json.dumps(r.to_json())) for r in res], tmp_path, "t")

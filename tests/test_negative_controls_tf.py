@@ -1,18 +1,24 @@
-"""Negative (and positive) controls for TF-1..TF-7 and ID-1..3, TF-3: the same check
-functions the audit uses, fed synthetic measurements on which each claim is false."""
+"""Negative (and positive) controls for TF-1, TF-2, TF-4..TF-7: the same check functions the audit
+uses (``check(claim, record)``), fed records of synthetic measurements on which each claim is false.
+(ID-1..3 and TF-3's controls are in tests/test_identity.py.)"""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
-from claims import checks_identity as ci
 from claims import checks_tf
-from fixtures.synthetic import causal_softmax, causal_uniform, info_for, measurement_from_tensors, sink_attention
+from fixtures.synthetic import causal_uniform, measurement_from_tensors, sink_attention
 from suite.registry import registry
 
 L, N, T, H, HK, D = 4, 12, 64, 4, 2, 16
 REG = registry()
+TOKEN_ONLY_ATOL = 1e-9  # a token-only layer's VE@8 equals the shuffled run's (the same keys, permuted)
+
+
+def rec(real, shuffled=None, seed=0):
+    """The audit's single-model record (claims.checks_tf.ModelRecord) of a synthetic measurement."""
+    return checks_tf.ModelRecord(label=real.label, real=real, shuffled=shuffled, seed=seed)
 
 
 def gen(seed):
@@ -42,52 +48,52 @@ def run(m_keys, attn=None, post=None):
 def test_tf1_fails_on_constant_norm_keys():
     k = gaussian_keys(1)
     k = 3.0 * k / k.norm(dim=-1, keepdim=True)  # hyperspherical keys: A4 holds, CV = 0
-    r = checks_tf.check_tf1(REG["TF-1"], run(k))
+    r = checks_tf.check_tf1(REG["TF-1"], rec(run(k)))
     assert r.verdict == "not reproduced", r.message()
 
 
 def test_tf1_fails_on_isotropic_gaussian_keys():
     """Gaussian keys sit *at* the baseline, so they must not clear it beyond the margin."""
-    r = checks_tf.check_tf1(REG["TF-1"], run(gaussian_keys(2)))
+    r = checks_tf.check_tf1(REG["TF-1"], rec(run(gaussian_keys(2))))
     assert r.verdict == "not reproduced", r.message()
 
 
 def test_tf1_passes_on_stratified_norms():
-    r = checks_tf.check_tf1(REG["TF-1"], run(lowrank_keys(3)))
+    r = checks_tf.check_tf1(REG["TF-1"], rec(run(lowrank_keys(3))))
     assert r.verdict == "reproduced", r.message()
 
 
 # ---------------------------------------------------------------- TF-2
 def test_tf2_fails_on_gaussian_keys():
     real, shuf = run(gaussian_keys(4)), run(gaussian_keys(5))
-    r = checks_tf.check_tf2(REG["TF-2"], real, shuf)
+    r = checks_tf.check_tf2(REG["TF-2"], rec(real, shuf))
     assert r.verdict == "not reproduced", r.message()
 
 
 def test_tf2_fails_when_shuffle_null_is_as_low_rank():
     real, shuf = run(lowrank_keys(6)), run(lowrank_keys(7))
-    r = checks_tf.check_tf2(REG["TF-2"], real, shuf)
+    r = checks_tf.check_tf2(REG["TF-2"], rec(real, shuf))
     assert r.verdict == "not reproduced", r.message()
 
 
 def test_tf2_passes_low_rank_against_gaussian_shuffle():
-    r = checks_tf.check_tf2(REG["TF-2"], run(lowrank_keys(8)), run(gaussian_keys(9)))
+    r = checks_tf.check_tf2(REG["TF-2"], rec(run(lowrank_keys(8)), run(gaussian_keys(9))))
     assert r.verdict == "reproduced", r.message()
 
 
 # ---------------------------------------------------------------- TF-5
 def test_tf5_uniform_attention_never_onsets():
     m = run(gaussian_keys(10), causal_uniform(N, H, T, L))
-    r = checks_tf.check_tf5(REG["TF-5"], m)
+    r = checks_tf.check_tf5(REG["TF-5"], rec(m))
     assert r.verdict == "not reproduced" and r.measured["onset_layer"] is None, r.message()
 
 
 def test_tf5_late_onset_fails_and_early_onset_passes():
     late = run(gaussian_keys(11), sink_attention(N, H, T, L, [0.0, 0.0, 0.0, 0.6]))
-    assert checks_tf.check_tf5(REG["TF-5"], late).verdict == "not reproduced"
+    assert checks_tf.check_tf5(REG["TF-5"], rec(late)).verdict == "not reproduced"
     # onset at layer 1 of 4 = 25 %: inside the band
     early = run(gaussian_keys(12), sink_attention(N, H, T, L, [0.5, 0.6, 0.7, 0.8]))
-    r = checks_tf.check_tf5(REG["TF-5"], early)
+    r = checks_tf.check_tf5(REG["TF-5"], rec(early))
     assert r.verdict == "reproduced", r.message()
 
 
@@ -111,12 +117,12 @@ def _cv_share_model(sign):
 
 
 def test_tf6_fails_on_negative_correlation():
-    r = checks_tf.check_tf6(REG["TF-6"], _cv_share_model(-1))
+    r = checks_tf.check_tf6(REG["TF-6"], rec(_cv_share_model(-1)))
     assert r.verdict == "not reproduced" and r.measured["r"] < 0, r.message()
 
 
 def test_tf6_passes_on_positive_correlation():
-    r = checks_tf.check_tf6(REG["TF-6"], _cv_share_model(+1))
+    r = checks_tf.check_tf6(REG["TF-6"], rec(_cv_share_model(+1)))
     assert r.verdict == "reproduced", r.message()
 
 
@@ -125,7 +131,7 @@ def test_tf7_fails_when_the_rotation_changes_norms():
     pre = lowrank_keys(14)
     post = pre * 1.5 ** torch.rand(pre.shape[:-1] + (1,), generator=gen(15), dtype=torch.float64)  # not an isometry
     m = measurement_from_tensors(pre, causal_uniform(N, H, T, L), post)
-    r = checks_tf.check_tf7(REG["TF-7"], m, run(gaussian_keys(16)))
+    r = checks_tf.check_tf7(REG["TF-7"], rec(m, run(gaussian_keys(16))))
     assert r.verdict == "not reproduced"
     assert not r.checks[0].passed
 
@@ -137,7 +143,7 @@ def test_tf7_shuffle_null_is_reported_not_deciding():
     post = _rotate_half(pre)
     m = measurement_from_tensors(pre, causal_uniform(N, H, T, L), post)
     shuf = measurement_from_tensors(pre, causal_uniform(N, H, T, L), post)  # identical: shuffle null not cleared
-    r = checks_tf.check_tf7(REG["TF-7"], m, shuf)
+    r = checks_tf.check_tf7(REG["TF-7"], rec(m, shuf))
     assert r.extra["shuffle_post_not_cleared_layers"] == list(range(1, L + 1))
     assert all("shuffle" not in c.name for c in r.checks)
 
@@ -157,7 +163,7 @@ def _rotate_half(k):
 def test_tf7_fails_when_rotation_does_nothing():
     pre = lowrank_keys(17)
     m = measurement_from_tensors(pre, causal_uniform(N, H, T, L), pre.clone())
-    r = checks_tf.check_tf7(REG["TF-7"], m, run(gaussian_keys(18)))
+    r = checks_tf.check_tf7(REG["TF-7"], rec(m, run(gaussian_keys(18))))
     assert r.verdict == "not reproduced"  # VE@1 ratio 1.0 is not 'roughly half'
 
 
@@ -180,65 +186,12 @@ def test_tf4_fails_when_content_effect_shrinks_with_scale():
         real = 0.6 + c + 0.01 * rng.standard_normal((L, N, HK))
         shuf = 0.6 + 0.01 * rng.standard_normal((L, N, HK))
         pairs.append((_FakeM(real, f"m{i}"), _FakeM(shuf, f"m{i}")))
-    r = checks_tf.check_tf4(REG["TF-4"], "toy", pairs, [1, 2, 3])
-    assert r.verdict == "not reproduced", r.message()
-    r2 = checks_tf.check_tf4(REG["TF-4"], "toy", pairs, [3, 2, 1])  # same data, growing with size
+    models = tuple(checks_tf.ModelRecord(label=real.label, real=real, shuffled=shuf) for real, shuf in pairs)
+    r = checks_tf.check_tf4(REG["TF-4"], checks_tf.FamilyRecord(label="toy", models=models, n_params=(1, 2, 3)))
+    assert r.verdict == "not reproduced" and r.model == "toy", r.message()
+    # same data, growing with size
+    r2 = checks_tf.check_tf4(REG["TF-4"], checks_tf.FamilyRecord(label="toy", models=models, n_params=(3, 2, 1)))
     assert r2.verdict == "reproduced", r2.message()
-
-
-# ---------------------------------------------------------------- ID-1..3, TF-3
-def test_id1_fails_with_wrong_temperature():
-    rng = np.random.default_rng(1)
-    q, keys = rng.standard_normal(8), rng.standard_normal((6, 8))
-    keys = keys / np.linalg.norm(keys, axis=1, keepdims=True)
-    wrong = np.abs(np.exp(ci.boltzmann_log_weights(q, keys, beta=1.0, omega=1.0)) - np.exp(ci.softmax_log_weights(q, keys))).max()
-    r = ci.check_id1(REG["ID-1"], [wrong], [0.0], [0.1])
-    assert r.verdict == "not reproduced"
-
-
-def test_id1_fails_when_norms_do_not_matter():
-    """If unequal norms left the weights unchanged the identity's 'exactly the ‖k‖² term' part fails."""
-    r = ci.check_id1(REG["ID-1"], [0.0], [0.0], [0.0])
-    assert r.verdict == "not reproduced"
-
-
-def test_id2_fails_for_a_non_maximal_weighting():
-    # From a weighting that is not of Boltzmann form, some feasible direction (same total mass,
-    # same expected distance) raises the entropy: the deficit is negative on one side.
-    dist2 = np.array([0.0, 1.0, 2.0, 3.0, 4.0])
-    a = np.array([0.4, 0.1, 0.1, 0.1, 0.3])  # not of Boltzmann form
-    A = np.stack([np.ones(5), dist2])
-    v = np.array([1.0, -1.0, 0.0, 0.0, 0.0])
-    v = v - A.T @ np.linalg.lstsq(A.T, v, rcond=None)[0]
-    deficits = [ci.entropy(a) - ci.entropy(a + s * 0.05 * v) for s in (1, -1)]
-    r = ci.check_id2(REG["ID-2"], deficits)
-    assert r.verdict == "not reproduced"
-
-
-def test_id3_fails_for_zero_metric():
-    M = np.zeros((3, 3))  # s_M = 0 = q^T 0 k: bilinear
-    r = ci.check_id3(REG["ID-3"], [ci.bilinear_fit_residual(M, 40, np.random.default_rng(0))], [ci.zero_query_score(M)])
-    assert r.verdict == "not reproduced"
-
-
-def test_id3_residual_is_zero_for_a_bilinear_score():
-    """Oracle check of the fitting routine: a genuinely bilinear score fits exactly."""
-    rng = np.random.default_rng(2)
-    d = 4
-    A = rng.standard_normal((d, d))
-    q, k = rng.standard_normal((80, d)), rng.standard_normal((80, d))
-    s = np.einsum("ni,ij,nj->n", q, A, k)
-    X = np.einsum("ni,nj->nij", q, k).reshape(80, -1)
-    coef, *_ = np.linalg.lstsq(X, s, rcond=None)
-    assert np.linalg.norm(s - X @ coef) / np.linalg.norm(s) < 1e-10
-
-
-def test_tf3_fails_on_a_wrong_ladder():
-    c = REG["TF-3"]
-    ladder = {64: (0.53, 1e-4), 80: (0.50, 1e-4), 128: (0.45, 1e-4), 256: (0.40, 1e-4)}  # per-dim variances
-    mp = {d: 0.0 for d in ladder}
-    r = ci.check_tf3(c, ladder, mp, [0.0])
-    assert r.verdict == "not reproduced"
 
 
 # ---------------------------------------------------------------- TF-2 hard null: a token-only first layer
@@ -251,11 +204,11 @@ def test_tf2_token_only_layer_is_untestable_not_failed():
     perm = torch.randperm(T, generator=gen(32))
     shuf_k[0] = real_k[0][:, perm]  # ... except layer 1: the same keys in another token order
     real, shuf = run(real_k), run(shuf_k)
-    r = checks_tf.check_tf2(REG["TF-2"], real, shuf)
+    r = checks_tf.check_tf2(REG["TF-2"], rec(real, shuf))
     assert r.extra["shuffle_untestable_layers"] == [1]
     assert r.verdict == "reproduced", r.message()
     # without the rule, layer 1 would fail (real == null there): the rule is what makes it pass
-    assert abs(r.per_layer["ve8"][0] - r.per_layer["ve8_shuffle"][0]) < 1e-9
+    assert abs(r.per_layer["ve8"][0] - r.per_layer["ve8_shuffle"][0]) < TOKEN_ONLY_ATOL
 
 
 def test_tf2_a_model_whose_every_layer_is_token_only_still_fails_the_depth_mean():
@@ -263,7 +216,7 @@ def test_tf2_a_model_whose_every_layer_is_token_only_still_fails_the_depth_mean(
     everywhere, the claim is not reproduced (it cannot pass by excluding everything)."""
     k = lowrank_keys(33)
     perm = torch.randperm(T, generator=gen(34))
-    r = checks_tf.check_tf2(REG["TF-2"], run(k), run(k[:, :, perm]))
+    r = checks_tf.check_tf2(REG["TF-2"], rec(run(k), run(k[:, :, perm])))
     assert r.extra["shuffle_untestable_layers"] == list(range(1, L + 1))
     assert r.verdict == "not reproduced", r.message()
 
@@ -278,11 +231,63 @@ def test_broken_model_is_inconclusive_and_working_false_claim_is_not_reproduced(
     fn = {"TF-1": checks_tf.check_tf1, "TF-5": checks_tf.check_tf5, "TF-6": checks_tf.check_tf6}[cid]
     broken = measurement_from_tensors(k, causal_uniform(N, H, T, L), nll=6.0, unigram_nll=6.2)
     working = measurement_from_tensors(k, causal_uniform(N, H, T, L))
-    rb, rw = fn(REG[cid], broken), fn(REG[cid], working)
+    rb, rw = fn(REG[cid], rec(broken)), fn(REG[cid], rec(working))
     assert rb.verdict == "inconclusive" and "functioning-model" in rb.premise_text(), rb.message()
     assert rw.verdict == "not reproduced", rw.message()
 
 
 def test_missing_loss_is_inconclusive_not_silently_conclusive():
     m = measurement_from_tensors(lowrank_keys(51), causal_uniform(N, H, T, L), nll=None)
-    assert checks_tf.check_tf1(REG["TF-1"], m).verdict == "inconclusive"
+    assert checks_tf.check_tf1(REG["TF-1"], rec(m)).verdict == "inconclusive"
+
+
+# ---------------------------------------------------------------- the family's targets and records
+def test_targets_of_the_default_run():
+    """``targets(default options)``: the default model twice (scope model; TF-1/5/6 on its real pass,
+    TF-2/7 with its shuffled re-run; SmolLM2 is a rotary softmax-attention model, so every one applies),
+    and the cross-model claims, unavailable with the command that runs them (no family has two models)."""
+    from suite.family import skip_reason
+    from suite.options import RunOptions
+
+    got = checks_tf.targets(RunOptions(models=("smollm2-135m",)))
+    pairs = sorted((cid, t.label) for t in got for cid in t.ids(checks_tf.CHECKS))
+    assert pairs == sorted([(c, "smollm2-135m") for c in ("TF-1", "TF-2", "TF-5", "TF-6", "TF-7")]
+                           + [("TF-4", "gpt2+pythia"), ("TF-9", "pythia"), ("TF-10", "gpt2"), ("TF-12", "gpt2+pythia"),
+                              ("TF-14", "pythia"), ("TF-11", "gpt2-large"), ("TF-11", "gpt2-xl"),
+                              ("TF-13", "paper-models")])
+    assert set(checks_tf.CHECKS) == {c for c, _ in pairs}
+    assert all(t.scope == "model" for t in got)
+    for t in got:
+        for cid in t.ids(checks_tf.CHECKS):
+            why = skip_reason(REG[cid], t)
+            if t.label == "smollm2-135m":
+                assert why is None, (cid, why)
+            else:
+                assert "models" in t.marks and "--paper-models" in why and why.startswith(cid), (cid, why)
+
+
+def test_a_record_without_its_shuffled_run_is_an_error_not_a_skip():
+    """TF-2 and TF-7 read the shuffled re-run: a record without it is a bug in targets(), raised."""
+    m = run(lowrank_keys(60))
+    for cid in ("TF-2", "TF-7"):
+        with pytest.raises(ValueError, match="shuffled"):
+            checks_tf.CHECKS[cid](REG[cid], rec(m))
+
+
+def test_measure_reads_the_shuffled_run_only_for_tf2_and_tf7(monkeypatch):
+    """measure(): a --model target's record has the real pass, and the shuffled re-run only on the
+    TF-2/TF-7 target (fixtures.measure.measure, variants "real" and "shuffled"), with the run's seed."""
+    import fixtures.measure
+    from suite.options import RunOptions
+
+    calls = []
+    fake = {"real": run(lowrank_keys(61)), "shuffled": run(gaussian_keys(62))}
+    monkeypatch.setattr(fixtures.measure, "measure",
+                        lambda spec, options, variant="real": calls.append((spec.label, variant)) or fake[variant])
+    opts = RunOptions(models=("smollm2-135m",), seed=3)
+    by_claims = {t.claims: t for t in checks_tf.targets(opts) if t.label == "smollm2-135m"}
+    r1 = checks_tf.measure(by_claims[checks_tf.REAL_IDS], opts)
+    assert calls == [("smollm2-135m", "real")] and r1.shuffled is None and r1.seed == 3
+    r2 = checks_tf.measure(by_claims[checks_tf.SHUFFLE_IDS], opts)
+    assert calls[1:] == [("smollm2-135m", "real"), ("smollm2-135m", "shuffled")]
+    assert r2.real is fake["real"] and r2.shuffled is fake["shuffled"] and r2.label == "smollm2-135m"

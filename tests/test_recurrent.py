@@ -17,6 +17,9 @@
 
 The tiny random-init models cannot predict text, so the physical controls evaluate the claims
 without the functioning-model premise (:func:`_sans`), which the synthetic premise tests cover.
+
+Every check is ``check(claim, record)`` (suite.family): the tests build the record the harness would
+(:func:`_rec`, :func:`_tf8_inputs`); the family's ``targets``/``measure`` are tested at the end.
 """
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ from fixtures import recurrent as fr
 from fixtures.data import unigram_nll
 from probes import mamba as pm
 from probes import rwkv as pr
+from probes import stats
 from suite.registry import registry
 
 REL_TOL = 1e-6  # the issue's float64 exactness bound
@@ -47,6 +51,17 @@ def _sans(claim, *premise_ids):
 
 def _rel(a, b):
     return float((a - b).detach().norm() / b.detach().norm())
+
+
+def _rec(m, label="x", seed=0):
+    """The record the harness hands a MB-*/RW-* check: the router's measured pass, its label, the seed."""
+    router = "mamba" if isinstance(m, fr.MambaMeasurement) else "rwkv"
+    return cr.RouterMeasurement(label=label, router=router, measurement=m, seed=seed)
+
+
+def _share(R) -> float:
+    """Max source share of a routing matrix ``R [T(query), T(source)]`` (probes.stats on its column sums)."""
+    return float(stats.max_share(R.sum(0)))
 
 
 # ----------------------------------------------------------------------------- tiny models
@@ -249,8 +264,8 @@ def test_rwkv_killed_carry_keeps_two_sources_and_uniform_shares():
     alpha = pr.wkv_weights(k, w, torch.zeros(C, dtype=torch.float64))
     nz = (alpha > 1e-12).sum(-1)
     assert int(nz.max()) <= 2
-    assert pr.max_share(alpha.mean(0)) <= 2.0 / T + 1e-12
-    assert math.isclose(pm.uniform_share(128), 0.0424, abs_tol=5e-5)
+    assert _share(alpha.mean(0)) <= 2.0 / T + 1e-12
+    assert math.isclose(stats.uniform_share(128), 0.0424, abs_tol=5e-5)
 
 
 def test_content_blind_rwkv_limits():
@@ -260,12 +275,12 @@ def test_content_blind_rwkv_limits():
     k, u = torch.zeros(T, C, dtype=torch.float64), torch.zeros(C, dtype=torch.float64)
 
     def share(w):
-        return pr.max_share(pr.routing_matrix(k, torch.as_tensor(w, dtype=torch.float64).expand(C).clone(), u))
+        return _share(pr.routing_matrix(k, torch.as_tensor(w, dtype=torch.float64).expand(C).clone(), u))
 
-    assert math.isclose(share(0.0), pm.uniform_share(T), rel_tol=1e-12)
+    assert math.isclose(share(0.0), stats.uniform_share(T), rel_tol=1e-12)
     assert math.isclose(share(-math.exp(30.0)), 1.5 / T, rel_tol=1e-9)
     vals = [share(-w) for w in np.geomspace(1e-5, 100, 40)]
-    assert max(vals) <= pm.uniform_share(T) + 1e-15
+    assert max(vals) <= stats.uniform_share(T) + 1e-15
     assert np.all(np.diff(vals) <= 1e-15)  # monotone: decay alone lowers the peak
 
 
@@ -277,8 +292,8 @@ def test_uniform_rows_reference(T, seed):
     g = torch.Generator().manual_seed(seed)
     mass = torch.rand(T, 1, dtype=torch.float64, generator=g) + 0.01
     R = (mass / torch.arange(1, T + 1, dtype=torch.float64)[:, None]) * torch.ones(T, T, dtype=torch.float64).tril()
-    assert math.isclose(fr.uniform_rows_share(R), pm.max_share(R), rel_tol=1e-12)
-    assert math.isclose(fr.uniform_rows_share(pm.row_normalise(R)), pm.uniform_share(T), rel_tol=1e-12)
+    assert math.isclose(stats.uniform_share_rows(R.sum(1)), _share(R), rel_tol=1e-12)
+    assert math.isclose(stats.uniform_share_rows(pm.row_normalise(R).sum(1)), stats.uniform_share(T), rel_tol=1e-12)
 
 
 # ----------------------------------------------------------------------------- physical controls
@@ -293,7 +308,7 @@ def test_mamba_constant_delta_shows_no_frozen_gap(tmp_path):
     ids = torch.randint(0, 64, (6, 32), generator=torch.Generator().manual_seed(3))
     m = fr.measure_mamba(model, ids, "const-delta", unigram=unigram_nll(ids, ids))
     assert np.allclose(m.conc, m.conc_frozen_dt, atol=1e-12)
-    res = cr.check_mb2(_sans(registry()["MB-2"], "functioning-model"), m, "const-delta")
+    res = cr.check_mb2(_sans(registry()["MB-2"], "functioning-model"), _rec(m, "const-delta"))
     assert res.checks[0].passed is False and abs(res.checks[0].measured) <= 1e-12
     assert all(c.passed for c in res.preconditions), res.message()  # it concentrates: the null is a hard one
     assert res.verdict == "not reproduced"
@@ -313,7 +328,7 @@ def test_mamba_measurement_smoke_and_selective_gap(mamba_dir):
         ref = float(model(ids, labels=ids).loss)
     assert math.isclose(m.nll, ref, rel_tol=1e-6)
     for fn in (cr.check_mb1, cr.check_mb2, cr.check_mb3):
-        res = fn(registry()[fn.__name__.split("_")[1].upper().replace("MB", "MB-")], m, "tiny")
+        res = fn(registry()[fn.__name__.split("_")[1].upper().replace("MB", "MB-")], _rec(m, "tiny"))
         assert res.verdict == "inconclusive"  # not a functioning model
         assert "functioning-model" in res.premise_text()
 
@@ -325,11 +340,11 @@ def test_rwkv_killed_carry_never_onsets(rwkv_dir):
     m = fr.measure_rwkv(model, ids, [0.0, 1.0, 30.0, math.inf], 16, p["no_decay_time_decay"],
                         p["kill_time_decay"], "tiny", unigram=unigram_nll(ids, ids))
     killed = m.conc[m.index(math.inf)].mean(1)
-    assert cr.onset_frac(killed, 0.20) == math.inf
+    assert stats.onset_fraction(killed, registry()["RW-1"].param("onset_threshold"), never=cr.NEVER) == math.inf
     assert np.all(killed <= 2.0 / 64 + 1e-9)
-    res = cr.check_rw1(_sans(registry()["RW-1"], "functioning-model"), m, "tiny")
+    res = cr.check_rw1(_sans(registry()["RW-1"], "functioning-model"), _rec(m, "tiny"))
     assert res.verdict == "reproduced", res.message()  # positive control: a concentration, removed
-    assert cr.check_rw1(registry()["RW-1"], m, "tiny").verdict == "inconclusive"  # random init: no LM
+    assert cr.check_rw1(registry()["RW-1"], _rec(m, "tiny")).verdict == "inconclusive"  # random init: no LM
     assert np.isfinite(m.nll).all() and m.nll.shape == (4,)
     # decay interventions are restored
     assert torch.equal(model.rwkv.blocks[0].attention.time_decay, _load(rwkv_dir).rwkv.blocks[0].attention.time_decay)
@@ -345,7 +360,7 @@ def test_rw1_fails_when_the_kill_does_not_take(rwkv_dir):
     ids = torch.randint(0, 64, (5, 64), generator=torch.Generator().manual_seed(5))
     m = fr.measure_rwkv(model, ids, [0.0, 1.0, 30.0, math.inf], 16, p["no_decay_time_decay"],
                         p["no_decay_time_decay"], "tiny-no-kill", unigram=unigram_nll(ids, ids))
-    res = cr.check_rw1(_sans(registry()["RW-1"], "functioning-model"), m, "tiny-no-kill")
+    res = cr.check_rw1(_sans(registry()["RW-1"], "functioning-model"), _rec(m, "tiny-no-kill"))
     assert res.verdict == "not reproduced", res.message()
 
 
@@ -363,17 +378,17 @@ def test_content_blind_rwkv_reads_inconclusive_and_fails_the_rw3_null(tmp_path):
     scales = list(p["decay_scales"]) + [math.inf]
     m = fr.measure_rwkv(model, ids, scales, 16, p["no_decay_time_decay"], p["kill_time_decay"], "blind", unigram=unigram_nll(ids, ids))
     assert np.allclose(m.conc, m.conc_blind[..., None], rtol=0, atol=1e-12)
-    assert np.all(m.conc <= pm.uniform_share(64) + 1e-12)
+    assert np.all(m.conc <= stats.uniform_share(64) + 1e-12)
     for cid, fn in (("RW-1", cr.check_rw1), ("RW-2", cr.check_rw2), ("RW-3", cr.check_rw3)):
-        res = fn(_sans(registry()[cid], "functioning-model"), m, "blind")
+        res = fn(_sans(registry()[cid], "functioning-model"), _rec(m, "blind"))
         assert res.verdict == "inconclusive", (cid, res.message())
-    rw3 = cr.check_rw3(_sans(registry()["RW-3"], "functioning-model", "concentration-above-uniform"), m, "blind")
+    rw3 = cr.check_rw3(_sans(registry()["RW-3"], "functioning-model", "concentration-above-uniform"), _rec(m, "blind"))
     assert rw3.checks[0].passed and rw3.checks[1].passed  # it does fall monotonically with decay ...
     assert not rw3.checks[2].passed and rw3.verdict == "not reproduced"  # ... but no more than decay geometry
 
 
 # ----------------------------------------------------------------------------- synthetic measurements
-H128 = pm.uniform_share(128)
+H128 = stats.uniform_share(128)
 
 
 def _mamba_meas(conc, frozen=None, frozen_all=None, cv=None, static=None, T=128, n=16, seed=0, uniform=None,
@@ -389,9 +404,9 @@ def _mamba_meas(conc, frozen=None, frozen_all=None, cv=None, static=None, T=128,
         cv_delta=np.asarray(conc if cv is None else cv, float), delta_mean=np.ones(L),
         b_norm_cv=np.full(L, 0.1), xproj_b_weight_norm=np.full(L, 5.0) + 0.01 * np.arange(L)
         if static is None else np.asarray(static, float), colshare=np.full((L, T), 1.0 / T),
-        uniform_rows=np.full((L, n), pm.uniform_share(T) if uniform is None else uniform),
-        uniform_rows_frozen_dt=np.full((L, n), pm.uniform_share(T)),
-        uniform_rows_frozen_all=np.full(L, pm.uniform_share(T)), nll=4.0, unigram_nll=4.0 + gain)
+        uniform_rows=np.full((L, n), stats.uniform_share(T) if uniform is None else uniform),
+        uniform_rows_frozen_dt=np.full((L, n), stats.uniform_share(T)),
+        uniform_rows_frozen_all=np.full(L, stats.uniform_share(T)), nll=4.0, unigram_nll=4.0 + gain)
 
 
 LATE = [0.05, 0.06, 0.07, 0.08, 0.10, 0.12, 0.15, 0.24, 0.27, 0.22]  # onsets at 80 %, peak 0.27
@@ -399,23 +414,23 @@ LATE = [0.05, 0.06, 0.07, 0.08, 0.10, 0.12, 0.15, 0.24, 0.27, 0.22]  # onsets at
 
 def test_mb1_controls():
     c = registry()["MB-1"]
-    assert cr.check_mb1(c, _mamba_meas(LATE), "x").verdict == "reproduced"
+    assert cr.check_mb1(c, _rec(_mamba_meas(LATE), "x")).verdict == "reproduced"
     early = [0.3, 0.5, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6]
-    assert cr.check_mb1(c, _mamba_meas(early), "x").verdict == "not reproduced"
+    assert cr.check_mb1(c, _rec(_mamba_meas(early), "x")).verdict == "not reproduced"
     never = [0.05] * 10
-    assert cr.check_mb1(c, _mamba_meas(never), "x").verdict == "not reproduced"
+    assert cr.check_mb1(c, _rec(_mamba_meas(never), "x")).verdict == "not reproduced"
     # a concentration is what MB-1 states, not what it presupposes: a router at the uniform level refutes it
-    assert cr.check_mb1(c, _mamba_meas([0.03] * 10), "x").verdict == "not reproduced"
+    assert cr.check_mb1(c, _rec(_mamba_meas([0.03] * 10), "x")).verdict == "not reproduced"
 
 
 def test_mb2_controls():
     c = registry()["MB-2"]
-    assert cr.check_mb2(c, _mamba_meas(LATE), "x").verdict == "reproduced"
+    assert cr.check_mb2(c, _rec(_mamba_meas(LATE), "x")).verdict == "reproduced"
     # hard null: a gate that does not select, freezing leaves the operator unchanged (premise met)
-    res = cr.check_mb2(c, _mamba_meas(LATE, frozen=LATE), "x")
+    res = cr.check_mb2(c, _rec(_mamba_meas(LATE, frozen=LATE), "x"))
     assert all(p.passed for p in res.preconditions) and res.verdict == "not reproduced"
     # all-frozen stays as concentrated as the real operator: not near uniform
-    assert cr.check_mb2(c, _mamba_meas(LATE, frozen_all=np.array(LATE)), "x").verdict == "not reproduced"
+    assert cr.check_mb2(c, _rec(_mamba_meas(LATE, frozen_all=np.array(LATE)), "x")).verdict == "not reproduced"
 
 
 def test_mb2_partial_flattening_is_not_entire():
@@ -423,7 +438,7 @@ def test_mb2_partial_flattening_is_not_entire():
     (gap positive, nothing onsets) is not reproduced."""
     c = registry()["MB-2"]
     real = [0.05, 0.06, 0.08, 0.10, 0.12, 0.14]
-    res = cr.check_mb2(c, _mamba_meas(real, frozen=np.asarray(real) - 0.01, frozen_all=np.full(6, 0.043)), "x")
+    res = cr.check_mb2(c, _rec(_mamba_meas(real, frozen=np.asarray(real) - 0.01, frozen_all=np.full(6, 0.043)), "x"))
     assert res.checks[0].passed and res.checks[1].passed and not res.checks[2].passed
     assert res.verdict == "not reproduced"
 
@@ -433,9 +448,9 @@ def test_mb2_near_uniform_uses_the_operators_own_reference():
     c = registry()["MB-2"]
     m = _mamba_meas(LATE, frozen_all=np.full(10, 0.02))
     m.uniform_rows_frozen_all = np.full(10, 0.02)  # e.g. late rows heavier: uniform routing of R sits at 0.02
-    assert cr.check_mb2(c, m, "x").verdict == "reproduced"
+    assert cr.check_mb2(c, _rec(m, "x")).verdict == "reproduced"
     m.uniform_rows_frozen_all = np.full(10, 0.30)  # far from the all-frozen peak: not near uniform
-    assert cr.check_mb2(c, m, "x").verdict == "not reproduced"
+    assert cr.check_mb2(c, _rec(m, "x")).verdict == "not reproduced"
 
 
 def _with_r(target, r, seed=0):
@@ -451,12 +466,11 @@ def _with_r(target, r, seed=0):
 
 def test_mb3_controls():
     c = registry()["MB-3"]
-    assert cr.check_mb3(c, _mamba_meas(LATE), "x").verdict == "reproduced"
+    assert cr.check_mb3(c, _rec(_mamba_meas(LATE), "x")).verdict == "reproduced"
     anti = -np.asarray(LATE)
-    assert cr.check_mb3(c, _mamba_meas(LATE, cv=anti + 1), "x").verdict == "not reproduced"
+    assert cr.check_mb3(c, _rec(_mamba_meas(LATE, cv=anti + 1), "x")).verdict == "not reproduced"
     # the static norm varies with the concentration more than CV(Δ) does
-    assert cr.check_mb3(c, _mamba_meas(LATE, cv=np.ones(10) + 0.001 * np.arange(10), static=np.asarray(LATE) * 50),
-                        "x").verdict == "not reproduced"
+    assert cr.check_mb3(c, _rec(_mamba_meas(LATE, cv=np.ones(10) + 0.001 * np.arange(10), static=np.asarray(LATE) * 50), "x")).verdict == "not reproduced"
 
 
 def test_mb3_hard_null_positive_r_that_is_not_significant():
@@ -465,13 +479,13 @@ def test_mb3_hard_null_positive_r_that_is_not_significant():
     conc = [0.08, 0.10, 0.15, 0.24, 0.30, 0.22]
     cv, orth = _with_r(conc, 0.58)
     _, orth2 = _with_r(conc, 0.0, seed=1)
-    res = cr.check_mb3(c, _mamba_meas(conc, cv=cv, static=5.0 + 1e-4 * orth2), "x")
+    res = cr.check_mb3(c, _rec(_mamba_meas(conc, cv=cv, static=5.0 + 1e-4 * orth2), "x"))
     assert math.isclose(res.measured["r_cv_delta"], 0.58, abs_tol=0.02)
     failing = [ch.name for ch in res.checks if not ch.passed]
     assert len(failing) == 1 and "significant" in failing[0], res.message()
     assert all(p.passed for p in res.preconditions) and res.verdict == "not reproduced"
     strong, _ = _with_r(conc, 0.95)
-    assert cr.check_mb3(c, _mamba_meas(conc, cv=strong, static=5.0 + 1e-4 * orth2), "x").verdict == "reproduced"
+    assert cr.check_mb3(c, _rec(_mamba_meas(conc, cv=strong, static=5.0 + 1e-4 * orth2), "x")).verdict == "reproduced"
 
 
 @pytest.mark.parametrize("cid", ["MB-1", "MB-2", "MB-3"])
@@ -479,10 +493,10 @@ def test_mamba_premises(cid):
     """Premise met + claim false → not reproduced (the controls above); premise unmet → inconclusive."""
     fn = {"MB-1": cr.check_mb1, "MB-2": cr.check_mb2, "MB-3": cr.check_mb3}[cid]
     c = registry()[cid]
-    assert fn(c, _mamba_meas(LATE), "x").verdict == "reproduced"
-    broken = fn(c, _mamba_meas(LATE, gain=0.5), "x")  # the model does not predict the text
+    assert fn(c, _rec(_mamba_meas(LATE), "x")).verdict == "reproduced"
+    broken = fn(c, _rec(_mamba_meas(LATE, gain=0.5), "x"))  # the model does not predict the text
     assert broken.verdict == "inconclusive" and "functioning-model" in broken.premise_text()
-    flat = fn(c, _mamba_meas(LATE, uniform=0.3), "x")  # the operator sits below its own uniform level
+    flat = fn(c, _rec(_mamba_meas(LATE, uniform=0.3), "x"))  # the operator sits below its own uniform level
     assert flat.verdict == ("reproduced" if cid == "MB-1" else "inconclusive")
 
 
@@ -517,40 +531,40 @@ def _sweep(kill=0.012):
 
 def test_rw1_controls():
     c = registry()["RW-1"]
-    assert cr.check_rw1(c, _rwkv_meas(_sweep()), "x").verdict == "reproduced"
+    assert cr.check_rw1(c, _rec(_rwkv_meas(_sweep()), "x")).verdict == "reproduced"
     # the one thing that can fail: a 'kill' that leaves the learned operator in place (premise met)
     prof = _sweep()
     prof[math.inf] = prof[1.0]
-    res = cr.check_rw1(c, _rwkv_meas(prof), "x")
+    res = cr.check_rw1(c, _rec(_rwkv_meas(prof), "x"))
     assert all(p.passed for p in res.preconditions) and res.verdict == "not reproduced"
     # no concentration to remove: a learned decay at the uniform level is inconclusive, not reproduced
     prof = _sweep()
     prof[1.0] = np.full(12, 0.03)
-    assert cr.check_rw1(c, _rwkv_meas(prof), "x").verdict == "inconclusive"
+    assert cr.check_rw1(c, _rec(_rwkv_meas(prof), "x")).verdict == "inconclusive"
 
 
 def test_rw2_controls():
     c = registry()["RW-2"]
-    assert cr.check_rw2(c, _rwkv_meas(_sweep()), "x").verdict == "reproduced"
+    assert cr.check_rw2(c, _rec(_rwkv_meas(_sweep()), "x")).verdict == "reproduced"
     prof = _sweep()
     prof[0.0], prof[1.0] = prof[1.0], prof[0.0]  # less carry onsets earlier: claim false
-    assert cr.check_rw2(c, _rwkv_meas(prof), "x").verdict == "not reproduced"
+    assert cr.check_rw2(c, _rec(_rwkv_meas(prof), "x")).verdict == "not reproduced"
 
 
 def test_rw2_hard_null_concentration_independent_of_carry():
     """Hard null of RW-2: a router that concentrates (premise met) but whose profile does not depend on carry."""
     c = registry()["RW-2"]
     same = np.array([0.05] * 6 + [0.25] * 6)
-    res = cr.check_rw2(c, _rwkv_meas({s: same for s in _sweep()}), "x")
+    res = cr.check_rw2(c, _rec(_rwkv_meas({s: same for s in _sweep()}), "x"))
     assert all(p.passed for p in res.preconditions) and res.verdict == "not reproduced"
 
 
 def test_rw3_controls():
     c = registry()["RW-3"]
-    assert cr.check_rw3(c, _rwkv_meas(_sweep()), "x").verdict == "reproduced"
+    assert cr.check_rw3(c, _rec(_rwkv_meas(_sweep()), "x")).verdict == "reproduced"
     prof = _sweep()
     prof[3.0] = prof[3.0] * 2.5  # a bump in the middle of the sweep
-    assert cr.check_rw3(c, _rwkv_meas(prof), "x").verdict == "not reproduced"
+    assert cr.check_rw3(c, _rec(_rwkv_meas(prof), "x")).verdict == "not reproduced"
 
 
 def test_rw3_hard_null_decay_geometry_plus_a_carry_independent_content():
@@ -558,7 +572,7 @@ def test_rw3_hard_null_decay_geometry_plus_a_carry_independent_content():
     carry (premise met): monotone, rising with carry, and yet only as much as decay geometry — not reproduced."""
     c = registry()["RW-3"]
     prof = {s: np.full(12, BLIND[s] + (0.15 if np.isfinite(s) else 0.0)) for s in BLIND}
-    res = cr.check_rw3(c, _rwkv_meas(prof), "x")
+    res = cr.check_rw3(c, _rec(_rwkv_meas(prof), "x"))
     assert all(p.passed for p in res.preconditions)
     assert res.checks[0].passed and res.checks[1].passed and not res.checks[2].passed
     assert res.verdict == "not reproduced"
@@ -574,9 +588,9 @@ def _rw4_meas(full, learned, heavy):
 def test_rw4_controls():
     c = registry()["RW-4"]
     paper = _rw4_meas(full=(0.36, -0.09), learned=(0.17, 0.20), heavy=(0.05, 0.43))
-    assert cr.check_rw4(c, paper, "x").verdict == "reproduced"
+    assert cr.check_rw4(c, _rec(paper, "x")).verdict == "reproduced"
     swapped = _rw4_meas(full=(-0.09, 0.36), learned=(0.20, 0.17), heavy=(0.43, 0.05))
-    assert cr.check_rw4(c, swapped, "x").verdict == "not reproduced"
+    assert cr.check_rw4(c, _rec(swapped, "x")).verdict == "not reproduced"
 
 
 def test_rw4_hard_null_the_first_audits_pattern():
@@ -584,7 +598,7 @@ def test_rw4_hard_null_the_first_audits_pattern():
     falling to 0.33 as decay is added. The v2 checks (full content-picked, heavy position-picked, r(pos) heavy >
     full) all pass on it; 'balanced' and 'climbs' do not."""
     c = registry()["RW-4"]
-    res = cr.check_rw4(c, _rw4_meas(full=(0.30, 0.10), learned=(0.03, 0.74), heavy=(0.00, 0.33)), "x")
+    res = cr.check_rw4(c, _rec(_rw4_meas(full=(0.30, 0.10), learned=(0.03, 0.74), heavy=(0.00, 0.33)), "x"))
     by_name = {ch.name.split(":")[0]: ch.passed for ch in res.checks}
     assert by_name["full carry is content-picked"] and by_name["heavy decay is position-picked"]
     assert not by_name["learned decay is balanced"] and not by_name["adding decay raises the recency correlation"]
@@ -596,19 +610,20 @@ def test_rwkv_premises(cid):
     fn = {"RW-1": cr.check_rw1, "RW-2": cr.check_rw2, "RW-3": cr.check_rw3, "RW-4": cr.check_rw4}[cid]
     c = registry()[cid]
     good = _rw4_meas(full=(0.36, -0.09), learned=(0.17, 0.20), heavy=(0.05, 0.43))
-    assert fn(c, good, "x").verdict == "reproduced"
+    assert fn(c, _rec(good, "x")).verdict == "reproduced"
     broken = dataclasses.replace(good, unigram_nll=good.unigram_nll - 1.8)  # gain 0.2 nats < ln 2
-    assert fn(c, broken, "x").verdict == "inconclusive"
+    assert fn(c, _rec(broken, "x")).verdict == "inconclusive"
     flat = dataclasses.replace(good, conc=good.conc.copy())
     flat.conc[flat.index(1.0)] = 0.03  # the learned decay does not concentrate
-    assert fn(c, flat, "x").verdict == ("reproduced" if cid == "RW-4" else "inconclusive")
+    assert fn(c, _rec(flat, "x")).verdict == ("reproduced" if cid == "RW-4" else "inconclusive")
 
 
 def _tf8_inputs(rec_profile, tf_profile, rec_gain=2.0, tf_gain=3.0, seed=0):
     rng = np.random.default_rng(seed)
     noisy = lambda p: np.clip(np.asarray(p)[:, None] + 0.01 * rng.standard_normal((len(p), 16)), 0, 1)  # noqa: E731
-    rec = {"router": "mamba", "conc": noisy(rec_profile), "uniform": H128, "lm_gain": rec_gain}
-    return rec, {"tf": {"conc": noisy(tf_profile), "uniform": H128, "lm_gain": tf_gain}}
+    rec = noisy(rec_profile)
+    return cr.Tf8Measurement(label="x", router="mamba", conc=rec, uniform=H128, lm_gain=rec_gain,
+                             transformers={"tf": {"conc": noisy(tf_profile), "uniform": H128, "lm_gain": tf_gain}})
 
 
 TF_PROFILE = [0.1, 0.3, 0.6, 0.7, 0.7, 0.7]
@@ -617,9 +632,9 @@ REC_PROFILE = [0.05, 0.06, 0.1, 0.15, 0.25, 0.22]
 
 def test_tf8_controls():
     c = registry()["TF-8"]
-    assert cr.check_tf8(c, *_tf8_inputs(REC_PROFILE, TF_PROFILE), "x").verdict == "reproduced"
+    assert cr.check_tf8(c, _tf8_inputs(REC_PROFILE, TF_PROFILE)).verdict == "reproduced"
     # a recurrent router that concentrates early and strongly, against a weak transformer (premises met)
-    res = cr.check_tf8(c, *_tf8_inputs(TF_PROFILE, REC_PROFILE), "x")
+    res = cr.check_tf8(c, _tf8_inputs(TF_PROFILE, REC_PROFILE))
     assert all(p.passed for p in res.preconditions) and res.verdict == "not reproduced"
 
 
@@ -627,11 +642,11 @@ def test_tf8_premises():
     """A recurrent router that does not concentrate at all makes 'later and weaker' vacuous (v2 read it as
     reproduced): inconclusive; so does a compared model that does not work on the text."""
     c = registry()["TF-8"]
-    flat = cr.check_tf8(c, *_tf8_inputs([0.03] * 6, TF_PROFILE), "x")
+    flat = cr.check_tf8(c, _tf8_inputs([0.03] * 6, TF_PROFILE))
     assert all(ch.passed for ch in flat.checks) and flat.verdict == "inconclusive"
     assert "recurrent-concentrates" in flat.premise_text()
-    assert cr.check_tf8(c, *_tf8_inputs(REC_PROFILE, TF_PROFILE, tf_gain=0.3), "x").verdict == "inconclusive"
-    assert cr.check_tf8(c, *_tf8_inputs(REC_PROFILE, TF_PROFILE, rec_gain=0.3), "x").verdict == "inconclusive"
+    assert cr.check_tf8(c, _tf8_inputs(REC_PROFILE, TF_PROFILE, tf_gain=0.3)).verdict == "inconclusive"
+    assert cr.check_tf8(c, _tf8_inputs(REC_PROFILE, TF_PROFILE, rec_gain=0.3)).verdict == "inconclusive"
 
 
 # ----------------------------------------------------------------------------- MB-4/5, RW-5/6: key geometry
@@ -676,26 +691,26 @@ def test_mb4_controls_and_gaussian_hard_null():
     c = registry()["MB-4"]
     delta = np.ones((GEO_L, GEO_N, GEO_T, 8))
     low = _with_mamba_geometry(_low_rank((GEO_L, GEO_N, GEO_T, 16), 3, 0.3, rng), delta)
-    res = cr.check_mb4(c, low, "low-rank")
+    res = cr.check_mb4(c, _rec(low, "low-rank"))
     assert res.verdict == "reproduced", res.message()
     assert res.measured["layers_clearing_null"] == GEO_L
     gauss = _with_mamba_geometry(rng.standard_normal((GEO_L, GEO_N, GEO_T, 16)), delta)
-    res = cr.check_mb4(c, gauss, "gaussian-B")
+    res = cr.check_mb4(c, _rec(gauss, "gaussian-B"))
     assert all(p.passed for p in res.preconditions) and res.verdict == "not reproduced", res.message()
     assert abs(res.measured["ve8"] - res.null["gauss"]) < 0.01  # the null is the matched one
     broken = _with_mamba_geometry(_low_rank((GEO_L, GEO_N, GEO_T, 16), 3, 0.3, rng), delta, gain=0.3)
-    res = cr.check_mb4(c, broken, "broken")
+    res = cr.check_mb4(c, _rec(broken, "broken"))
     assert res.verdict == "inconclusive" and "functioning-model" in res.premise_text()
 
 
 def test_rw5_controls_and_gaussian_hard_null():
     rng = np.random.default_rng(1)
     c = registry()["RW-5"]
-    assert cr.check_rw5(c, _with_rwkv_geometry(_low_rank((GEO_L, GEO_N, GEO_T, 48), 4, 0.3, rng)), "x").verdict \
+    assert cr.check_rw5(c, _rec(_with_rwkv_geometry(_low_rank((GEO_L, GEO_N, GEO_T, 48), 4, 0.3, rng)), "x")).verdict \
         == "reproduced"
-    res = cr.check_rw5(c, _with_rwkv_geometry(rng.standard_normal((GEO_L, GEO_N, GEO_T, 48))), "gaussian-k")
+    res = cr.check_rw5(c, _rec(_with_rwkv_geometry(rng.standard_normal((GEO_L, GEO_N, GEO_T, 48))), "gaussian-k"))
     assert all(p.passed for p in res.preconditions) and res.verdict == "not reproduced", res.message()
-    res = cr.check_rw5(c, _with_rwkv_geometry(_low_rank((GEO_L, GEO_N, GEO_T, 48), 4, 0.3, rng), gain=0.3), "x")
+    res = cr.check_rw5(c, _rec(_with_rwkv_geometry(_low_rank((GEO_L, GEO_N, GEO_T, 48), 4, 0.3, rng), gain=0.3), "x"))
     assert res.verdict == "inconclusive" and "functioning-model" in res.premise_text()
 
 
@@ -707,13 +722,13 @@ def test_mb5_controls_and_non_selective_gaussian_hard_null():
     c = registry()["MB-5"]
     B = rng.standard_normal((GEO_L, GEO_N, GEO_T, 16))
     selective = np.exp(0.5 * rng.standard_normal((GEO_L, GEO_N, GEO_T, 8)))
-    res = cr.check_mb5(c, _with_mamba_geometry(B, selective), "selective")
+    res = cr.check_mb5(c, _rec(_with_mamba_geometry(B, selective), "selective"))
     assert res.verdict == "reproduced", res.message()
     const = np.broadcast_to(rng.uniform(0.5, 2.0, 8), (GEO_L, GEO_N, GEO_T, 8)).copy()
-    res = cr.check_mb5(c, _with_mamba_geometry(B, const), "constant-delta")
+    res = cr.check_mb5(c, _rec(_with_mamba_geometry(B, const), "constant-delta"))
     assert all(p.passed for p in res.preconditions) and res.verdict == "not reproduced", res.message()
     assert abs(res.measured["mean_cv"] - cr.chi_norm_cv(16)) < 0.01  # at the Gaussian level (exact χ_16)
-    res = cr.check_mb5(c, _with_mamba_geometry(B, selective, gain=0.3), "broken")
+    res = cr.check_mb5(c, _rec(_with_mamba_geometry(B, selective, gain=0.3), "broken"))
     assert res.verdict == "inconclusive" and "functioning-model" in res.premise_text()
 
 
@@ -722,27 +737,27 @@ def test_rw6_controls_and_gaussian_hard_null():
     c = registry()["RW-6"]
     k = rng.standard_normal((GEO_L, GEO_N, GEO_T, 64))
     scale = np.exp(0.4 * rng.standard_normal((GEO_L, GEO_N, GEO_T, 1)))  # token-dependent key norms
-    assert cr.check_rw6(c, _with_rwkv_geometry(k * scale), "x").verdict == "reproduced"
-    res = cr.check_rw6(c, _with_rwkv_geometry(k), "gaussian-k")
+    assert cr.check_rw6(c, _rec(_with_rwkv_geometry(k * scale), "x")).verdict == "reproduced"
+    res = cr.check_rw6(c, _rec(_with_rwkv_geometry(k), "gaussian-k"))
     assert all(p.passed for p in res.preconditions) and res.verdict == "not reproduced", res.message()
-    res = cr.check_rw6(c, _with_rwkv_geometry(k * scale, gain=0.3), "x")
+    res = cr.check_rw6(c, _rec(_with_rwkv_geometry(k * scale, gain=0.3), "x"))
     assert res.verdict == "inconclusive" and "functioning-model" in res.premise_text()
 
 
 @settings(max_examples=10, deadline=None)
 @given(L=st.integers(1, 3), N=st.integers(2, 6), T=st.integers(2, 9), H=st.integers(1, 4), seed=st.integers(0, 2**16))
-def test_pooled_cv_from_sums_is_tf1s_estimator(L, N, T, H, seed):
+def test_pooled_cv_bootstrap_sums_is_tf1s_estimator(L, N, T, H, seed):
     """The one pooled-CV estimator (TF-1's, used by the norm legs from per-sequence sums) against an
     independent oracle: std/mean over the raw tokens, and each bootstrap replicate rebuilt by repeating
     the sequences as the resampling counts say."""
-    from claims.checks_tf import pooled_cv_from_sums, sequence_weights
+    from claims.checks_tf import pooled_cv_bootstrap_sums
 
     norms = np.random.default_rng(seed).uniform(0.5, 2.0, (L, N, T, H))
-    cv, se, mean_se = pooled_cv_from_sums(norms.sum(2), (norms ** 2).sum(2), T, 50, seed)
+    cv, se, mean_se = pooled_cv_bootstrap_sums(norms.sum(2), (norms ** 2).sum(2), T, 50, seed)
     flat = norms.transpose(0, 3, 1, 2).reshape(L, H, N * T)
     assert np.allclose(cv, flat.std(-1) / flat.mean(-1), rtol=1e-10)
     reps = []
-    for w in sequence_weights(N, 50, seed).astype(int):
+    for w in stats.bootstrap_counts(N, 50, seed).astype(int):  # the suite's one bootstrap draw
         x = np.repeat(norms, w, axis=1).transpose(0, 3, 1, 2).reshape(L, H, -1)
         reps.append(x.std(-1) / x.mean(-1))
     reps = np.array(reps)
@@ -791,7 +806,7 @@ def test_mamba_key_geometry_matches_the_captured_B(mamba_dir):
         assert np.allclose(m.key_norm_s1[li], eff.sum(1).numpy(), rtol=1e-10)
         assert np.allclose(m.key_norm_s2[li], eff.pow(2).sum(1).numpy(), rtol=1e-10)
     for fn in (cr.check_mb4, cr.check_mb5):  # runs on a real measurement; a random-init model is not an LM
-        assert fn(registry()[fn.__name__[6:].upper().replace("MB", "MB-")], m, "tiny").verdict == "inconclusive"
+        assert fn(registry()[fn.__name__[6:].upper().replace("MB", "MB-")], _rec(m, "tiny")).verdict == "inconclusive"
 
 
 def test_rwkv_key_geometry_taken_at_the_learned_decay(rwkv_dir):
@@ -813,3 +828,116 @@ def test_rwkv_key_geometry_taken_at_the_learned_decay(rwkv_dir):
         assert np.allclose(m.key_eigvals[li], centred_gram_eigvals(keys[li]).numpy(), rtol=1e-8, atol=1e-10)
     assert fr.measure_rwkv(model, ids, [0.0], 8, p["no_decay_time_decay"], p["kill_time_decay"], "tiny").key_norms \
         is None  # no learned-decay pass: no key geometry
+
+
+# ----------------------------------------------------------------------------- the family interface
+def test_targets_of_the_default_run():
+    """``targets(default options)``: the default model (scope model; its architecture makes every claim of the
+    family not applicable), the zoo's two routers, the paper's hub checkpoints; each router once for its own
+    claims and once for TF-8; a hub checkpoint not in the local HF cache says how to run it."""
+    from suite.family import skip_reason
+    from suite.options import RunOptions
+
+    options = RunOptions(models=("smollm2-135m",), zoo="smoke")
+    got = cr.targets(options)
+    pairs = {(cid, t.label) for t in got for cid in t.ids(cr.CHECKS)}
+    hub_mamba = [f"state-spaces__mamba-{s}-hf" for s in ("130m", "370m", "790m", "1.4b")]
+    want = ({(cid, "smollm2-135m") for cid in cr.CHECKS}
+            | {(cid, "zoo-mamba") for cid in cr.MB_IDS + cr.TF8_IDS}
+            | {(cid, "zoo-rwkv") for cid in cr.RW_IDS + cr.TF8_IDS}
+            | {(cid, lab) for lab in hub_mamba for cid in cr.MB_IDS + cr.TF8_IDS}
+            | {(cid, "RWKV__rwkv-4-169m-pile") for cid in cr.RW_IDS + cr.TF8_IDS})
+    assert pairs == want
+    assert len(pairs) == sum(len(t.ids(cr.CHECKS)) for t in got)  # labels unique per claim id
+    reg = registry()
+    for t in got:
+        assert hash(t.ref) is not None
+        if t.label == "smollm2-135m":
+            assert t.scope == "model" and not t.marks
+            for cid in t.ids(cr.CHECKS):
+                assert skip_reason(reg[cid], t).startswith("not applicable: smollm2-135m"), cid
+        elif t.label.startswith("zoo-"):
+            assert t.marks == ("zoo",) and t.scope == "paper" and t.unavailable is None
+            assert all(skip_reason(reg[cid], t) is None for cid in t.ids(cr.CHECKS))
+        else:
+            assert t.marks == ("hub",) and t.scope == "paper"
+            assert t.unavailable is None or (
+                "not available offline" in t.unavailable
+                and f"pytest claims/test_audit.py -m hub -k {t.label}" in t.unavailable)
+
+
+def test_hub_checkpoint_given_as_model_is_measured_once(monkeypatch):
+    """A hub checkpoint that is also a ``--model`` of the run is that model's target (scope model), once."""
+    from suite.options import RunOptions
+
+    got = cr.targets(RunOptions(models=("smollm2-135m", "RWKV/rwkv-4-169m-pile"), zoo="smoke"))
+    rwkv = [t for t in got if t.label == "RWKV__rwkv-4-169m-pile"]
+    assert [(t.scope, t.marks) for t in rwkv] == [("model", ()), ("model", ())]
+    assert {t.claims for t in rwkv} == {cr.MB_IDS + cr.RW_IDS, cr.TF8_IDS}
+
+
+def test_hub_env_lets_the_hub_targets_run(monkeypatch):
+    from suite.options import RunOptions
+
+    monkeypatch.setenv(cr.HUB_ENV, "1")
+    hub = [t for t in cr.targets(RunOptions(models=("smollm2-135m",))) if "hub" in t.marks]
+    assert len(hub) == 2 * (len(cr.HUB_MAMBA) + len(cr.HUB_RWKV)) and all(t.unavailable is None for t in hub)
+
+
+def test_measure_makes_the_record_of_each_target(monkeypatch):
+    """measure(): the router's record (with the run's seed) for its own claims; for TF-8 the same pass at the
+    learned decay (RWKV) or R (Mamba) with its uniform reference, against the run's transformers."""
+    from fixtures.models import ModelSpec
+    from suite.family import Target
+    from suite.options import RunOptions
+
+    passes = {"rwkv": _rwkv_meas(_sweep()), "mamba": _mamba_meas(LATE)}
+    tfs = {"tf": {"conc": np.full((6, 4), 0.5), "uniform": H128, "lm_gain": 3.0}}
+    monkeypatch.setattr(cr, "router_pass", lambda spec, kind, options: passes[kind])
+    monkeypatch.setattr(cr, "transformer_profiles", lambda options: tfs)
+    options = RunOptions(models=("smollm2-135m",), seed=7)
+    for kind in ("rwkv", "mamba"):
+        spec = ModelSpec(label=f"some-{kind}", source="hub", ref=f"org/{kind}")
+        own = cr.measure(Target(label=spec.label, ref=spec, claims=cr.ROUTER_IDS[kind], arch=cr.ROUTER_ARCH[kind]),
+                         options)
+        assert isinstance(own, cr.RouterMeasurement) and own.measurement is passes[kind]
+        assert (own.label, own.router, own.seed) == (spec.label, kind, 7)
+        tf8 = cr.measure(Target(label=spec.label, ref=spec, claims=cr.TF8_IDS, arch=cr.ROUTER_ARCH[kind]), options)
+        assert isinstance(tf8, cr.Tf8Measurement) and tf8.transformers is tfs and tf8.router == kind
+        m = passes[kind]
+        if kind == "rwkv":
+            assert np.array_equal(tf8.conc, m.conc[m.index(1.0)])
+            assert tf8.uniform == stats.uniform_share(m.colshare.shape[-1]) and tf8.lm_gain == m.lm_gain(1.0)
+        else:
+            assert tf8.conc is m.conc and tf8.uniform is m.uniform_rows and tf8.lm_gain == m.lm_gain()
+    with pytest.raises(ValueError, match="not a recurrent router"):
+        cr.measure(Target(label="tf", ref=spec, arch=frozenset({"softmax-attention", "all-routers"})), options)
+
+
+PEARSON_TOL = 1e-12  # probes.stats.pearson (scipy) against the np.corrcoef r MB-3 read before
+
+
+@settings(max_examples=30)
+@given(n=st.integers(3, 40), seed=st.integers(0, 2**16))
+def test_stats_pearson_is_the_corrcoef_r(n, seed):
+    rng = np.random.default_rng(seed)
+    x, y = rng.standard_normal(n), rng.standard_normal(n)
+    y = y + rng.uniform(-2, 2) * x
+    r, p = stats.pearson(x, y)
+    assert abs(r - float(np.corrcoef(x, y)[0, 1])) <= PEARSON_TOL
+    assert 0.0 <= p <= 1.0
+
+
+def test_a_model_router_gets_its_claims_and_tf8(mamba_dir, rwkv_dir):
+    """``--model`` a Mamba: MB-* and TF-8 apply, RW-* not (and the converse for an RWKV) — the registry's
+    applies_to against the architecture read from the config."""
+    from suite.family import skip_reason
+    from suite.options import RunOptions
+
+    reg = registry()
+    for path, own, other in ((mamba_dir, cr.MB_IDS, cr.RW_IDS), (rwkv_dir, cr.RW_IDS, cr.MB_IDS)):
+        got = [t for t in cr.targets(RunOptions(models=(str(path),))) if t.scope == "model"]
+        decided = {cid for t in got for cid in t.ids(cr.CHECKS) if skip_reason(reg[cid], t) is None}
+        assert decided == set(own + cr.TF8_IDS)
+        assert all(skip_reason(reg[cid], t).startswith("not applicable")
+                   for t in got for cid in t.ids(cr.CHECKS) if cid in other)

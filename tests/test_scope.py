@@ -8,9 +8,9 @@ import re
 
 from fixtures.synthetic import tiny_model_dir
 from suite.report import split_rows
-from tests.test_bad_input import audit
+from tests.test_bad_input import audit, audit_node
 
-PAPER_WIDE_FILES = ("test_identity.py", "test_graph.py", "test_zoo.py")
+PAPER_WIDE = re.compile(r"\[(ID|GR|PR|SC|AR)-\d+-|-(algebra|zoo-[^\]]*|webkb-[^\]]*)\]")  # claims/targets of the paper
 
 
 def _collected(out: str) -> list[str]:
@@ -23,16 +23,14 @@ def test_model_scoped_collection_keeps_only_the_models_claims(tmp_path):
     full = audit("claims/", "--model", str(d), "--all-claims", "--collect-only")
     s, f = _collected(scoped.stdout), _collected(full.stdout)
     assert scoped.returncode == 0 and full.returncode == 0, scoped.stdout + scoped.stderr
-    assert s and not any(p in ln for ln in s for p in PAPER_WIDE_FILES), s
-    # every kept test reads the model: parametrised by it, or a family claim over the run's models (test_transformer.py)
-    assert all("[m" in ln or ln.startswith("claims/test_transformer.py::") for ln in s), s
-    assert set(s) < set(f) and any("test_zoo.py" in ln for ln in f)
+    assert any(ln.endswith("[TF-1-m]") for ln in s) and not any(PAPER_WIDE.search(ln) for ln in s), s
+    assert set(s) < set(f) and any("-zoo-" in ln for ln in f) and any(PAPER_WIDE.search(ln) for ln in f)
     assert re.search(rf"{len(f) - len(s)} deselected", scoped.stdout), scoped.stdout
 
 
 def test_the_scoped_report_names_what_it_did_not_run(tmp_path):
     d = tiny_model_dir("llama", tmp_path / "m")
-    p = audit("claims/test_transformer.py::test_tf1_key_norms_not_uniform", "claims/test_identity.py",
+    p = audit(audit_node("TF-1", "m"), *[audit_node(c, "algebra") for c in ("ID-1", "ID-2", "ID-3", "TF-3")],
               "--model", str(d), "--n-seqs", "4", "--report-dir", str(tmp_path / "r"),
               env={"COLLAPSE_CLAIMS_CACHE": str(tmp_path / "cache")})
     out = p.stdout + p.stderr

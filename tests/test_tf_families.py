@@ -1,7 +1,7 @@
 """Self-tests of the family claims TF-9..TF-14 (paper §4.2–4.3) on synthetic families: the same
-check functions the audit runs with ``--paper-models``, fed synthetic measurements
-(fixtures.synthetic) on which each claim holds (reproduced), its hard null (not reproduced), and
-a broken model (inconclusive)."""
+check functions the audit runs with ``--paper-models`` (``check(claim, record)``), fed records of
+synthetic measurements (fixtures.synthetic) on which each claim holds (reproduced), its hard null
+(not reproduced), and a broken model (inconclusive); and the family's cross-model targets."""
 from __future__ import annotations
 
 import numpy as np
@@ -13,6 +13,25 @@ from suite.registry import registry
 
 REG = registry()
 TF5 = REG["TF-5"]
+FULL_SAMPLE_RTOL = 1e-5  # TF-12's r on the all-ones resample vs TF-6's r (float32 norms summed two ways)
+
+
+def one(m):
+    """The audit's single-model record (TF-5, TF-6, TF-11) of a synthetic measurement."""
+    return checks_tf.ModelRecord(label=m.label, real=m)
+
+
+def group(family, ms, n_params, refs=(), shuffled=None, label=None):
+    """The audit's cross-model record (claims.checks_tf.FamilyRecord): ``ms`` in the run's order,
+    their sizes and refs, the shuffled re-runs where the claim reads them."""
+    shuffled = shuffled or [None] * len(ms)
+    models = tuple(checks_tf.ModelRecord(label=m.label, real=m, shuffled=s) for m, s in zip(ms, shuffled))
+    return checks_tf.FamilyRecord(label=label or family or "+".join(m.label for m in ms), models=models,
+                                  n_params=tuple(n_params), refs=tuple(refs), family=family)
+
+
+def pairs_group(family, pairs, n_params):
+    return group(family, [p[0] for p in pairs], n_params, shuffled=[p[1] for p in pairs])
 
 
 def _profile(L, onset_frac, lstar_frac, peak=0.7, final=None):
@@ -41,7 +60,7 @@ GPT2_LIKE = [(12, 0.17, 0.25), (16, 0.19, 0.38), (20, 0.15, 0.60)]
 def test_crossings_are_tf5s_onset_and_lstar():
     m = sink_profile_measurement(_profile(12, 0.25, 0.5), seed=3)
     c = checks_tf.crossings(m, TF5, reps=50, seed=0)
-    r5 = checks_tf.check_tf5(TF5, m)
+    r5 = checks_tf.check_tf5(TF5, one(m))
     assert c["onset"] == r5.measured["onset"] and c["lstar"] == r5.measured["L*"]
     assert (c["onset_layer"], c["lstar_layer"]) == (3, 6)
 
@@ -55,7 +74,7 @@ def test_never_crossing_is_later_than_any_layer():
 # ---------------------------------------------------------------- TF-9
 def test_tf9_earlier_with_scale_is_reproduced():
     ms = _family(PYTHIA_LIKE)
-    r = checks_tf.check_tf9(REG["TF-9"], TF5, "pythia", ms, [1, 2, 3])
+    r = checks_tf.check_tf9(REG["TF-9"], group("pythia", ms, [1, 2, 3]))
     assert r.verdict == "reproduced", r.message()
 
 
@@ -63,45 +82,45 @@ def test_tf9_hard_null_same_profiles_in_reversed_scale_order():
     """The same three profiles with the size order reversed: the crossings now move later with
     scale, so 'earlier as they scale' must fail."""
     ms = _family(PYTHIA_LIKE)
-    r = checks_tf.check_tf9(REG["TF-9"], TF5, "pythia", ms, [3, 2, 1])
+    r = checks_tf.check_tf9(REG["TF-9"], group("pythia", ms, [3, 2, 1]))
     assert r.verdict == "not reproduced", r.message()
 
 
 def test_tf9_hard_null_one_depth_on_every_grid():
     """A common normalised profile (onset and L* at 25 % / 50 % at every size): no trend."""
     ms = _family([(8, 0.25, 0.5), (12, 0.25, 0.5), (16, 0.25, 0.5)])
-    r = checks_tf.check_tf9(REG["TF-9"], TF5, "pythia", ms, [1, 2, 3])
+    r = checks_tf.check_tf9(REG["TF-9"], group("pythia", ms, [1, 2, 3]))
     assert r.verdict == "not reproduced", r.message()
 
 
 def test_tf9_broken_model_is_inconclusive():
     ms = _family(PYTHIA_LIKE[:2])
     ms.append(sink_profile_measurement(_profile(*PYTHIA_LIKE[2]), seed=9, label="broken", nll=6.0, unigram_nll=6.1))
-    r = checks_tf.check_tf9(REG["TF-9"], TF5, "pythia", ms, [1, 2, 3])
+    r = checks_tf.check_tf9(REG["TF-9"], group("pythia", ms, [1, 2, 3]))
     assert r.verdict == "inconclusive" and "functioning-model" in r.premise_text(), r.message()
 
 
 # ---------------------------------------------------------------- TF-10
 def test_tf10_gap_grows_with_scale_is_reproduced():
-    r = checks_tf.check_tf10(REG["TF-10"], TF5, "gpt2", _family(GPT2_LIKE), [1, 2, 3])
+    r = checks_tf.check_tf10(REG["TF-10"], group("gpt2", _family(GPT2_LIKE), [1, 2, 3]))
     assert r.verdict == "reproduced", r.message()
     assert r.extra["lstar"][-1] == 0.6
 
 
 def test_tf10_hard_null_scale_order_shuffled():
-    r = checks_tf.check_tf10(REG["TF-10"], TF5, "gpt2", _family(GPT2_LIKE), [3, 1, 2])
+    r = checks_tf.check_tf10(REG["TF-10"], group("gpt2", _family(GPT2_LIKE), [3, 1, 2]))
     assert r.verdict == "not reproduced", r.message()
 
 
 def test_tf10_fails_on_pythia_like_quick_lock_in():
-    r = checks_tf.check_tf10(REG["TF-10"], TF5, "gpt2", _family(PYTHIA_LIKE), [1, 2, 3])
+    r = checks_tf.check_tf10(REG["TF-10"], group("gpt2", _family(PYTHIA_LIKE), [1, 2, 3]))
     assert r.verdict == "not reproduced", r.message()
 
 
 # ---------------------------------------------------------------- TF-11
 def test_tf11_sharp_final_drop_is_reproduced():
     m = sink_profile_measurement(_profile(12, 0.17, 0.4, final=0.3), seed=5)
-    r = checks_tf.check_tf11(REG["TF-11"], m)
+    r = checks_tf.check_tf11(REG["TF-11"], one(m))
     assert r.verdict == "reproduced", r.message()
 
 
@@ -109,7 +128,7 @@ def test_tf11_hard_null_final_drop_within_noise():
     """The last layer equals the one before in expectation; only the per-sequence jitter
     differs, so the fall is within its SE."""
     m = sink_profile_measurement(_profile(12, 0.17, 0.4), seed=6, jitter=0.05)
-    r = checks_tf.check_tf11(REG["TF-11"], m)
+    r = checks_tf.check_tf11(REG["TF-11"], one(m))
     assert r.verdict == "not reproduced" and not r.checks[0].passed, r.message()
 
 
@@ -118,13 +137,13 @@ def test_tf11_hard_null_final_drop_not_the_steepest():
     y = _profile(12, 0.17, 0.4)
     y[6:] = 0.35  # falls 0.7 → 0.35 at layer 6→7
     y[-1] = 0.30  # final fall 0.05
-    r = checks_tf.check_tf11(REG["TF-11"], sink_profile_measurement(y, seed=7, jitter=0.01))
+    r = checks_tf.check_tf11(REG["TF-11"], one(sink_profile_measurement(y, seed=7, jitter=0.01)))
     assert r.checks[0].passed and not r.checks[1].passed and r.verdict == "not reproduced", r.message()
 
 
 def test_tf11_broken_model_is_inconclusive():
     m = sink_profile_measurement(_profile(12, 0.17, 0.4, final=0.3), seed=5, nll=6.0, unigram_nll=6.2)
-    assert checks_tf.check_tf11(REG["TF-11"], m).verdict == "inconclusive"
+    assert checks_tf.check_tf11(REG["TF-11"], one(m)).verdict == "inconclusive"
 
 
 # ---------------------------------------------------------------- TF-12
@@ -137,10 +156,10 @@ def _r_family(couplings, seed=10):
 
 def test_tf12_gpt2_r_grows_is_reproduced_and_reversed_is_not():
     ms = _r_family([0.3, 0.6, 1.0])
-    r = checks_tf.check_tf12(REG["TF-12"], REG["TF-6"], "gpt2", ms, [1, 2, 3], ["gpt2", "gpt2-medium", "gpt2-large"])
+    r = checks_tf.check_tf12(REG["TF-12"], group("gpt2", ms, [1, 2, 3], ["gpt2", "gpt2-medium", "gpt2-large"]))
     assert r.verdict == "reproduced", r.message()
     # hard null: the same models, scale order reversed
-    r2 = checks_tf.check_tf12(REG["TF-12"], REG["TF-6"], "gpt2", ms, [3, 2, 1], ["gpt2", "gpt2-medium", "gpt2-large"])
+    r2 = checks_tf.check_tf12(REG["TF-12"], group("gpt2", ms, [3, 2, 1], ["gpt2", "gpt2-medium", "gpt2-large"]))
     assert r2.verdict == "not reproduced", r2.message()
 
 
@@ -148,7 +167,7 @@ def test_tf12_pythia_decays_with_410m_not_significant():
     ms = _r_family([0.6, 0.0, 0.3])
     stat = [checks_tf.tf6_statistic(m) for m in ms]
     assert stat[1][1] >= REG["TF-6"].param("alpha")  # the fixture's premise: 410M-like r is n.s.
-    r = checks_tf.check_tf12(REG["TF-12"], REG["TF-6"], "pythia", ms, [1, 2, 3], REFS)
+    r = checks_tf.check_tf12(REG["TF-12"], group("pythia", ms, [1, 2, 3], REFS))
     assert r.verdict == "reproduced", r.message()
     assert any("pythia-410m" in c.name or "m1" in c.name for c in r.checks[1:])
 
@@ -156,10 +175,10 @@ def test_tf12_pythia_decays_with_410m_not_significant():
 def test_tf12_pythia_hard_null_shuffled_order_and_significant_410m():
     ms = _r_family([0.6, 0.0, 0.3])
     # the weakest model is now the smallest: |r| grows smallest → largest
-    r = checks_tf.check_tf12(REG["TF-12"], REG["TF-6"], "pythia", ms, [2, 1, 3], REFS)
+    r = checks_tf.check_tf12(REG["TF-12"], group("pythia", ms, [2, 1, 3], REFS))
     assert r.verdict == "not reproduced", r.message()
     ms2 = _r_family([0.6, 1.0, 0.3])  # 410M strongly significant
-    r2 = checks_tf.check_tf12(REG["TF-12"], REG["TF-6"], "pythia", ms2, [1, 2, 3], REFS)
+    r2 = checks_tf.check_tf12(REG["TF-12"], group("pythia", ms2, [1, 2, 3], REFS))
     assert r2.verdict == "not reproduced" and not r2.checks[-1].passed, r2.message()
 
 
@@ -169,16 +188,16 @@ def test_tf12_bootstrap_matches_tf6_on_the_full_sample():
     w = np.ones((1, m.colsum.shape[1]))
     cv = checks_tf.cv_replicates(m.key_norms_pre, w)[0]
     share = np.einsum("rn,lnh->rlh", w, m.max_share())[0] / w.sum()
-    from probes.attention import pearson
+    from probes.stats import pearson
 
     r_full = pearson(*checks_tf.norm_share_points(m.info, cv, share))[0]
-    assert abs(r_full - checks_tf.check_tf6(REG["TF-6"], m).measured["r"]) < 1e-5
+    assert abs(r_full - checks_tf.check_tf6(REG["TF-6"], one(m)).measured["r"]) < FULL_SAMPLE_RTOL
 
 
 # ---------------------------------------------------------------- TF-13
 def test_tf13_different_depths_are_reproduced():
     ms = _family([(12, 0.17, 0.25), (16, 0.25, 0.62), (20, 0.10, 0.15)])
-    r = checks_tf.check_tf13(REG["TF-13"], TF5, ms)
+    r = checks_tf.check_tf13(REG["TF-13"], group(None, ms, [1] * len(ms)))
     assert r.verdict == "reproduced", r.message()
 
 
@@ -194,7 +213,7 @@ def test_tf13_hard_null_one_depth_sampled_on_different_grids():
     ms = [sampled(12, 1), sampled(24, 2), sampled(36, 3)]
     fr = [checks_tf.crossings(m, TF5, 20, 0)["onset"] for m in ms]
     assert len(set(fr)) > 1  # the naive fractions differ
-    r = checks_tf.check_tf13(REG["TF-13"], TF5, ms)
+    r = checks_tf.check_tf13(REG["TF-13"], group(None, ms, [1] * len(ms)))
     assert r.verdict == "not reproduced", r.message()
 
 
@@ -224,14 +243,14 @@ def _caveat_family():
 
 
 def test_tf14_marginal_caveat_that_fades_is_reproduced():
-    r = checks_tf.check_tf14(REG["TF-14"], REG["TF-2"], "pythia", _caveat_family(), [1, 2])
+    r = checks_tf.check_tf14(REG["TF-14"], pairs_group("pythia", _caveat_family(), [1, 2]))
     assert r.verdict == "reproduced", r.message()
 
 
 def test_tf14_hard_null_same_models_scale_order_reversed():
     """The content-driven model is now the smallest: it is not mostly marginal, and the ratio
     rises with scale."""
-    r = checks_tf.check_tf14(REG["TF-14"], REG["TF-2"], "pythia", _caveat_family(), [2, 1])
+    r = checks_tf.check_tf14(REG["TF-14"], pairs_group("pythia", _caveat_family(), [2, 1]))
     assert r.verdict == "not reproduced" and not any(c.passed for c in r.checks), r.message()
 
 
@@ -239,7 +258,7 @@ def test_tf14_broken_model_is_inconclusive():
     fam = _caveat_family()
     real, shuf = fam[1]
     real.nll, real.unigram_nll = 6.0, 6.1
-    assert checks_tf.check_tf14(REG["TF-14"], REG["TF-2"], "pythia", fam, [1, 2]).verdict == "inconclusive"
+    assert checks_tf.check_tf14(REG["TF-14"], pairs_group("pythia", fam, [1, 2])).verdict == "inconclusive"
 
 
 # ---------------------------------------------------------------- figures from recorded JSON
@@ -248,36 +267,73 @@ def test_family_figures_draw_from_recorded_json(tmp_path):
 
     from suite.plots_tf import family_crossings, r_with_scale
 
-    res = [checks_tf.check_tf9(REG["TF-9"], TF5, "pythia", _family(PYTHIA_LIKE), [1, 2, 3]),
-           checks_tf.check_tf10(REG["TF-10"], TF5, "gpt2", _family(GPT2_LIKE), [1, 2, 3]),
-           checks_tf.check_tf12(REG["TF-12"], REG["TF-6"], "gpt2", _r_family([0.3, 0.6, 1.0]), [1, 2, 3],
-                                ["gpt2", "gpt2-medium", "gpt2-large"])]
+    res = [checks_tf.check_tf9(REG["TF-9"], group("pythia", _family(PYTHIA_LIKE), [1, 2, 3])),
+           checks_tf.check_tf10(REG["TF-10"], group("gpt2", _family(GPT2_LIKE), [1, 2, 3])),
+           checks_tf.check_tf12(REG["TF-12"], group("gpt2", _r_family([0.3, 0.6, 1.0]), [1, 2, 3],
+                                                    ["gpt2", "gpt2-medium", "gpt2-large"]))]
     rows = [json.loads(json.dumps(r.to_json())) for r in res]
     figs = family_crossings(rows, tmp_path, "t") + r_with_scale(rows, tmp_path, "t")
     assert len(figs) == 2 and all(p.stat().st_size > 0 for _, p in figs)
 
 
-# ---------------------------------------------------------------- the audit tests' plumbing
-def test_audit_tests_run_a_family_from_cached_measurements(monkeypatch):
-    """The --paper-models audit path end to end, with fixtures.measure.measure and the config
-    lookup replaced by synthetic Pythia-like models (no hub): family grouping, size order,
-    one recorded result per family."""
+# ---------------------------------------------------------------- the audit's cross-model targets
+PYTHIA_REFS = ["EleutherAI/pythia-160m", "EleutherAI/pythia-410m", "EleutherAI/pythia-1b"]
+
+
+def _family_targets(monkeypatch, models):
+    """checks_tf.targets() of a run of ``models``, less the --model targets (their configs are hub files)."""
+    import fixtures.targets
+    from suite.options import RunOptions
+
+    monkeypatch.setattr(fixtures.targets, "model_targets", lambda options, **kw: [])
+    opts = RunOptions(models=tuple(models))
+    return opts, checks_tf.targets(opts)
+
+
+def test_family_targets_one_per_family_with_two_models(monkeypatch):
+    """Two GPT-2 and two Pythia models: TF-4 and TF-12 one target per family, TF-9/TF-14 Pythia's, TF-10
+    GPT-2's, TF-13 one over the four (scope model, mark models, measurable); TF-11's named models absent."""
+    _, ts = _family_targets(monkeypatch, ["gpt2", "gpt2-medium"] + PYTHIA_REFS[:2])
+    labels = {cid: [t.label for t in ts if cid in t.claims and t.unavailable is None] for cid in checks_tf.CHECKS}
+    assert labels["TF-4"] == labels["TF-12"] == ["gpt2", "pythia"]
+    assert labels["TF-9"] == labels["TF-14"] == ["pythia"] and labels["TF-10"] == ["gpt2"]
+    assert len(labels["TF-13"]) == 1 and labels["TF-13"][0].count("+") == 3
+    assert labels["TF-11"] == []
+    tf11 = [t for t in ts if t.claims == ("TF-11",)]
+    assert [t.label for t in tf11] == ["gpt2-large", "gpt2-xl"] and all("--paper-models" in t.unavailable for t in tf11)
+    assert all(t.scope == "model" and "models" in t.marks for t in ts)
+
+
+def test_tf11_targets_the_named_models_in_the_run(monkeypatch):
+    from fixtures.models import resolve
+
+    _, ts = _family_targets(monkeypatch, ["gpt2-large"])
+    tf11 = {t.label: t for t in ts if t.claims == ("TF-11",)}
+    large = resolve("gpt2-large")
+    assert tf11[large.label].unavailable is None and tf11[large.label].ref == large
+    assert "not in this run" in tf11["gpt2-xl"].unavailable
+
+
+def test_audit_measures_a_family_from_cached_measurements(monkeypatch):
+    """The --paper-models audit path end to end, with fixtures.measure.measure and the config lookup
+    replaced by synthetic Pythia-like models (no hub): family grouping, size order, one target and one
+    result per family."""
     import types
 
     import fixtures.measure
     import fixtures.models
-    from claims import test_transformer as tt
-    from fixtures.models import resolve
 
-    refs = ["EleutherAI/pythia-160m", "EleutherAI/pythia-410m", "EleutherAI/pythia-1b"]
     by_ref = {ref: sink_profile_measurement(_profile(*sp), seed=i, label=ref.split("/")[-1])
-              for i, (ref, sp) in enumerate(zip(refs, PYTHIA_LIKE))}
+              for i, (ref, sp) in enumerate(zip(PYTHIA_REFS, PYTHIA_LIKE))}
     monkeypatch.setattr(fixtures.measure, "measure", lambda spec, options, variant="real": by_ref[spec.ref])
     monkeypatch.setattr(fixtures.models, "load_config", lambda spec: types.SimpleNamespace(
-        num_hidden_layers=refs.index(spec.ref) + 1, hidden_size=64))
-    specs = [resolve(r) for r in reversed(refs)] + [resolve("smollm2-135m")]  # order of the run is not size order
-    recorded = []
-    tt.test_completion_dynamics_with_scale("TF-9", lambda cid: REG[cid], specs, types.SimpleNamespace(seed=0),
-                                                   lambda r: recorded.append(r) or r)
-    assert [r.model for r in recorded] == ["pythia"] and recorded[0].verdict == "reproduced"
-    assert recorded[0].extra["models"] == ["pythia-160m", "pythia-410m", "pythia-1b"]
+        num_hidden_layers=PYTHIA_REFS.index(spec.ref) + 1, hidden_size=64))
+    # the order of the run is not size order
+    opts, ts = _family_targets(monkeypatch, list(reversed(PYTHIA_REFS)) + ["smollm2-135m"])
+    tf9 = [t for t in ts if t.claims == ("TF-9",)]
+    assert [t.label for t in tf9] == ["pythia"] and tf9[0].unavailable is None
+    rec = checks_tf.measure(tf9[0], opts)
+    assert rec.family == "pythia" and rec.models[0].shuffled is None
+    r = checks_tf.CHECKS["TF-9"](REG["TF-9"], rec)
+    assert r.model == "pythia" and r.verdict == "reproduced", r.message()
+    assert r.extra["models"] == ["pythia-160m", "pythia-410m", "pythia-1b"]

@@ -1,5 +1,6 @@
 """Self-tests of the trained-here zoo (fixtures/zoo.py, alibi.py, attnres.py, tokenizer.py) and
-negative/positive controls of PR-1, SC-1, AR-1, AR-2 (claims/checks_zoo.py).
+negative/positive controls of PR-1, SC-1, AR-1, AR-2, AR-3 (claims/checks_zoo.py: each check reads
+its measurement record, built here from synthetic or tiny trained inputs), and the family's targets.
 
 Everything here uses tiny models (2 layers, width 32, a few steps) trained in a temporary cache,
 except the ``zoo``-marked test at the end, which needs the real zoo.
@@ -16,7 +17,9 @@ import torch
 from claims import checks_zoo
 from fixtures import zoo
 from fixtures.alibi import GPTNeoXAlibiConfig, GPTNeoXAlibiForCausalLM, alibi_slopes
-from fixtures.attnres import AttnResConfig, AttnResForCausalLM, capture_routing, recency_offset, source_counts
+from fixtures.attnres import AttnResConfig, AttnResForCausalLM, recency_offset, source_counts
+from probes import stats
+from probes.capture import attnres_routers, capture_attnres
 from suite.registry import registry
 
 TINY = dict(n_layers=2, width=32, heads=2, ffn=64, steps=6, batch=4, checkpoints=0)
@@ -184,7 +187,7 @@ def _attnres(**kw):
 
 def _route(m, ids, offset=0.0):
     got = []
-    with torch.no_grad(), capture_routing(m, lambda i, n, w, k: got.append((w, k))), recency_offset(m, offset):
+    with torch.no_grad(), capture_attnres(m, lambda i, n, w, k: got.append((w, k))), recency_offset(m, offset):
         m(input_ids=ids)
     return got
 
@@ -197,7 +200,7 @@ def test_attnres_starts_uniform_with_constant_key_norms():
     for w, k in got:
         assert torch.allclose(w, torch.full_like(w, 1.0 / w.shape[0]))
         norms = k.double().norm(dim=-1)
-        assert (norms.std() / norms.mean()).item() < registry()["AR-1"].param("cv_tolerance")
+        assert stats.cv(norms.flatten(), ddof=1).item() < registry()["AR-1"].param("cv_tolerance")
 
 
 def test_attnres_routing_capture_matches_the_model():
@@ -234,7 +237,7 @@ def test_recency_offset_is_applied_and_undone():
     ids = torch.randint(0, 64, (1, 7))
     plus = _route(m, ids, offset=30.0)
     assert all(w[-1].min().item() > 0.999 for w, _ in plus)
-    assert all(float(b) == 0.0 for *_, b in __import__("fixtures.attnres", fromlist=["routers"]).routers(m))
+    assert all(float(b) == 0.0 for *_, b in attnres_routers(m))
 
 
 def test_attnres_saves_and_loads_through_auto_classes(tmp_path):
@@ -267,9 +270,9 @@ def _profile_ms(profile, n=20, h=2, noise=0.01, seed=0):
 
 
 def test_onset_depth_interpolates_and_censors():
-    assert checks_zoo.onset_depth([0.1, 0.3, 0.6], 0.2) == pytest.approx(1.5)
-    assert checks_zoo.onset_depth([0.25, 0.3], 0.2) == 1.0
-    assert checks_zoo.onset_depth([0.1, 0.1, 0.1], 0.2) == 4.0
+    assert stats.onset_depth([0.1, 0.3, 0.6], 0.2) == pytest.approx(1.5)
+    assert stats.onset_depth([0.25, 0.3], 0.2) == 1.0
+    assert stats.onset_depth([0.1, 0.1, 0.1], 0.2) == 4.0
 
 
 EARLY, MID, LATE = [0.1, 0.4, 0.6, 0.7], [0.1, 0.15, 0.4, 0.6], [0.05, 0.1, 0.15, 0.3]
@@ -283,7 +286,8 @@ def _pr1(order_profiles, sweep_profiles=None, family=None, gains=None):
     # seeds of one scheme: by default they agree (tiny spread), so the ordering is not training chance
     family = family or {f"rope-s{i}": _profile_ms(MID, seed=20 + i) for i in range(4)}
     gains = gains or {k: 2.0 for k in order_profiles}
-    return checks_zoo.check_pr1(registry()["PR-1"], schemes, sweep, family, gains)
+    return checks_zoo.check_pr1(registry()["PR-1"], checks_zoo.BrakeOrdering(
+        label="synthetic schemes", schemes=schemes, sweep=sweep, seed_family=family, lm_gains=gains))
 
 
 def test_pr1_positive_control():
@@ -352,7 +356,7 @@ def test_random_subspace_baseline_against_exact_moment():
         b, _ = np.linalg.qr(rng.standard_normal((d, r)))
         c2.append((np.cos(subspace_angles(a, b)) ** 2).sum())
     c2 = np.asarray(c2)
-    assert abs(c2.mean() - r * r / d) < 4 * c2.std(ddof=1) / np.sqrt(reps)
+    assert abs(c2.mean() - r * r / d) < 4 * stats.sem(c2)
     mean, se = checks_zoo.random_subspace_angle(d, r, reps, 0)
     assert 60 < mean < 80 and se < 0.5
 
@@ -397,8 +401,9 @@ def _sc1_case(twin_keys_fn, ve_shift=0.0, rotary_dim=16, gains=None, seed=0):
     kb = twin_keys_fn(rng, ka)
     L, N, H = ka.shape[0], 20, ka.shape[2]
     ve = 0.5 + 0.01 * rng.standard_normal((L, N, H))
-    return checks_zoo.check_sc1(registry()["SC-1"], ve, _cov_of(ka), {"weight": (ve + ve_shift, _cov_of(kb))},
-                                gains or {"base": 2.0, "twin": 2.0}, {"weight": _moments(ka, kb)}, rotary_dim)
+    return checks_zoo.check_sc1(registry()["SC-1"], checks_zoo.SeedTwins(
+        label="synthetic twins", base_ve=ve, base_cov=_cov_of(ka), twins={"weight": (ve + ve_shift, _cov_of(kb))},
+        alignments={"weight": _moments(ka, kb)}, rotary_dim=rotary_dim, lm_gains=gains or {"base": 2.0, "twin": 2.0}))
 
 
 def test_sc1_positive_control():
@@ -473,9 +478,10 @@ def _sc1_real(a_model, b_model, val):
 
     ma, mb = (run_pass(m, val, 8, label="tiny", info=attn_info_for(m, "tiny"), progress=False) for m in (a_model, b_model))
     mom = key_cross_moments(a_model, b_model, val, 8)
-    return ma, mb, checks_zoo.check_sc1(registry()["SC-1"], ma.ve(8), ma.key_covariance(),
-                                        {"twin": (mb.ve(8), mb.key_covariance())}, {"a": 2.0, "b": 2.0},
-                                        {"twin": mom}, ma.info.rotary_dim)
+    return ma, mb, checks_zoo.check_sc1(registry()["SC-1"], checks_zoo.SeedTwins(
+        label="tiny twins", base_ve=ma.ve(8), base_cov=ma.key_covariance(),
+        twins={"twin": (mb.ve(8), mb.key_covariance())}, alignments={"twin": mom}, rotary_dim=ma.info.rotary_dim,
+        lm_gains={"a": 2.0, "b": 2.0}))
 
 
 def test_sc1_identical_seeds_give_zero_angles(tiny_cache):
@@ -569,6 +575,11 @@ def _synthetic_routing(shares_fn, counts, cv=0.0, n=30, seed=0, noise=0.01, null
 COUNTS = source_counts(4, 1)
 
 
+def _ar(cid, measured):
+    """AR-1/2/3's check on the record of one trained measurement or of an offset sweep {δ: measurement}."""
+    return checks_zoo.CHECKS[cid](registry()[cid], checks_zoo.depth_routing(measured))
+
+
 def _peaked(hub):
     def f(j, c):
         v = np.full(c, 0.2 / max(c - 1, 1))
@@ -578,12 +589,11 @@ def _peaked(hub):
 
 
 def test_ar1_positive_and_negative_controls():
-    claim = registry()["AR-1"]
-    assert checks_zoo.check_ar1(claim, _synthetic_routing(_peaked(-1), COUNTS)).verdict == "reproduced"
+    assert _ar("AR-1", _synthetic_routing(_peaked(-1), COUNTS)).verdict == "reproduced"
     uniform = _synthetic_routing(lambda j, c: np.full(c, 1.0 / c), COUNTS, noise=0.0)
-    assert checks_zoo.check_ar1(claim, uniform).verdict == "not reproduced"
+    assert _ar("AR-1", uniform).verdict == "not reproduced"
     unnormalised = _synthetic_routing(_peaked(-1), COUNTS, cv=0.05)  # keys with a norm spread
-    assert checks_zoo.check_ar1(claim, unnormalised).verdict == "not reproduced"
+    assert _ar("AR-1", unnormalised).verdict == "not reproduced"
 
 
 def test_ar1_hard_null_noisy_shares():
@@ -594,7 +604,7 @@ def test_ar1_hard_null_noisy_shares():
         return np.full(c, 1.0 / c)
 
     rm = _synthetic_routing(noise_router, COUNTS, noise=0.05, null_fn=lambda j, c, g: np.full(c, 1.0 / c))
-    res = checks_zoo.check_ar1(registry()["AR-1"], rm)
+    res = _ar("AR-1", rm)
     assert res.checks[0].passed, "the uniform comparison alone is fooled by noise"
     assert res.verdict == "not reproduced", res.message()
 
@@ -608,34 +618,33 @@ def test_ar1_hard_null_random_query_on_a_real_model():
     m = _attnres(attnres_layers_per_block=1)
     g = torch.Generator().manual_seed(123)
     with torch.no_grad():
-        for _, _, proj, _ in __import__("fixtures.attnres", fromlist=["routers"]).routers(m):
+        for _, _, proj, _ in attnres_routers(m):
             v = torch.randn(proj.weight.shape, generator=g)
             proj.weight.copy_(3.0 * v / v.norm())
     ids = torch.randint(0, 64, (16, 24), generator=torch.Generator().manual_seed(0))
     rm = run_routing(m, ids, 8, label="random-query", null_probes=32)
     rm.provenance = dict(GOOD)  # premise set to hold: this tests the checks
-    res = checks_zoo.check_ar1(registry()["AR-1"], rm)
+    res = _ar("AR-1", rm)
     assert res.checks[0].passed, "the uniform comparison alone passes a random query"
     assert res.verdict == "not reproduced", res.message()
 
 
 def test_ar1_broken_model_is_inconclusive():
     rm = _synthetic_routing(_peaked(-1), COUNTS, provenance=BROKEN)
-    res = checks_zoo.check_ar1(registry()["AR-1"], rm)
+    res = _ar("AR-1", rm)
     assert res.verdict == "inconclusive" and "functioning-model" in res.premise_text()
-    assert checks_zoo.check_ar1(registry()["AR-1"], _synthetic_routing(_peaked(-1), COUNTS, provenance={})).verdict \
+    assert _ar("AR-1", _synthetic_routing(_peaked(-1), COUNTS, provenance={})).verdict \
         == "inconclusive"  # no losses recorded: the premise cannot be read
 
 
 def test_run_routing_nulls_match_the_definitions():
     """The renormalised null is the −δ → −∞ limit of the router with the sources held fixed, and
     a probe equal to the router's own query reproduces the router's shares."""
-    import fixtures.attnres as ar
     from fixtures.zoo_measure import run_routing
 
     m = _attnres(attnres_layers_per_block=1)
     with torch.no_grad():
-        for _, _, proj, _ in ar.routers(m):
+        for _, _, proj, _ in attnres_routers(m):
             proj.weight.normal_(0, 0.5)
     ids = torch.randint(0, 64, (4, 9), generator=torch.Generator().manual_seed(0))
     rm = run_routing(m, ids, 4, null_probes=3)
@@ -648,7 +657,7 @@ def test_run_routing_nulls_match_the_definitions():
         assert np.allclose(rm.null_shares[j].sum(-1), 1.0)
         assert rm.null_rest_shares[j].shape == (3, 4, w.shape[0] - 1)
         assert np.allclose(rm.null_rest_shares[j].sum(-1), 1.0)
-    assert np.allclose(rm.probe_norms, [float(p.weight.detach().norm()) for _, _, p, _ in ar.routers(m)])
+    assert np.allclose(rm.probe_norms, [float(p.weight.detach().norm()) for _, _, p, _ in attnres_routers(m)])
 
 
 def test_ar1_frozen_query_never_concentrates(tiny_cache):
@@ -664,12 +673,12 @@ def test_ar1_frozen_query_never_concentrates(tiny_cache):
     ids = torch.randint(0, 4096, (6, 32), generator=torch.Generator().manual_seed(0))
     rm = run_routing(model, ids, 6, label="frozen", null_probes=8)
     rm.provenance = dict(GOOD)  # premise set to hold (4 steps do not train a model): this tests the checks
-    res = checks_zoo.check_ar1(registry()["AR-1"], rm)
+    res = _ar("AR-1", rm)
     assert res.verdict == "not reproduced", res.message()
     sweep = {float(dl): run_routing(model, ids, 6, offset=float(dl), label="frozen", null_probes=8 if dl == 0 else 0)
              for dl in (-10.0, 0.0, 10.0)}
     sweep[0.0].provenance = dict(GOOD)
-    res2 = checks_zoo.check_ar2(registry()["AR-2"], sweep)
+    res2 = _ar("AR-2", sweep)
     assert res2.verdict == "inconclusive" and "recency-hub-to-relocate" in res2.premise_text(), res2.message()
 
 
@@ -706,7 +715,7 @@ def _ar2_sweep(trained_fn, minus=None, plus_fn=None, counts=COUNTS):
 def test_ar2_positive_control():
     """A recency hub (current 0.5) over a content hub among the rest: suppressing the current
     block leaves the content hub on top, above the trained top share."""
-    res = checks_zoo.check_ar2(registry()["AR-2"], _ar2_sweep(_with_current(0.5, hub=0, hub_share=0.8)))
+    res = _ar("AR-2", _ar2_sweep(_with_current(0.5, hub=0, hub_share=0.8)))
     assert res.verdict == "reproduced", res.message()
 
 
@@ -715,7 +724,7 @@ def test_ar2_hard_null_recency_only_router():
     renormalised trained shares — softmax alone — raise every remaining share (the embedding share
     'rises', by construction) but the top share falls to the uniform level over the rest: the
     concentration dissolves, and AR-2 reads not reproduced."""
-    res = checks_zoo.check_ar2(registry()["AR-2"], _ar2_sweep(_with_current(0.6)))
+    res = _ar("AR-2", _ar2_sweep(_with_current(0.6)))
     assert res.verdict == "not reproduced", res.message()
     assert all(c.passed for c in res.preconditions)
     holds, dissolved, emb = res.checks[2], res.checks[3], res.checks[4]
@@ -726,7 +735,7 @@ def test_ar2_hard_null_weak_recency_hub():
     """A weak recency hub (current 0.3 of 4 sources, the rest uniform): removing it lifts the
     rest to 1/3, so 'the top share holds at its trained value' is true by renormalisation alone.
     The random-probe comparison over the remaining sources is what fails."""
-    res = checks_zoo.check_ar2(registry()["AR-2"], _ar2_sweep(_with_current(0.3), counts=[4] * 6))
+    res = _ar("AR-2", _ar2_sweep(_with_current(0.3), counts=[4] * 6))
     assert all(c.passed for c in res.preconditions), res.message()
     holds, dissolved = res.checks[2], res.checks[3]
     assert holds.passed and not dissolved.passed, res.message()
@@ -736,20 +745,19 @@ def test_ar2_hard_null_weak_recency_hub():
 def test_ar2_no_recency_hub_is_inconclusive():
     """Premise unmet: the trained concentration sits on a content hub, the current block below its
     uniform share — there is nothing to relocate, whatever the checks read."""
-    res = checks_zoo.check_ar2(registry()["AR-2"], _ar2_sweep(_with_current(0.05, hub=0, hub_share=0.9)))
+    res = _ar("AR-2", _ar2_sweep(_with_current(0.05, hub=0, hub_share=0.9)))
     assert res.verdict == "inconclusive" and "recency-hub-to-relocate" in res.premise_text(), res.message()
 
 
 def test_ar2_broken_model_is_inconclusive():
     sweep = _ar2_sweep(_with_current(0.5, hub=0, hub_share=0.8))
     sweep[0.0].provenance = dict(BROKEN)
-    res = checks_zoo.check_ar2(registry()["AR-2"], sweep)
+    res = _ar("AR-2", sweep)
     assert res.verdict == "inconclusive" and "functioning-model" in res.premise_text()
 
 
 def test_ar2_offset_that_does_not_take_fails():
-    res = checks_zoo.check_ar2(registry()["AR-2"], _ar2_sweep(_with_current(0.5, hub=0, hub_share=0.8),
-                                                              plus_fn=_with_current(0.5, hub=1)))
+    res = _ar("AR-2", _ar2_sweep(_with_current(0.5, hub=0, hub_share=0.8), plus_fn=_with_current(0.5, hub=1)))
     assert res.verdict == "not reproduced", res.message()
 
 
@@ -773,7 +781,7 @@ def _by_depth(hubs=("emb", "cur", "mid"), strength=0.7):
 
 def test_ar3_positive_control_and_hub_roles():
     rm = _synthetic_routing(_by_depth(), COUNTS6)
-    res = checks_zoo.check_ar3(registry()["AR-3"], rm)
+    res = _ar("AR-3", rm)
     assert res.verdict == "reproduced", res.message()
     assert [res.extra["thirds"][k]["largest_role"] for k in ("early", "middle", "late")] == \
         ["embeddings", "current", "intermediate"]
@@ -786,7 +794,7 @@ def test_ar3_positive_control_and_hub_roles():
 
 def test_ar3_wrong_hubs_read_not_reproduced():
     """Premises met, but the embeddings dominate throughout (the trained-here pattern): not reproduced."""
-    res = checks_zoo.check_ar3(registry()["AR-3"], _synthetic_routing(_by_depth(("emb", "emb", "emb")), COUNTS6))
+    res = _ar("AR-3", _synthetic_routing(_by_depth(("emb", "emb", "emb")), COUNTS6))
     assert all(p.passed for p in res.preconditions) and res.verdict == "not reproduced", res.message()
     assert res.checks[0].passed and not res.checks[2].passed and not res.checks[4].passed
 
@@ -797,7 +805,7 @@ def test_ar3_hard_null_the_schedule_alone_gives_the_pattern():
     the random-probe null none does: not reproduced."""
     pattern = _by_depth()
     rm = _synthetic_routing(pattern, COUNTS6, null_fn=lambda j, c, g: pattern(j, c))
-    res = checks_zoo.check_ar3(registry()["AR-3"], rm)
+    res = _ar("AR-3", rm)
     assert all(p.passed for p in res.preconditions), res.message()
     assert all(c.passed for c in res.checks[0::2]) and not any(c.passed for c in res.checks[1::2]), res.message()
     assert res.verdict == "not reproduced"
@@ -805,9 +813,9 @@ def test_ar3_hard_null_the_schedule_alone_gives_the_pattern():
 
 def test_ar3_premises_unmet_are_inconclusive():
     uniform = _synthetic_routing(lambda j, c: np.full(c, 1.0 / c), COUNTS6, noise=0.0)
-    res = checks_zoo.check_ar3(registry()["AR-3"], uniform)
+    res = _ar("AR-3", uniform)
     assert res.verdict == "inconclusive" and "routing-concentrates" in res.premise_text(), res.message()
-    res = checks_zoo.check_ar3(registry()["AR-3"], _synthetic_routing(_by_depth(), COUNTS6, provenance=BROKEN))
+    res = _ar("AR-3", _synthetic_routing(_by_depth(), COUNTS6, provenance=BROKEN))
     assert res.verdict == "inconclusive" and "functioning-model" in res.premise_text()
 
 
@@ -818,12 +826,12 @@ def test_run_routing_marks_sources_equal_to_the_current_block():
 
     m = _attnres(attnres_layers_per_block=1)
     with torch.no_grad():
-        for _, _, proj, _ in __import__("fixtures.attnres", fromlist=["routers"]).routers(m):
+        for _, _, proj, _ in attnres_routers(m):
             proj.weight.normal_(0, 0.5)
     ids = torch.randint(0, 64, (4, 9), generator=torch.Generator().manual_seed(0))
     rm = run_routing(m, ids, 2, null_probes=2)
     assert rm.dup_current == [[0], [], [1], []]  # source_counts(2, 1) = 2, 2, 3, 3
-    res = checks_zoo.check_ar3(registry()["AR-3"], rm)
+    res = _ar("AR-3", rm)
     assert res.per_layer["degenerate"].tolist() == [True, False, False, False]
 
 
@@ -831,6 +839,90 @@ def test_uniform_baseline_of_the_papers_schedule():
     """CLAIMS.md: 4 layers per block over 28 layers (sources 2…8) → 0.2454."""
     assert checks_zoo.uniform_baseline(source_counts(28, 4)) == pytest.approx(0.2454, abs=5e-5)
     assert math.isclose(checks_zoo.uniform_baseline([2, 3], drop_current=True), (1 + 0.5) / 2)
+
+
+def test_routing_record_shares_the_trained_pass_unless_the_nulls_differ():
+    """AR-1 and AR-3 read AR-2's trained (δ = 0) measurement when their null parameters are AR-2's;
+    a claim with other nulls gets its own trained measurement."""
+    rm = _synthetic_routing(_peaked(-1), COUNTS)
+    sweep = {-10.0: _synthetic_routing(_peaked(0), COUNTS, seed=1), 0.0: rm,
+             10.0: _synthetic_routing(_peaked(-1), COUNTS)}
+    same = {cid: {"null_probes": 32, "null_seed": 0} for cid in checks_zoo.AR_IDS}
+    calls = []
+    rec = checks_zoo._routing_record("x", sweep, same, calls.append)
+    assert not calls and all(rec.trained(registry()[c]) is rm for c in checks_zoo.AR_IDS) and rec.sweep is sweep
+    other = {**same, "AR-3": {"null_probes": 8, "null_seed": 1}}
+    rec = checks_zoo._routing_record("x", sweep, other, lambda nl: calls.append(nl) or "own")
+    assert calls == [{"null_probes": 8, "null_seed": 1}]
+    assert rec.trained(registry()["AR-3"]) == "own" and rec.trained(registry()["AR-1"]) is rm
+
+
+def test_hub_attnres_record_runs_the_offset_sweep_once(tiny_cache, monkeypatch):
+    """The open AttnRes checkpoint's measurement path, offline (a tiny AttnRes stands in for the hub
+    weights): AR-2's offset sweep, its trained pass with the nulls read by AR-1 and AR-3 too, and the
+    windows' unigram loss in the provenance for the functioning-model premise."""
+    from fixtures.zoo import load_zoo_tokenizer, tokenizer_dir
+    from suite.options import RunOptions, resolve_data_dir
+
+    cfg = AttnResConfig(**{**_cfg_kwargs(rotary_pct=1.0), "vocab_size": 4096}, attnres_layers_per_block=1)
+    cfg._attn_implementation = "eager"
+    torch.manual_seed(0)
+    model, tok = AttnResForCausalLM(cfg).eval(), load_zoo_tokenizer(tokenizer_dir(4096))
+    monkeypatch.setattr(checks_zoo, "_hub_model", lambda repo, trust_remote_code=False: (model, tok))
+    options = RunOptions(models=("smollm2-135m",), n_seqs=4, seq_len=16, batch_size=4, data_dir=resolve_data_dir(None))
+    (target,) = [t for t in checks_zoo.targets(options) if t.label == checks_zoo.HUB_ATTNRES]
+    rec = checks_zoo.measure(target, options)
+    assert sorted(rec.sweep) == sorted(registry()["AR-2"].param("offsets")) and rec.label == checks_zoo.HUB_ATTNRES
+    assert all(rec.trained(registry()[c]) is rec.sweep[0.0] for c in checks_zoo.AR_IDS)
+    assert rec.sweep[0.0].null_shares is not None and rec.sweep[10.0].null_shares is None
+    assert rec.sweep[0.0].provenance["unigram_loss"] > 0 and rec.sweep[0.0].provenance["recency_offset"] == 0.0
+    for cid in checks_zoo.AR_IDS:
+        assert checks_zoo.CHECKS[cid](registry()[cid], rec).model == checks_zoo.HUB_ATTNRES
+
+
+# ----------------------------------------------------------------------------- the family's targets
+ZOO_PAIRS = {("PR-1", "zoo: nope/rope/alibi"), ("SC-1", "zoo: rope seed twins"),
+             ("AR-1", "zoo-attnres"), ("AR-2", "zoo-attnres"), ("AR-3", "zoo-attnres")}
+HUB_PAIRS = {("AR-1", checks_zoo.HUB_ATTNRES), ("AR-2", checks_zoo.HUB_ATTNRES), ("AR-3", checks_zoo.HUB_ATTNRES),
+             ("SC-1", "PolyPythias pythia-160m seed twins")}
+
+
+def _k_selects(expr: str, test_id: str) -> bool:
+    """Whether ``pytest -k expr`` selects a test named ``test_id`` (case-insensitive substrings)."""
+    from _pytest.mark.expression import Expression
+
+    return Expression.compile(expr).evaluate(lambda sub, **kw: sub.lower() in test_id.lower())
+
+
+@pytest.mark.parametrize("reachable", [False, True])
+def test_targets_list_the_zoo_and_the_hub_checkpoints(monkeypatch, reachable):
+    """Every (claim, target) of the family: the zoo's (marked ``zoo``, never unavailable) and the hub
+    checkpoints' (marked ``hub``; offline, a skip reason naming the command whose ``-k`` selects
+    exactly that target's audit tests); every pair within its claim's ``applies_to``."""
+    import fixtures.models
+    from suite.family import not_applicable
+    from suite.options import RunOptions
+
+    monkeypatch.setattr(fixtures.models, "in_local_hub_cache", lambda ref: False)
+    monkeypatch.setattr(checks_zoo, "_hub_reachable", lambda: reachable)
+    ts = checks_zoo.targets(RunOptions(models=("smollm2-135m",), zoo="smoke"))
+    pairs = [(cid, t.label) for t in ts for cid in t.ids(checks_zoo.CHECKS)]
+    assert set(pairs) == ZOO_PAIRS | HUB_PAIRS and len(pairs) == len(set(pairs))
+    assert set(checks_zoo.CHECKS) == {"PR-1", "SC-1", "AR-1", "AR-2", "AR-3"}
+    ids = [f"{cid}-{label}" for cid, label in pairs]
+    for t in ts:
+        assert t.scope == "paper"
+        assert all(not_applicable(registry()[cid], t) is None for cid in t.ids(checks_zoo.CHECKS))
+        if (t.claims[0], t.label) in ZOO_PAIRS:
+            assert t.marks == ("zoo",) and t.unavailable is None
+            continue
+        assert t.marks == ("hub",)
+        if reachable:
+            assert t.unavailable is None
+            continue
+        assert "not available offline" in t.unavailable and "pytest claims/test_audit.py -m hub -k" in t.unavailable
+        expr = t.unavailable.split('-k "')[1].split('"')[0]
+        assert [i for i in ids if _k_selects(expr, i)] == [f"{cid}-{t.label}" for cid in t.claims], expr
 
 
 # ----------------------------------------------------------------------------- the real zoo

@@ -1,0 +1,98 @@
+"""The one disk cache: a key from a recipe, an inter-process lock, an atomic write, self-healing.
+
+Every expensive artifact of the suite (a forward pass's reductions, a θ sweep, a trained zoo
+entry, a converted GGUF, a graph run) is stored under ``cache_root()`` at a path that carries
+:func:`key` of the recipe that made it. pytest-xdist workers share one computation per key
+through :func:`lock` (``filelock``); a write goes to a temporary name and is renamed into place,
+so a reader never sees half a file; an entry that cannot be read (an interrupted copy, a full
+disk, a foreign file) is recomputed with one warning.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import warnings
+import zipfile
+from pathlib import Path
+
+from filelock import FileLock
+
+# what a truncated, half-copied or foreign cache file raises when read
+CORRUPT_CACHE_ERRORS = (zipfile.BadZipFile, EOFError, ValueError, KeyError, OSError, json.JSONDecodeError)
+
+
+def key(recipe, n: int = 16) -> str:
+    """Hex digest (``n`` characters) of a recipe: a string as is, anything else as sorted JSON."""
+    src = recipe if isinstance(recipe, str) else json.dumps(recipe, sort_keys=True, default=str)
+    return hashlib.sha256(src.encode()).hexdigest()[:n]
+
+
+@contextlib.contextmanager
+def lock(path: Path | str):
+    """Hold the lock of cache entry ``path`` (``<path minus suffix>.lock``) across processes."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path.with_suffix(".lock"))):
+        yield
+
+
+def tmp_path(path: Path) -> Path:
+    """Where an entry is written before it is renamed into place (per process: no two writers share it)."""
+    return path.with_name(f"{path.stem}.{os.getpid()}.tmp{path.suffix}")
+
+
+def write_atomic(path: Path | str, save) -> Path:
+    """``save(tmp)`` then rename onto ``path``: a file, or a directory (which replaces the old one)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = tmp_path(path)
+    if tmp.is_dir():
+        shutil.rmtree(tmp)
+    save(tmp)
+    if tmp.is_dir() and path.exists():
+        shutil.rmtree(path)
+    os.replace(tmp, path)
+    return path
+
+
+def unreadable(path: Path, exc: BaseException) -> None:
+    """The one warning a self-healing entry gives before it is recomputed."""
+    warnings.warn(f"cache entry {Path(path).name} is unreadable ({type(exc).__name__}: {exc}); recomputing it",
+                  stacklevel=3)
+
+
+def cached(path: Path | str, load, compute, save, stale=lambda p: False, memo: dict | None = None):
+    """Load ``path`` if present and not ``stale``; otherwise ``compute()`` it and ``save(obj, tmp)``
+    atomically, all under the entry's lock, so concurrent workers compute it once. An entry that
+    ``load`` cannot read is recomputed and replaced (one warning). ``memo``: a dict that keeps the
+    object for the rest of the session (keyed by path)."""
+    path = Path(path)
+    if memo is not None and path in memo:
+        return memo[path]
+    obj = _cached(path, load, compute, save, stale)
+    if memo is not None:
+        memo[path] = obj
+    return obj
+
+
+def _cached(path: Path, load, compute, save, stale):
+    with lock(path):
+        if path.exists() and not stale(path):
+            try:
+                return load(path)
+            except CORRUPT_CACHE_ERRORS as exc:
+                unreadable(path, exc)
+        obj = compute()
+        write_atomic(path, lambda tmp: save(obj, tmp))
+        return obj
+
+
+def newer_model_dir(spec, path: Path) -> bool:
+    """A local model directory rewritten after ``path`` was cached makes the cache stale."""
+    if getattr(spec, "source", None) != "local":
+        return False
+    latest = max((f.stat().st_mtime for f in Path(spec.ref).iterdir()), default=0)
+    return latest > Path(path).stat().st_mtime
