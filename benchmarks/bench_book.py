@@ -56,7 +56,7 @@ def main(argv=None):
     t = time.perf_counter()
     summ = checks_book.summarise_sweep(bk1, ThetaSweep(spec.label, native_theta(lm.model), args.seq_len, pts,
                                                        unigram_nll=data.unigram_nll))
-    res = checks_book.check_bk1(bk1, summ, spec.label)
+    res = checks_book.CHECKS["BK-1"](bk1, checks_book.BookMeasurement(label=spec.label, summary=summ))
     t_probe = time.perf_counter() - t
     total = time.perf_counter() - t0
     print(f"probes + check: {t_probe:.1f} s")

@@ -3,8 +3,8 @@ TF-8 (all routers, §5, Table 2), and the two geometric legs of the signature ou
 App. B.3/B.4, Fig. 3): low-rank collapse against the Gaussian (Marchenko–Pastur) null — MB-4 (Mamba's input
 matrix B), RW-5 (RWKV's keys) — and key-norm stratification against 1/√(2d) — MB-5 (Mamba's effective key
 Δ·B), RW-6 (RWKV's keys). The statistics are the transformer claims' own: VE@r from
-:mod:`probes.geometry`, the Gaussian null of TF-2 (:func:`claims.checks_tf.gaussian_null`), the pooled
-key-norm CV and its bootstrap of TF-1 (:func:`claims.checks_tf.pooled_cv_bootstrap`).
+:mod:`probes.geometry`, the Gaussian null of TF-2 (:func:`probes.geometry.gaussian_ve_null`), the pooled
+key-norm CV and its bootstrap of TF-1 (:func:`probes.stats.pooled_cv_bootstrap`).
 
 The family follows :mod:`suite.family`: :func:`targets` lists the routers of the run (each ``--model``, the
 trained-here zoo's ``mamba``/``rwkv``, the paper's hub checkpoints), :func:`measure` makes one record of
@@ -28,11 +28,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-
 import torch
 
-from probes.geometry import gaussian_norm_cv_baseline, mp_ve_null, ve_from_eigvals
-from probes.stats import onset_fraction, pearson, relative_spread, sem, uniform_share
+from probes.geometry import gaussian_norm_cv_baseline, gaussian_ve_null_chunked, mp_ve_null, ve_from_eigvals
+from probes.stats import (onset_fraction, pearson, pooled_cv_bootstrap, pooled_cv_bootstrap_sums, relative_spread, sem,
+                          uniform_share)
 from suite.family import Target
 from suite.provenance import collect
 from suite.results import Check, evaluate
@@ -454,28 +454,6 @@ def check_tf8(claim, rec):
 
 
 # ----------------------------------------------------------------------------- key geometry (Fig. 3)
-#: largest simulated Gaussian batch (bytes) of one null draw; larger (n, d, reps) are split into chunks
-NULL_CHUNK_BYTES = 1 << 27
-
-
-def gaussian_ve_null(n: int, d: int, r: int, reps: int, seed: int) -> tuple[float, float]:
-    """TF-2's Gaussian (Marchenko–Pastur) null of VE@r — i.i.d. clouds of n points in ℝ^d with one scalar
-    variance (App. B.4; :func:`claims.checks_tf.gaussian_null`) — as (mean, SE). When ``reps`` clouds of
-    that shape would exceed NULL_CHUNK_BYTES (RWKV-169m's keys, d = 768: 1.6 GB) the simulation runs in
-    equal chunks with seeds seed, seed+1, …, and the chunk means are averaged (SE combined)."""
-    from claims.checks_tf import gaussian_null
-
-    per = max(1, NULL_CHUNK_BYTES // (8 * n * d))
-    if per >= reps:
-        return gaussian_null(n, d, r, reps, seed)
-    chunks = -(-reps // per)
-    size = -(-reps // chunks)
-    parts = [gaussian_null(n, d, r, size, seed + i) for i in range(chunks)]
-    means = np.array([p[0] for p in parts])
-    ses = np.array([p[1] for p in parts])
-    return float(means.mean()), float(np.sqrt((ses ** 2).sum()) / chunks)
-
-
 def ve_layers(eigvals, r: int) -> np.ndarray:
     """VE@r of every (layer, sequence) cloud from its centred-Gram eigenvalues ``[L,N,m]`` → ``[L,N]``."""
     return ve_from_eigvals(torch.as_tensor(np.asarray(eigvals, float)), r).numpy()
@@ -492,7 +470,7 @@ def _check_ve(claim, eig, n: int, d: int, model_label: str, router: str, what: s
     mean, se = profile(ve)
     per_seq = ve.mean(0)  # [N] depth mean per sequence
     depth_mean, depth_se = float(per_seq.mean()), float(sem(per_seq))
-    gauss, gauss_se = gaussian_ve_null(n, d, r, claim.param("null_reps"), seed)
+    gauss, gauss_se = gaussian_ve_null_chunked(n, d, r, claim.param("null_reps"), seed)
     layer_margin = z * np.sqrt(se ** 2 + gauss_se ** 2)
     clears = mean - layer_margin > gauss
     checks = [Check(f"depth-mean VE@{r} of {what} > Gaussian (Marchenko–Pastur) null (Fig. 3, App. B.3)",
@@ -567,8 +545,6 @@ def check_mb5(claim, rec):
     key of source s is Δ_s·B_s, norm Δ_s[d]·‖B_s‖ per channel d; its pooled CV over (sequence, position),
     mean over channels, exceeds 1/√(2·Nst) at every layer. The CV of ‖B_s‖ alone is reported beside it.
     Premise: a functioning model."""
-    from claims.checks_tf import pooled_cv_bootstrap, pooled_cv_bootstrap_sums
-
     m, model_label, seed = rec.measurement, rec.label, rec.seed
     if m.key_norm_s1 is None:
         raise ValueError(f"MB-5: the measurement of {model_label} has no key norms (made before RECURRENT_VERSION 4?)")
@@ -590,8 +566,6 @@ def check_mb5(claim, rec):
 def check_rw6(claim, rec):
     """§3 ('fails in every layer of every model') for RWKV: the pooled CV of the key norms ‖k_t‖ (attention.key
     output, learned decay) over (sequence, position) exceeds 1/√(2C) at every layer. Premise: a functioning model."""
-    from claims.checks_tf import pooled_cv_bootstrap
-
     m, model_label, seed = rec.measurement, rec.label, rec.seed
     if m.key_norms is None:
         raise ValueError(f"RW-6: the measurement of {model_label} has no key norms (made before RECURRENT_VERSION 4?)")

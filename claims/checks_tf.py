@@ -22,15 +22,14 @@ Statistics from :mod:`probes.stats`; constants from ``claims/registry/transforme
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from probes import stats
-from probes.geometry import gaussian_norm_cv_baseline, simulated_ve_null
-from probes.stats import bootstrap_counts, completion_depth, onset, onset_fraction, pearson, sem, uniform_share
+from probes.geometry import gaussian_norm_cv_baseline, gaussian_ve_null
+from probes.stats import (bootstrap_counts, completion_depth, cv_replicates, onset, onset_fraction, pearson,
+                          pooled_cv_bootstrap, sem, uniform_share)
 from suite.family import MODEL, Target
 from suite.registry import Claim, registry
 from suite.results import Check, ClaimResult, evaluate
@@ -86,51 +85,6 @@ def _shuffled(rec: ModelRecord, cid: str):
     return rec.shuffled
 
 
-@functools.lru_cache(maxsize=32)
-def gaussian_null(n: int, d: int, r: int, reps: int, seed: int) -> tuple[float, float]:
-    """Simulated MP null (mean, SE) for VE@r at n points in ℝ^d (cached per shape)."""
-    return simulated_ve_null(n, d, r=r, reps=reps, seed=seed)
-
-
-# ----------------------------------------------------------------------------- the pooled key-norm CV
-def pooled_cv_bootstrap(norms: np.ndarray, reps: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pooled key-norm CV per (layer, head) and its bootstrap SE over sequences.
-
-    ``norms [L,N,T,Hk]``. Resampling uses per-sequence sums, so each replicate costs
-    O(L·N·Hk), never touching the token axis again.
-    """
-    x = norms.astype(np.float64)
-    cv, se, _ = pooled_cv_bootstrap_sums(x.sum(2), (x * x).sum(2), x.shape[2], reps, seed)
-    return cv, se
-
-
-def pooled_cv_bootstrap_sums(s1, s2, count_per_seq: int, reps: int, seed: int):
-    """The pooled norm CV (:func:`probes.stats.pooled_cv_from_sums`: std/mean over all N·count tokens,
-    ddof 0) from per-sequence sums of the norms and squared norms ``s1, s2 [L,N,H]``, with its bootstrap
-    over sequences (:func:`probes.stats.bootstrap_counts`). Returns (cv [L,H], per-head SE [L,H], SE [L]
-    of the mean over heads — which bootstraps the head mean itself, so heads that move together, e.g.
-    Mamba's channels sharing ‖B_t‖, are not counted as independent)."""
-    s1, s2 = np.asarray(s1, np.float64), np.asarray(s2, np.float64)
-    L, N, H = s1.shape
-    cv = stats.pooled_cv_from_sums(s1.sum(1), s2.sum(1), N * count_per_seq)
-    boot = cv_sums_replicates(s1, s2, count_per_seq, bootstrap_counts(N, reps, seed))  # [R,L,H]
-    return cv, boot.std(0, ddof=1), boot.mean(2).std(0, ddof=1)
-
-
-def cv_sums_replicates(s1, s2, count_per_seq: int, w: np.ndarray) -> np.ndarray:
-    """[R,L,H] pooled CV of each resample ``w [R,N]`` (resampling counts) from per-sequence sums
-    ``s1, s2 [L,N,H]``."""
-    return stats.pooled_cv_from_sums(np.einsum("rn,lnh->rlh", w, s1), np.einsum("rn,lnh->rlh", w, s2),
-                                     w.sum(1)[:, None, None] * count_per_seq)
-
-
-def cv_replicates(norms: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """[R,L,Hk] pooled key-norm CV (as :meth:`TransformerMeasurement.norm_cv`: std/mean over
-    all N·T tokens, ddof 0) of each resample ``w [R,N]``, from per-sequence sums."""
-    x = norms.astype(np.float64)
-    return cv_sums_replicates(x.sum(2), (x * x).sum(2), x.shape[2], w)
-
-
 # ----------------------------------------------------------------------------- TF-1
 def check_tf1(claim: Claim, rec: ModelRecord) -> ClaimResult:
     """Every layer's key-norm CV (mean over KV heads) exceeds 1/sqrt(2 d_h) beyond z·SE."""
@@ -182,7 +136,7 @@ def check_tf2(claim: Claim, rec: ModelRecord) -> ClaimResult:
     T = m.colsum.shape[-1]
     real, real_se = _layer_ve(m, r, post=False)
     shuf, shuf_se = _layer_ve(shuffled, r, post=False)
-    gauss, gauss_se = gaussian_null(T, m.info.head_dim, r, claim.param("null_reps"), rec.seed)
+    gauss, gauss_se = gaussian_ve_null(T, m.info.head_dim, r, claim.param("null_reps"), rec.seed)
     degenerate = shuffle_degenerate_layers(m, shuffled, r, claim.param("degenerate_tol"))
     testable = ~degenerate
     per_seq_real = m.ve(r).mean(2).mean(0)  # [N] depth-and-head mean per sequence
@@ -203,7 +157,7 @@ def check_tf2(claim: Claim, rec: ModelRecord) -> ClaimResult:
     n_fail = int((real[testable] - z * np.sqrt(real_se[testable] ** 2 + shuf_se[testable] ** 2) <= shuf[testable]).sum())
     return evaluate(
         claim, rec.label, checks,
-        measured={"ve8": float(real.mean()), "shuffle": float(shuf.mean())},  # report schema keys (suite/plots_tf.py)
+        measured={"ve8": float(real.mean()), "shuffle": float(shuf.mean())},  # report schema keys (claims/plots_tf.py)
         null={"gauss": gauss, "shuffle": float(shuf.mean())},
         summary=(f"depth-mean VE@{r} {real.mean():.3f} vs Gaussian {gauss:.3f} and shuffle {shuf.mean():.3f} (Table 1 rule); "
                  f"content effect {real.mean() - shuf.mean():+.3f}, marginal effect {shuf.mean() - gauss:+.3f}; "
@@ -344,7 +298,7 @@ def check_tf7(claim: Claim, rec: ModelRecord) -> ClaimResult:
     post, post_se = _layer_ve(m, r, post=True)
     shuf, shuf_se = _layer_ve(shuffled, r, post=True)
     T = m.colsum.shape[-1]
-    gauss, gauss_se = gaussian_null(T, m.info.head_dim, r, claim.param("null_reps"), rec.seed)
+    gauss, gauss_se = gaussian_ve_null(T, m.info.head_dim, r, claim.param("null_reps"), rec.seed)
     checks = [
         Check("max relative |CV_post − CV_pre|", rel, "<=", claim.param("cv_rel_tol")),
         Check(f"VE@{r1} post/pre ratio ('roughly halves': nearer ½ than 0 or 1)", ratio1, "in",
@@ -601,7 +555,7 @@ def check_tf14(claim: Claim, rec: FamilyRecord) -> ClaimResult:
     rows = []
     for real, shuf in pairs:
         a, b = real.ve(rank).mean(2).mean(0), shuf.ve(rank).mean(2).mean(0)  # [N] depth-and-head means
-        g, g_se = gaussian_null(real.colsum.shape[-1], real.info.head_dim, rank, tf2.param("null_reps"), rec.seed)
+        g, g_se = gaussian_ve_null(real.colsum.shape[-1], real.info.head_dim, rank, tf2.param("null_reps"), rec.seed)
         ratio = float(b.mean() / a.mean())
         rows.append({"label": real.label, "real": float(a.mean()), "shuffle": float(b.mean()), "gauss": g,
                      "content": float(a.mean() - b.mean()), "content_se": float(np.hypot(sem(a), sem(b))),

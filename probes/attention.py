@@ -5,11 +5,8 @@ matrix, so no caller ever needs to hold T×T matrices beyond one layer of one ba
 """
 from __future__ import annotations
 
-
 import numpy as np
 import torch
-
-from probes.stats import completion_depth, max_share, onset, pearson, share  # noqa: F401  TRANSITION
 
 
 def column_sums(attn: torch.Tensor) -> torch.Tensor:

@@ -13,6 +13,7 @@ last two dimensions ``[..., n, d]``.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -127,6 +128,33 @@ def simulated_ve_null(
         x = x + torch.as_tensor(mean, dtype=torch.float64)
     v = ve_at_r(x, r)
     return float(v.mean()), float(v.std(unbiased=True) / math.sqrt(reps))
+
+
+@functools.lru_cache(maxsize=32)
+def gaussian_ve_null(n: int, d: int, r: int, reps: int, seed: int) -> tuple[float, float]:
+    """TF-2's simulated Marchenko–Pastur null (mean, SE) of VE@r at n points in ℝ^d
+    (:func:`simulated_ve_null`, cached per shape: every claim reading the same shape shares it)."""
+    return simulated_ve_null(n, d, r=r, reps=reps, seed=seed)
+
+
+#: largest simulated Gaussian batch (bytes) of one null draw; larger (n, d, reps) are split into chunks
+NULL_CHUNK_BYTES = 1 << 27
+
+
+def gaussian_ve_null_chunked(n: int, d: int, r: int, reps: int, seed: int) -> tuple[float, float]:
+    """TF-2's Gaussian (Marchenko–Pastur) null of VE@r — i.i.d. clouds of n points in ℝ^d with one scalar
+    variance (App. B.4; :func:`gaussian_ve_null`) — as (mean, SE). When ``reps`` clouds of
+    that shape would exceed NULL_CHUNK_BYTES (RWKV-169m's keys, d = 768: 1.6 GB) the simulation runs in
+    equal chunks with seeds seed, seed+1, …, and the chunk means are averaged (SE combined)."""
+    per = max(1, NULL_CHUNK_BYTES // (8 * n * d))
+    if per >= reps:
+        return gaussian_ve_null(n, d, r, reps, seed)
+    chunks = -(-reps // per)
+    size = -(-reps // chunks)
+    parts = [gaussian_ve_null(n, d, r, size, seed + i) for i in range(chunks)]
+    means = np.array([p[0] for p in parts])
+    ses = np.array([p[1] for p in parts])
+    return float(means.mean()), float(np.sqrt((ses ** 2).sum()) / chunks)
 
 
 def pooled_shuffle_clouds(keys: torch.Tensor, seed: int = 0) -> torch.Tensor:

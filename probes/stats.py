@@ -155,3 +155,42 @@ def bootstrap_counts(n: int, reps: int, seed: int) -> np.ndarray:
     w = np.zeros((reps, n))
     np.add.at(w, (np.arange(reps)[:, None], idx), 1.0)
     return w
+
+
+# ----------------------------------------------------------------------------- the pooled norm CV and its bootstrap
+def pooled_cv_bootstrap(norms: np.ndarray, reps: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pooled key-norm CV per (layer, head) and its bootstrap SE over sequences.
+
+    ``norms [L,N,T,Hk]``. Resampling uses per-sequence sums, so each replicate costs
+    O(L·N·Hk), never touching the token axis again.
+    """
+    x = norms.astype(np.float64)
+    cv, se, _ = pooled_cv_bootstrap_sums(x.sum(2), (x * x).sum(2), x.shape[2], reps, seed)
+    return cv, se
+
+
+def pooled_cv_bootstrap_sums(s1, s2, count_per_seq: int, reps: int, seed: int):
+    """The pooled norm CV (:func:`probes.pooled_cv_from_sums`: std/mean over all N·count tokens,
+    ddof 0) from per-sequence sums of the norms and squared norms ``s1, s2 [L,N,H]``, with its bootstrap
+    over sequences (:func:`bootstrap_counts`). Returns (cv [L,H], per-head SE [L,H], SE [L]
+    of the mean over heads — which bootstraps the head mean itself, so heads that move together, e.g.
+    Mamba's channels sharing ‖B_t‖, are not counted as independent)."""
+    s1, s2 = np.asarray(s1, np.float64), np.asarray(s2, np.float64)
+    L, N, H = s1.shape
+    cv = pooled_cv_from_sums(s1.sum(1), s2.sum(1), N * count_per_seq)
+    boot = cv_sums_replicates(s1, s2, count_per_seq, bootstrap_counts(N, reps, seed))  # [R,L,H]
+    return cv, boot.std(0, ddof=1), boot.mean(2).std(0, ddof=1)
+
+
+def cv_sums_replicates(s1, s2, count_per_seq: int, w: np.ndarray) -> np.ndarray:
+    """[R,L,H] pooled CV of each resample ``w [R,N]`` (resampling counts) from per-sequence sums
+    ``s1, s2 [L,N,H]``."""
+    return pooled_cv_from_sums(np.einsum("rn,lnh->rlh", w, s1), np.einsum("rn,lnh->rlh", w, s2),
+                                     w.sum(1)[:, None, None] * count_per_seq)
+
+
+def cv_replicates(norms: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """[R,L,Hk] pooled key-norm CV (as :meth:`TransformerMeasurement.norm_cv`: std/mean over
+    all N·T tokens, ddof 0) of each resample ``w [R,N]``, from per-sequence sums."""
+    x = norms.astype(np.float64)
+    return cv_sums_replicates(x.sum(2), (x * x).sum(2), x.shape[2], w)

@@ -3,8 +3,9 @@
 A plotter is ``fn(results: list[dict], outdir: Path, stem: str) -> list[tuple[str, Path]]``
 that draws from recorded ClaimResult JSON only (so it runs on the xdist controller) and
 returns ``(caption, png_path)`` pairs; it returns ``[]`` when its claims are absent.
-Register with ``@plotter("name")``. Modules named ``suite/plots_*.py`` are imported
-automatically, so each claim family keeps its figures in its own module.
+Register with ``@plotter("name")``. Modules named ``claims/plots_*.py`` are imported
+automatically, so each claim family keeps its figures beside its checks (``claims/plots_tf.py``
+beside ``claims/checks_tf.py``).
 """
 from __future__ import annotations
 
@@ -24,11 +25,11 @@ def plotter(name: str):
 
 
 def load_all():
-    import suite
+    import claims
 
-    for mod in pkgutil.iter_modules(suite.__path__):
+    for mod in pkgutil.iter_modules(claims.__path__):
         if mod.name.startswith("plots_"):
-            importlib.import_module(f"suite.{mod.name}")
+            importlib.import_module(f"claims.{mod.name}")
     return PLOTTERS
 
 

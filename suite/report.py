@@ -241,7 +241,7 @@ def write_reports(results, outcomes, options, specs, deselected=()) -> list[dict
         try:
             figs = draw_all(rows, outdir, stamp)
             if zoo:
-                from suite.plots_zoo import trajectory_figure
+                from claims.plots_zoo import trajectory_figure
 
                 tf = trajectory_figure(zoo, outdir / f"{stamp}-zoo-trajectory.png",
                                        onset=registry()["PR-1"].param("onset_threshold"))
@@ -301,7 +301,7 @@ def write_reports(results, outcomes, options, specs, deselected=()) -> list[dict
         elif sl:
             md += ["## The paper's other claims", "", sl, ""]
         if zoo:
-            from suite.plots_zoo import trajectory_table
+            from claims.plots_zoo import trajectory_table
 
             md += ["## The trained-here zoo", "",
                    f"Zoo scale `{getattr(options, 'zoo', 'full')}` (fixtures/zoo.py; recipe chosen from the training "

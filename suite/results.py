@@ -231,4 +231,3 @@ def premise_checks(claim: Claim, premises: dict | None) -> list[Check]:
     return out
 
 
-from probes.stats import sem  # noqa: E402,F401  TRANSITION

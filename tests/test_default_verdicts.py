@@ -133,5 +133,6 @@ if __name__ == "__main__":  # write the smoke golden from a report of `pytest cl
     src = json.loads(Path(sys.argv[1]).read_text())
     GOLDEN["smoke"].parent.mkdir(parents=True, exist_ok=True)
     rows = [{"claim": c, "model": m, **row} for (c, m), row in golden_rows(src).items()]
-    GOLDEN["smoke"].write_text(json.dumps({"options": src.get("options"), "results": rows}, indent=1) + "\n")
+    options = {k: v for k, v in (src.get("options") or {}).items() if k != "data_dir"}  # no machine paths
+    GOLDEN["smoke"].write_text(json.dumps({"options": options, "results": rows}, indent=1) + "\n")
     print(f"wrote {GOLDEN['smoke'].relative_to(ROOT)} ({len(src['results'])} rows)")

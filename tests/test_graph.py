@@ -172,7 +172,7 @@ def test_check_refuses_unpaired_arms():
 
 
 def test_plot_draws_from_recorded_json(tmp_path):
-    from suite.plots_graph import plot_gr1
+    from claims.plots_graph import plot_gr1
 
     res = check_gr1(GR1, GraphArms.pair(_synthetic("gat", [0.9] * 6, seed=1), _synthetic("gcn", [0.8] * 6, seed=2))).to_json()
     figs = plot_gr1([res], tmp_path, "t")

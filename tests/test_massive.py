@@ -457,7 +457,7 @@ def test_tiny_random_model_reads_inconclusive(tmp_path):
 
 
 def test_figure_draws_from_recorded_results(tmp_path):
-    from suite.plots_massive import ma_massive_activations
+    from claims.plots_massive import ma_massive_activations
 
     stats, base = synthetic_stats(massive_from=2, massive_until=4), synthetic_sink(SINK_FROM_2)
     c = _c("MA-3")

@@ -35,6 +35,7 @@ from hypothesis import strategies as st
 from claims import checks_recurrent as cr
 from fixtures import recurrent as fr
 from fixtures.data import unigram_nll
+from probes import geometry
 from probes import mamba as pm
 from probes import rwkv as pr
 from probes import stats
@@ -750,10 +751,8 @@ def test_pooled_cv_bootstrap_sums_is_tf1s_estimator(L, N, T, H, seed):
     """The one pooled-CV estimator (TF-1's, used by the norm legs from per-sequence sums) against an
     independent oracle: std/mean over the raw tokens, and each bootstrap replicate rebuilt by repeating
     the sequences as the resampling counts say."""
-    from claims.checks_tf import pooled_cv_bootstrap_sums
-
     norms = np.random.default_rng(seed).uniform(0.5, 2.0, (L, N, T, H))
-    cv, se, mean_se = pooled_cv_bootstrap_sums(norms.sum(2), (norms ** 2).sum(2), T, 50, seed)
+    cv, se, mean_se = stats.pooled_cv_bootstrap_sums(norms.sum(2), (norms ** 2).sum(2), T, 50, seed)
     flat = norms.transpose(0, 3, 1, 2).reshape(L, H, N * T)
     assert np.allclose(cv, flat.std(-1) / flat.mean(-1), rtol=1e-10)
     reps = []
@@ -765,13 +764,12 @@ def test_pooled_cv_bootstrap_sums_is_tf1s_estimator(L, N, T, H, seed):
     assert np.allclose(mean_se, reps.mean(2).std(0, ddof=1), rtol=1e-8, atol=1e-14)
 
 
-def test_gaussian_ve_null_is_tf2s_and_chunks_agree(monkeypatch):
-    from claims.checks_tf import gaussian_null
-
-    assert cr.gaussian_ve_null(128, 16, 8, 400, 0) == gaussian_null(128, 16, 8, 400, 0)
-    full, full_se = cr.gaussian_ve_null(64, 24, 8, 600, 0)
-    monkeypatch.setattr(cr, "NULL_CHUNK_BYTES", 8 * 64 * 24 * 100)  # 100 clouds per chunk
-    chunked, chunked_se = cr.gaussian_ve_null(64, 24, 8, 600, 0)
+def test_gaussian_ve_null_chunks_agree(monkeypatch):
+    """The chunked Gaussian null is TF-2's below the chunk size, and agrees with it within its SE above."""
+    assert geometry.gaussian_ve_null_chunked(128, 16, 8, 400, 0) == geometry.gaussian_ve_null(128, 16, 8, 400, 0)
+    full, full_se = geometry.gaussian_ve_null_chunked(64, 24, 8, 600, 0)
+    monkeypatch.setattr(geometry, "NULL_CHUNK_BYTES", 8 * 64 * 24 * 100)  # 100 clouds per chunk
+    chunked, chunked_se = geometry.gaussian_ve_null_chunked(64, 24, 8, 600, 0)
     assert (chunked, chunked_se) != (full, full_se)
     assert abs(chunked - full) < 4 * math.hypot(full_se, chunked_se)
     assert math.isclose(chunked_se, full_se, rel_tol=0.3)

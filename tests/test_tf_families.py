@@ -8,7 +8,8 @@ import numpy as np
 import torch
 
 from claims import checks_tf
-from fixtures.synthetic import cv_share_measurement, measurement_from_tensors, sink_profile_measurement, causal_uniform
+from fixtures.synthetic import causal_uniform, cv_share_measurement, measurement_from_tensors, sink_profile_measurement
+from probes import stats
 from suite.registry import registry
 
 REG = registry()
@@ -186,7 +187,7 @@ def test_tf12_bootstrap_matches_tf6_on_the_full_sample():
     """TF-12 resamples TF-6's statistic; with every sequence once, it is TF-6's r."""
     m = cv_share_measurement(0.5, seed=2)
     w = np.ones((1, m.colsum.shape[1]))
-    cv = checks_tf.cv_replicates(m.key_norms_pre, w)[0]
+    cv = stats.cv_replicates(m.key_norms_pre, w)[0]
     share = np.einsum("rn,lnh->rlh", w, m.max_share())[0] / w.sum()
     from probes.stats import pearson
 
@@ -265,7 +266,7 @@ def test_tf14_broken_model_is_inconclusive():
 def test_family_figures_draw_from_recorded_json(tmp_path):
     import json
 
-    from suite.plots_tf import family_crossings, r_with_scale
+    from claims.plots_tf import family_crossings, r_with_scale
 
     res = [checks_tf.check_tf9(REG["TF-9"], group("pythia", _family(PYTHIA_LIKE), [1, 2, 3])),
            checks_tf.check_tf10(REG["TF-10"], group("gpt2", _family(GPT2_LIKE), [1, 2, 3])),

@@ -1022,7 +1022,7 @@ def test_trajectory_is_recorded_and_an_untrained_router_reads_uniform(tiny_cache
 
 
 def test_trajectory_figure_and_table_render(tmp_path):
-    from suite.plots_zoo import trajectory_figure, trajectory_table
+    from claims.plots_zoo import trajectory_figure, trajectory_table
 
     pt = lambda s, pk, f: {"step": s, "tokens": s * 1024, "peak": pk, "peak_uniform": 0.0424, "peak_layer": 3,  # noqa: E731
                            "first": f, "first_uniform": 0.0349, "val_loss": 6.0 - s / 100}

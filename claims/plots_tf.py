@@ -132,8 +132,6 @@ def r_with_scale(results, outdir: Path, stem: str):
         return []
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4))
-    tf5 = registry()["TF-5"]  # TF-9/TF-10 read TF-5's crossings (§4.3's thresholds)
-    names = {"onset": f"onset ({tf5.param('onset_threshold'):.2f})", "lstar": f"L* ({tf5.param('completion_threshold'):.2f})"}
     for r in rows:
         ex = r["extra"]
         x = np.arange(len(ex["models"]))
