@@ -28,7 +28,7 @@ def plot_pr1(results: list[dict], outdir: Path, stem: str):
         ax.set(xlabel="training step", ylabel="training loss (nats)", title="zoo training curves (dotted: unigram)")
         if curves:
             ax.legend(fontsize=7)
-        thr = ex.get("onset_threshold", 0.2)
+        thr = ex["onset_threshold"]  # PR-1's registry threshold, recorded with the row
         ax = axes[1]
         for name, s in schemes.items():
             prof = s["profile"]

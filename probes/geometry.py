@@ -102,7 +102,7 @@ def _mp_quantile_integral(y: float, frac: float, grid: int = 200_001) -> float:
     return float(top / total)
 
 
-def mp_ve_null(n: int, d: int, r: int = 8) -> float:
+def mp_ve_null(n: int, d: int, r: int) -> float:
     """Analytic Marchenko–Pastur limit of VE@r for i.i.d. Gaussian clouds of n points in ℝ^d.
 
     Centring removes one degree of freedom (n_eff = n − 1). The non-zero spectrum has
@@ -117,7 +117,7 @@ def mp_ve_null(n: int, d: int, r: int = 8) -> float:
 
 
 def simulated_ve_null(
-    n: int, d: int, r: int = 8, reps: int = 2000, seed: int = 0, scale: float = 1.0, mean=None
+    n: int, d: int, r: int, reps: int, seed: int = 0, scale: float = 1.0, mean=None
 ) -> tuple[float, float]:
     """Finite-n Gaussian null: mean and standard error of VE@r over ``reps`` clouds of n i.i.d.
     N(mean, scale²·I_d) points (one scalar variance — per-dimension variances would push it to

@@ -80,7 +80,7 @@ def onset_fraction(layer_values, threshold: float, never: float | None = None) -
     return (n + 1) / n if never is None else never
 
 
-def completion_depth(layer_values, threshold: float = 0.5):
+def completion_depth(layer_values, threshold: float):
     """L*: first layer whose value exceeds ``threshold`` (0.50 in the paper) → ``(k, k/L)`` or None."""
     return onset(layer_values, threshold)
 
