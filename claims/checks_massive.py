@@ -116,12 +116,17 @@ def _streams(mask) -> list:
     return np.flatnonzero(np.asarray(mask, bool)).tolist()
 
 
+def _inputs(claim: Claim, m: "MassiveMeasurement"):
+    """The record's statistics and sink passes (checked to be on the same windows), its label, and the
+    claim's massive ratio and z: what every MA check starts from."""
+    _same_windows(m.stats, m.sink)
+    return m.stats, m.sink, m.label, float(claim.param("massive_ratio")), float(claim.param("z"))
+
+
 # ----------------------------------------------------------------------------- MA-1
 def check_ma1(claim: Claim, m: MassiveMeasurement) -> ClaimResult:
     """Sun et al.'s criterion at the sink token at some stream, and not at the other tokens there."""
-    stats, sink, model_label = m.stats, m.sink, m.label
-    _same_windows(stats, sink)
-    ratio, z = float(claim.param("massive_ratio")), float(claim.param("z"))
+    stats, sink, model_label, ratio, z = _inputs(claim, m)
     pos = int(claim.param("sink_position"))
     mp = massive_profile(stats, ratio, z, pos)
     j = int(np.argmax(mp["lower"]))
@@ -157,9 +162,7 @@ def check_ma1(claim: Claim, m: MassiveMeasurement) -> ClaimResult:
 # ----------------------------------------------------------------------------- MA-2
 def check_ma2(claim: Claim, m: MassiveMeasurement) -> ClaimResult:
     """First massive stream ≤ first attention layer with a formed sink."""
-    stats, sink, model_label = m.stats, m.sink, m.label
-    _same_windows(stats, sink)
-    ratio, z = float(claim.param("massive_ratio")), float(claim.param("z"))
+    stats, sink, model_label, ratio, z = _inputs(claim, m)
     mp, sp = massive_profile(stats, ratio, z), sink_profile(sink, z)
     j_ma, j_sink = residual.first_true(mp["massive"]), residual.first_true(sp["formed"])
     diff = float("nan") if j_ma is None or j_sink is None else float(j_ma - j_sink)
@@ -232,10 +235,8 @@ def clamp_plans(claim: Claim, stats, seed: int) -> tuple[dict, dict, dict]:
 
 def check_ma3(claim: Claim, m: MassiveMeasurement) -> ClaimResult:
     """The clamp removes ≥ excess_fraction of the sink's excess over uniform, more than the null clamp."""
-    stats, sink, model_label = m.stats, m.sink, m.label
+    stats, sink, model_label, ratio, z = _inputs(claim, m)
     clamp_massive, clamp_null, plan_info, base_nll = m.clamp_massive, m.clamp_null, m.plan_info, m.base_nll
-    _same_windows(stats, sink)
-    ratio, z = float(claim.param("massive_ratio")), float(claim.param("z"))
     frac_need = float(claim.param("excess_fraction"))
     base = np.asarray(sink["sink"], float)
     u = uniform_sink_mass(int(sink["T"]))
@@ -294,9 +295,7 @@ def check_ma3(claim: Claim, m: MassiveMeasurement) -> ClaimResult:
 # ----------------------------------------------------------------------------- MA-4
 def check_ma4(claim: Claim, m: MassiveMeasurement) -> ClaimResult:
     """An interior entropy minimum, at a massive stream whose attention layer has a formed sink."""
-    stats, sink, model_label = m.stats, m.sink, m.label
-    _same_windows(stats, sink)
-    ratio, z = float(claim.param("massive_ratio")), float(claim.param("z"))
+    stats, sink, model_label, ratio, z = _inputs(claim, m)
     mp, sp = massive_profile(stats, ratio, z), sink_profile(sink, z)
     H = np.asarray(stats.entropy, float)
     Hm = H.mean(1)

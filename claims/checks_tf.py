@@ -385,16 +385,26 @@ def _reals(rec: FamilyRecord) -> list:
     return [m.real for m in rec.models]
 
 
-def check_tf9(claim: Claim, rec: FamilyRecord) -> ClaimResult:
-    """§4.3: 'The Pythia models lock in quickly after onset and do so earlier as they scale, with
-    Pythia 2.8B crossing at 9 % depth.' Onset and L* fall from the smallest to the largest model;
-    the largest onsets no later than any other (beyond the margin). The gap is reported."""
+def _family_crossings(claim: Claim, rec: FamilyRecord):
+    """What TF-9 and TF-10 start from: the claim's z, the family's real passes, TF-5's crossings of each
+    model ordered by size (:func:`crossings`), the sizes, and ``col(key) -> (values, SEs)`` over the models."""
     tf5 = registry()["TF-5"]
     z, reps = claim.param("z"), claim.param("bootstrap_reps")
     ms = _reals(rec)
     rows, sizes = _by_size(ms, list(rec.n_params), lambda m: crossings(m, tf5, reps, rec.seed))
-    on, on_se = np.array([r["onset"] for r in rows]), np.array([r["onset_se"] for r in rows])
-    ls, ls_se = np.array([r["lstar"] for r in rows]), np.array([r["lstar_se"] for r in rows])
+
+    def col(key):
+        return np.array([r[key] for r in rows]), np.array([r[f"{key}_se"] for r in rows])
+
+    return z, ms, rows, sizes, col
+
+
+def check_tf9(claim: Claim, rec: FamilyRecord) -> ClaimResult:
+    """§4.3: 'The Pythia models lock in quickly after onset and do so earlier as they scale, with
+    Pythia 2.8B crossing at 9 % depth.' Onset and L* fall from the smallest to the largest model;
+    the largest onsets no later than any other (beyond the margin). The gap is reported."""
+    z, ms, rows, sizes, col = _family_crossings(claim, rec)
+    (on, on_se), (ls, ls_se) = col("onset"), col("lstar")
     earliest_other = int(np.argmin(on[:-1]))
     checks = [
         _first_last("onset fraction", on, on_se, "<", z),
@@ -416,12 +426,8 @@ def check_tf10(claim: Claim, rec: FamilyRecord) -> ClaimResult:
     """§4.3: 'The larger GPT-2 models do the opposite: GPT-2 XL first exceeds the 0.20 onset at
     17 % depth but does not pass a 0.50 share until 60 % depth.' The completion gap (L* − onset)
     and L* grow from the smallest to the largest model; the largest has the family's widest gap."""
-    tf5 = registry()["TF-5"]
-    z, reps = claim.param("z"), claim.param("bootstrap_reps")
-    ms = _reals(rec)
-    rows, sizes = _by_size(ms, list(rec.n_params), lambda m: crossings(m, tf5, reps, rec.seed))
-    gap, gap_se = np.array([r["gap"] for r in rows]), np.array([r["gap_se"] for r in rows])
-    ls, ls_se = np.array([r["lstar"] for r in rows]), np.array([r["lstar_se"] for r in rows])
+    z, ms, rows, sizes, col = _family_crossings(claim, rec)
+    (gap, gap_se), (ls, ls_se) = col("gap"), col("lstar")
     widest_other = int(np.argmax(gap[:-1]))
     checks = [
         _first_last("completion gap L* − onset", gap, gap_se, ">", z),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from suite.plots import by_claim, plotter, pyplot
+from suite.plots import by_claim, plotter, pyplot, save_figure
 
 
 @plotter("GR-1")
@@ -38,8 +38,5 @@ def plot_gr1(results: list[dict], outdir: Path, stem: str):
     axes[0][0].set_ylabel(f"VE@{rows[0]['extra'].get('rank', 4)} of node features")
     fig.suptitle(f"GR-1: GAT vs depth/width-matched GCN ({rows[0]['extra'].get('seeds_per_split')} seeds × "
                  f"{len(rows[0]['extra'].get('splits', []))} splits; bars: SEM over runs)", fontsize=10)
-    fig.tight_layout()
-    path = Path(outdir) / f"{stem}_gr1_ve4_depth.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    path = save_figure(fig, Path(outdir) / f"{stem}_gr1_ve4_depth.png", dpi=120)
     return [("GR-1: VE@4 of each layer's node features vs depth, GAT vs GCN control, per WebKB graph", path)]

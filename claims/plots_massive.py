@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from suite.plots import by_claim, plotter, pyplot
+from suite.plots import by_claim, plotter, pyplot, save_figure
 
 
 def _arr(d, k):
@@ -81,7 +81,7 @@ def ma_massive_activations(results, outdir: Path, stem: str):
     if ax3.get_legend_handles_labels()[0]:
         ax3.legend(fontsize=6.5)
     p = outdir / f"{stem}-ma-massive.png"
-    fig.tight_layout(), fig.savefig(p, dpi=110), plt.close(fig)
+    save_figure(fig, p)
     return [("MA-1/3/4: the sink token's top-1 |activation| over the median of its hidden state against the other tokens' "
              "(dashed: Sun et al.'s 1000×), the sink mass by layer with the massive coordinates and with matched null "
              "coordinates clamped at the sink token, and the matrix entropy of the hidden states by depth "

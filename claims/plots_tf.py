@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from suite.plots import by_claim, plotter, pyplot
+from suite.plots import by_claim, decorate, plotter, pyplot, save_figure
 from suite.registry import registry
 
 
@@ -36,12 +36,9 @@ def max_share_vs_depth(results, outdir: Path, stem: str):
     if ex.get("uniform_null") is not None:
         ax.axhline(ex["uniform_null"], ls="-.", c="grey", lw=1, label=f"uniform causal H_T/T {ex['uniform_null']:.4f}")
     ax.axvspan(lo, hi, color="green", alpha=0.08, label=f"paper onset band {lo:.0%}–{hi:.0%}")
-    ax.set_xlabel("normalised depth (layer / L)")
-    ax.set_ylabel("mean max attention share")
-    ax.set_title("TF-5: routing concentration vs depth")
-    ax.legend(fontsize=7)
+    decorate(ax, "normalised depth (layer / L)", "mean max attention share", "TF-5: routing concentration vs depth", legend=7)
     p = outdir / f"{stem}-tf5-max-share.png"
-    fig.tight_layout(), fig.savefig(p, dpi=110), plt.close(fig)
+    save_figure(fig, p)
     return [(f"TF-5: mean max attention share per layer (±2 SE over sequences) with the {thr:.2f} onset and {comp:.2f} completion lines", p)]
 
 
@@ -62,12 +59,9 @@ def ve8_vs_depth(results, outdir: Path, stem: str):
             ax.plot(x, np.array(post[r["model"]]["per_layer"]["ve8_post"], float), ls=":", c=line.get_color(), label="post-RoPE keys")
         ax.axhline(r["extra"]["gauss_null"], c="grey", ls="-.", label=f"Gaussian (MP) null, d_h={r['extra']['head_dim']}")
     ax.set_ylim(0, 1)
-    ax.set_xlabel("normalised depth (layer / L)")
-    ax.set_ylabel("VE@8 of double-centred key distances")
-    ax.set_title("TF-2: key low-rank collapse vs nulls")
-    ax.legend(fontsize=7)
+    decorate(ax, "normalised depth (layer / L)", "VE@8 of double-centred key distances", "TF-2: key low-rank collapse vs nulls", legend=7)
     p = outdir / f"{stem}-tf2-ve8.png"
-    fig.tight_layout(), fig.savefig(p, dpi=110), plt.close(fig)
+    save_figure(fig, p)
     return [("TF-2/TF-7: VE@8 per layer against the Gaussian (Marchenko–Pastur) and shuffle nulls", p)]
 
 
@@ -85,12 +79,9 @@ def norm_cv_vs_depth(results, outdir: Path, stem: str):
         ax.plot(x, np.array(r["per_layer"]["norm_cv_no_pos0"], float), ls="--", lw=1, label="position 0 excluded")
         ax.axhline(r["extra"]["baseline"], c="grey", ls="-.", label=f"isotropic Gaussian 1/√(2·{r['extra']['head_dim']})")
     ax.set_ylim(bottom=0)
-    ax.set_xlabel("normalised depth (layer / L)")
-    ax.set_ylabel("key-norm CV (mean over heads)")
-    ax.set_title("TF-1: key norms are not uniform (A4 fails)")
-    ax.legend(fontsize=7)
+    decorate(ax, "normalised depth (layer / L)", "key-norm CV (mean over heads)", "TF-1: key norms are not uniform (A4 fails)", legend=7)
     p = outdir / f"{stem}-tf1-norm-cv.png"
-    fig.tight_layout(), fig.savefig(p, dpi=110), plt.close(fig)
+    save_figure(fig, p)
     return [("TF-1: key-norm CV per layer against the isotropic-Gaussian baseline", p)]
 
 
@@ -115,12 +106,9 @@ def family_crossings(results, outdir: Path, stem: str):
         for xi, m in zip(x, ex["models"]):
             ax.annotate(m, (xi, 0.02), fontsize=6, rotation=30)
     ax.set_ylim(0, 1.1)
-    ax.set_xlabel("model of the family, by size")
-    ax.set_ylabel("crossing depth (layer / L)")
-    ax.set_title("TF-9/TF-10: completion dynamics with scale")
-    ax.legend(fontsize=7)
+    decorate(ax, "model of the family, by size", "crossing depth (layer / L)", "TF-9/TF-10: completion dynamics with scale", legend=7)
     p = outdir / f"{stem}-tf9-tf10-crossings.png"
-    fig.tight_layout(), fig.savefig(p, dpi=110), plt.close(fig)
+    save_figure(fig, p)
     return [("TF-9/TF-10: onset and L* depth per model of each family (±2 bootstrap SE over sequences)", p)]
 
 
@@ -142,10 +130,7 @@ def r_with_scale(results, outdir: Path, stem: str):
         for xi, m in zip(x, ex["models"]):
             ax.annotate(m, (xi, y[xi]), fontsize=6, rotation=30)
     ax.axhline(0, c="grey", lw=1)
-    ax.set_xlabel("model of the family, by size")
-    ax.set_ylabel("Pearson r (key-norm CV, max share)")
-    ax.set_title("TF-12: norm–concentration correlation with scale")
-    ax.legend(fontsize=7)
+    decorate(ax, "model of the family, by size", "Pearson r (key-norm CV, max share)", "TF-12: norm–concentration correlation with scale", legend=7)
     p = outdir / f"{stem}-tf12-r.png"
-    fig.tight_layout(), fig.savefig(p, dpi=110), plt.close(fig)
+    save_figure(fig, p)
     return [("TF-12: TF-6's r per model of each family (±2 bootstrap SE; open marker p ≥ α)", p)]

@@ -3,11 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from suite.plots import by_claim, plotter, pyplot
-
-
-def _safe(s: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in s)
+from suite.plots import by_claim, plotter, pyplot, safe_name, save_figure
 
 
 @plotter("zoo-PR-1")
@@ -47,10 +43,7 @@ def plot_pr1(results: list[dict], outdir: Path, stem: str):
         ax.axhline(thr, color="k", ls="--", lw=0.8)
         ax.set(xlabel="layer", ylabel="mean max attention share", title="PR-1: ALiBi slope-scale sweep")
         ax.legend(fontsize=7)
-        fig.tight_layout()
-        out = Path(outdir) / f"{stem}-PR-1-{_safe(r['model'])}.png"
-        fig.savefig(out, dpi=110)
-        plt.close(fig)
+        out = save_figure(fig, Path(outdir) / f"{stem}-PR-1-{safe_name(r['model'])}.png")
         figs.append((f"PR-1 ({r['model']}): training curves, depth profiles per positional scheme, ALiBi slope sweep", out))
     return figs
 
@@ -76,10 +69,7 @@ def plot_sc1(results: list[dict], outdir: Path, stem: str):
         b.set(xlabel="layer", ylabel="mean canonical angle (°)", title="SC-1: direction across seeds", ylim=(0, 90))
         a.legend(fontsize=8)
         b.legend(fontsize=8)
-        fig.tight_layout()
-        out = Path(outdir) / f"{stem}-SC-1-{_safe(r['model'])}.png"
-        fig.savefig(out, dpi=110)
-        plt.close(fig)
+        out = save_figure(fig, Path(outdir) / f"{stem}-SC-1-{safe_name(r['model'])}.png")
         figs.append((f"SC-1 ({r['model']}): rank-8 VE and canonical angles per layer", out))
     return figs
 
@@ -99,10 +89,7 @@ def plot_ar(results: list[dict], outdir: Path, stem: str):
         ax.set(xlabel="sublayer", ylabel="share of routing weight", title=f"AR-1 ({r['model']}): depth routing hubs",
                ylim=(0, 1.02))
         ax.legend(fontsize=8)
-        fig.tight_layout()
-        out = Path(outdir) / f"{stem}-AR-1-{_safe(r['model'])}.png"
-        fig.savefig(out, dpi=110)
-        plt.close(fig)
+        out = save_figure(fig, Path(outdir) / f"{stem}-AR-1-{safe_name(r['model'])}.png")
         figs.append((f"AR-1 ({r['model']}): max share, current block and embeddings per sublayer", out))
     for r in by_claim(results, "AR-2"):
         table = (r.get("extra") or {}).get("table") or {}
@@ -117,10 +104,7 @@ def plot_ar(results: list[dict], outdir: Path, stem: str):
         ax.set(xlabel="recency-bias offset δ", ylabel="mean share", title=f"AR-2 ({r['model']}): offset sweep",
                ylim=(0, 1.02))
         ax.legend(fontsize=8)
-        fig.tight_layout()
-        out = Path(outdir) / f"{stem}-AR-2-{_safe(r['model'])}.png"
-        fig.savefig(out, dpi=110)
-        plt.close(fig)
+        out = save_figure(fig, Path(outdir) / f"{stem}-AR-2-{safe_name(r['model'])}.png")
         figs.append((f"AR-2 ({r['model']}): shares under a recency-bias offset", out))
     return figs
 
@@ -154,10 +138,7 @@ def plot_ar3(results: list[dict], outdir: Path, stem: str):
         ax.set(xlabel="sublayer", ylabel="share of routing weight", ylim=(0, 1.05),
                title=f"AR-3 ({r['model']}, {r['verdict']}): depth-routing hubs by depth (Fig. 8)")
         ax.legend(fontsize=7, loc="center right")
-        fig.tight_layout()
-        out = Path(outdir) / f"{stem}-AR-3-{_safe(r['model'])}.png"
-        fig.savefig(out, dpi=110)
-        plt.close(fig)
+        out = save_figure(fig, Path(outdir) / f"{stem}-AR-3-{safe_name(r['model'])}.png")
         figs.append((f"AR-3 ({r['model']}): hub shares per sublayer by depth third", out))
     return figs
 
@@ -207,10 +188,7 @@ def trajectory_figure(entries: dict, path: Path, onset: float = 0.20) -> Path | 
                 title="the model works on the text (150 × 128 validation windows)")
     for ax in axes:
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path)
 
 
 def trajectory_table(entries: dict) -> str:

@@ -43,6 +43,28 @@ def pyplot():
     return plt
 
 
+def safe_name(s: str) -> str:
+    """``s`` as a file-name fragment: every character outside [A-Za-z0-9-_.] becomes ``_``."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in s)
+
+
+def save_figure(fig, path: Path, dpi: int = 110) -> Path:
+    """Lay out, write and close ``fig``; returns ``path``."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    pyplot().close(fig)
+    return Path(path)
+
+
+def decorate(ax, xlabel: str, ylabel: str, title: str, legend: float | None = 7, **axes_set):
+    """Axis labels, title (and any other ``ax.set`` keyword) and a legend of ``legend`` point type
+    when the axes have labelled artists (``legend=None``: no legend)."""
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title, **axes_set)
+    if legend and ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=legend)
+
+
 def by_claim(results: list[dict], claim_id: str) -> list[dict]:
     return [r for r in results if r.get("claim") == claim_id]
 

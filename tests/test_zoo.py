@@ -637,16 +637,22 @@ def test_ar1_broken_model_is_inconclusive():
         == "inconclusive"  # no losses recorded: the premise cannot be read
 
 
+def _routing_attnres():
+    """A one-layer-per-block AttnRes whose router projections are random (so routing is not uniform),
+    and a batch of token ids."""
+    m = _attnres(attnres_layers_per_block=1)
+    with torch.no_grad():
+        for _, _, proj, _ in attnres_routers(m):
+            proj.weight.normal_(0, 0.5)
+    return m, torch.randint(0, 64, (4, 9), generator=torch.Generator().manual_seed(0))
+
+
 def test_run_routing_nulls_match_the_definitions():
     """The renormalised null is the −δ → −∞ limit of the router with the sources held fixed, and
     a probe equal to the router's own query reproduces the router's shares."""
     from fixtures.zoo_measure import run_routing
 
-    m = _attnres(attnres_layers_per_block=1)
-    with torch.no_grad():
-        for _, _, proj, _ in attnres_routers(m):
-            proj.weight.normal_(0, 0.5)
-    ids = torch.randint(0, 64, (4, 9), generator=torch.Generator().manual_seed(0))
+    m, ids = _routing_attnres()
     rm = run_routing(m, ids, 4, null_probes=3)
     got = _route(m, ids)
     for j, (w, _) in enumerate(got):
@@ -824,11 +830,7 @@ def test_run_routing_marks_sources_equal_to_the_current_block():
     attention sublayer sees its block's snapshot twice (snapshot = current): dup_current says which."""
     from fixtures.zoo_measure import run_routing
 
-    m = _attnres(attnres_layers_per_block=1)
-    with torch.no_grad():
-        for _, _, proj, _ in attnres_routers(m):
-            proj.weight.normal_(0, 0.5)
-    ids = torch.randint(0, 64, (4, 9), generator=torch.Generator().manual_seed(0))
+    m, ids = _routing_attnres()
     rm = run_routing(m, ids, 2, null_probes=2)
     assert rm.dup_current == [[0], [], [1], []]  # source_counts(2, 1) = 2, 2, 3, 3
     res = _ar("AR-3", rm)
