@@ -27,12 +27,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
 
+from fixtures import zoo
+from fixtures.measure import measure as measure_pass
+from fixtures.models import ModelSpec
+from fixtures.rope import theta_sweep
+from fixtures.targets import architecture, model_targets, run_specs
+from fixtures.zoo import entry_info, entry_recipe, zoo_entry_dir
+from fixtures.zoo_measure import transformer_measurement
 from probes import decay
 from probes.stats import bootstrap_counts, pearson, sem, sink_mass, uniform_sink_mass
 from suite.family import Target
 from suite.provenance import collect
-from suite.registry import Claim
+from suite.registry import Claim, registry
 from suite.results import Check, ClaimResult, evaluate
 from suite.search import isolated_examples
 
@@ -353,8 +362,6 @@ def fractional_order_search(claim: Claim, alpha_fn=decay.fractional_order) -> di
     quadrature symbol exponent and invert to γ, both within the tolerance. Every evaluated draw
     (shrinking included) is kept: ``{"gamma", "err_symbol", "err_inverse"}`` arrays, ``falsified``
     (the search found a counterexample) and the bounds."""
-    from hypothesis import given
-    from hypothesis import strategies as st
 
     lo, hi = claim.param("gamma_bounds")
     tol = claim.tolerance.value
@@ -816,7 +823,6 @@ AXES_LABEL, ALGEBRA_LABEL = "across-models", "algebra"
 
 def _zoo_rope_entries() -> list[str]:
     """Names of the trained-here zoo's RoPE entries, read from fixtures.zoo."""
-    from fixtures import zoo
 
     return [n for n in zoo.TRANSFORMERS if zoo.ZOO_ENTRIES[n].arch == "gpt_neox" and zoo.ZOO_ENTRIES[n].rotary > 0]
 
@@ -824,7 +830,6 @@ def _zoo_rope_entries() -> list[str]:
 def targets(options) -> list[Target]:
     """Each ``--model`` for BK-1/2/6/8 (its θ sweep) and for BK-10 (its real pass); each RoPE zoo entry
     (mark ``zoo``); BK-4 across the run's RoPE models and the zoo (mark ``zoo``); the algebra."""
-    from fixtures.targets import model_targets
 
     out = model_targets(options, claims=SWEEP_IDS) + model_targets(options, claims=PASS_IDS)
     out += [Target(label=f"zoo-{e}", ref=("zoo", e), claims=ZOO_IDS, marks=("zoo",), arch=ZOO_ARCH, group=f"zoo-{e}")
@@ -842,8 +847,6 @@ def rope_sweep_summary(spec, options, native=None) -> dict:
     """The BK-1 θ sweep of ``spec`` (:func:`fixtures.rope.theta_sweep`: one verified pass per θ,
     disk-cached), summarised once per session (the sweep targets and BK-4 share it); ``native``: see
     :func:`fixtures.rope.theta_sweep`. Raises WeightsUnavailable."""
-    from fixtures.rope import theta_sweep
-    from suite.registry import registry
 
     key = (spec.label, spec.ref, options.key(), options.data_dir)
     if key not in _SUMMARIES:
@@ -855,8 +858,6 @@ def rope_sweep_summary(spec, options, native=None) -> dict:
 
 def zoo_spec(entry: str, options):
     """The ModelSpec of a trained-here zoo entry (trained on first use, then cached)."""
-    from fixtures.models import ModelSpec
-    from fixtures.zoo import zoo_entry_dir
 
     return ModelSpec(label=f"zoo-{entry}", source="local", ref=str(zoo_entry_dir(entry, options)))
 
@@ -864,7 +865,6 @@ def zoo_spec(entry: str, options):
 def zoo_summary(entry: str, options) -> dict:
     """A RoPE zoo entry's BK-1 sweep summary; its native θ is the zoo measurement PR-1/SC-1 use (same
     model, same sequences), not a second pass."""
-    from fixtures.zoo_measure import transformer_measurement
 
     assert entry in _zoo_rope_entries(), f"{entry} is no longer a RoPE entry of fixtures.zoo: update ZOO_ROPE"
     return rope_sweep_summary(zoo_spec(entry, options), options, native=lambda: transformer_measurement(entry, options))
@@ -874,7 +874,6 @@ def zoo_measurement(entry: str, options, label: str) -> BookMeasurement:
     """BK-1/6/8 (the sweep), BK-10 (its native point) and BK-5 (the entry's own training checkpoints,
     fixtures.zoo_trajectory: the sink mass at each on the 150 × 128 validation windows; the final model's
     BK-1 native-θ sink beside them) of a RoPE zoo entry."""
-    from fixtures.zoo import entry_info, entry_recipe, zoo_entry_dir
 
     summ = zoo_summary(entry, options)
     nat = native_point(summ)
@@ -892,7 +891,6 @@ def zoo_measurement(entry: str, options, label: str) -> BookMeasurement:
 
 def first_position_measurement(spec, options, label: str) -> BookMeasurement:
     """BK-10 on a model's real pass (any softmax-attention model): mean A[t,0] per sequence."""
-    from fixtures.measure import measure as measure_pass
 
     m = measure_pass(spec, options, "real")
     return BookMeasurement(label=label, seed=options.seed, first_position=FirstPositionSink(
@@ -903,7 +901,6 @@ def first_position_measurement(spec, options, label: str) -> BookMeasurement:
 def axes_measurement(options, label: str = AXES_LABEL) -> AxesMeasurement:
     """BK-4: every RoPE model of the run and the trained-here RoPE zoo, at native θ (the BK-1 sweeps
     reused). A model that is not a RoPE transformer has no γ to read; one offline raises WeightsUnavailable."""
-    from fixtures.targets import architecture, run_specs
 
     axes = [model_axes(rope_sweep_summary(spec, options)) for spec in run_specs(tuple(options.models))
             if "rope" in architecture(spec)]
@@ -914,7 +911,6 @@ def axes_measurement(options, label: str = AXES_LABEL) -> AxesMeasurement:
 def algebra_measurement(label: str = ALGEBRA_LABEL) -> AlgebraMeasurement:
     """BK-3 (the claimed map α = (γ−1)/2 against quadrature, grid and Hypothesis search) and BK-11 (softmax
     against the free energy), model-free."""
-    from suite.registry import registry
 
     reg = registry()
     with isolated_examples():  # the draws depend on the property alone (suite.search)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from fixtures.graphs import GraphRecipe, graph_label, measure_arms
 from probes.stats import sem
 from suite.family import Target
 from suite.registry import Claim, registry
@@ -133,7 +134,6 @@ CHECKS = {"GR-1": check_gr1}
 def targets(options) -> list[Target]:
     """One target per WebKB graph of GR-1's registry record (``params.graphs``), labelled ``webkb-<name>``,
     paper-wide, mark ``graph``."""
-    from fixtures.graphs import graph_label
 
     return [Target(label=graph_label(g), ref=g, marks=("graph",), arch=frozenset({"graph-attention"}))
             for g in registry()["GR-1"].param("graphs")]
@@ -142,7 +142,6 @@ def targets(options) -> list[Target]:
 def measure(target: Target, options) -> GraphArms:
     """Both arms of GR-1 (``params.arms``) trained on every split × seed of the graph with the registry's
     recipe (runs cached on disk under ``fixtures.models.cache_root()``, keyed by a hash of the recipe)."""
-    from fixtures.graphs import GraphRecipe, measure_arms
 
     c = registry()["GR-1"]
     recipe = GraphRecipe.from_params(c.params)

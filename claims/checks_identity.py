@@ -16,9 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from probes.geometry import mp_ve_null, simulated_ve_null, ve_at_r
 from suite.family import Target
 from suite.registry import Claim, registry
 from suite.results import Check, evaluate
@@ -228,7 +230,6 @@ FLOATS = st.floats(min_value=-3.0, max_value=3.0, allow_nan=False, allow_infinit
 
 def search_id1(claim: Claim) -> Id1Examples:
     """Theorem 1 on random (q, keys, c, Ω): equal norms give softmax; unequal norms differ by the ‖k‖² term."""
-    from claims import checks_identity as ci
 
     eq_errs, resids, gaps = [], [], []
 
@@ -241,19 +242,18 @@ def search_id1(claim: Claim) -> Id1Examples:
         equal = c * raw / np.linalg.norm(raw, axis=1, keepdims=True)  # ‖k_i‖ = c (A4)
         unequal = raw * rng.uniform(0.2, 3.0, size=(n, 1))
         assume(np.ptp(np.linalg.norm(unequal, axis=1)) > 0.5)
-        e, r, g = ci.theorem1_errors(q, equal, unequal, omega)
+        e, r, g = theorem1_errors(q, equal, unequal, omega)
         eq_errs.append(e), resids.append(r), gaps.append(g)
         assert e < tol, f"equal norms: |α_B − α_S| = {e:.3g} ≥ {tol:g}"
         assert r < tol, f"unequal norms: residual after the ‖k‖² term {r:.3g} ≥ {tol:g}"
 
     tol = claim.tolerance.value
-    bad = ci.falsified(example)
+    bad = falsified(example)
     return Id1Examples(equal_errs=eq_errs, term_resids=resids, gaps=gaps, counterexample=bad)
 
 
 def search_id2(claim: Claim) -> Id2Examples:
     """Proposition 1: feasible perturbations of the Boltzmann weights lower the entropy."""
-    from claims import checks_identity as ci
 
     deficits = []
 
@@ -261,19 +261,18 @@ def search_id2(claim: Claim) -> Id2Examples:
     def example(n, beta, seed, eps):
         rng = np.random.default_rng(seed)
         dist2 = rng.uniform(0.0, 4.0, n)
-        out = ci.max_entropy_deficit(dist2, beta, rng.standard_normal(n), eps)
+        out = max_entropy_deficit(dist2, beta, rng.standard_normal(n), eps)
         assume(out is not None)
         deficits.append(out)
         assert out > c.threshold - c.tolerance.value, f"a feasible non-Boltzmann weighting has more entropy ({out:.3g})"
 
     c = claim
-    bad = ci.falsified(example)
+    bad = falsified(example)
     return Id2Examples(deficits=deficits, counterexample=bad)
 
 
 def search_id3(claim: Claim) -> Id3Examples:
     """Proposition 2: s_M for a symmetric M ≠ 0 fits no bilinear form and does not vanish at q = 0."""
-    from claims import checks_identity as ci
 
     residuals, zeros = [], []
 
@@ -282,22 +281,20 @@ def search_id3(claim: Claim) -> Id3Examples:
         a = np.array(entries[: d * d]).reshape(d, d)
         M = 0.5 * (a + a.T)
         assume(np.abs(M).max() > 0.1)  # M ≠ 0
-        res, zero = ci.bilinear_fit_residual(M, 4 * d * d + 8, np.random.default_rng(seed)), ci.zero_query_score(M)
+        res, zero = bilinear_fit_residual(M, 4 * d * d + 8, np.random.default_rng(seed)), zero_query_score(M)
         residuals.append(res), zeros.append(zero)
         assert res > c.threshold, f"a bilinear form fits s_M (residual {res:.3g})"
         assert zero > c.threshold, f"s_M(0, k*) = {zero:.3g} vanishes as a bilinear form's would"
 
     c = claim
-    bad = ci.falsified(example)
+    bad = falsified(example)
     return Id3Examples(residuals=residuals, zero_scores=zeros, counterexample=bad)
 
 
 def search_tf3(claim: Claim) -> Tf3Null:
     """The simulated Gaussian-null ladder (seeded by d_h), its MP limit, and VE@r's invariance under key
     scale and mean (Hypothesis)."""
-    import torch
 
-    from probes.geometry import mp_ve_null, simulated_ve_null, ve_at_r
 
     c = claim
     n, r, reps = c.param("n"), c.param("rank"), c.param("reps")

@@ -22,6 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from fixtures.measure import measure as attention_pass
+from fixtures.residual import clamp_measurement, residual_stats
+from fixtures.targets import model_targets
 from probes import residual
 from probes.stats import pearson, sem, uniform_sink_mass
 from suite.family import Target
@@ -337,7 +340,6 @@ CHECKS = {"MA-1": check_ma1, "MA-2": check_ma2, "MA-3": check_ma3, "MA-4": check
 def targets(options) -> list[Target]:
     """Every ``--model`` of the run (scope model), for all four claims; the registry's ``applies_to``
     (softmax-attention) makes them not applicable to a model of another architecture."""
-    from fixtures.targets import model_targets
 
     return model_targets(options)
 
@@ -347,8 +349,6 @@ def measure(target: Target, options) -> MassiveMeasurement:
     audit's real pass, and MA-3's massive and matched-null clamp passes (each pass cached on disk by
     :mod:`fixtures.residual` / :mod:`fixtures.measure`). Nothing to clamp (no massive coordinate): no clamp
     pass, and MA-3's premise massive-activations-present decides (inconclusive)."""
-    from fixtures.measure import measure as attention_pass
-    from fixtures.residual import clamp_measurement, residual_stats
 
     spec = target.ref
     reg = registry()

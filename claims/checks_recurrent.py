@@ -30,11 +30,18 @@ from typing import Any
 import numpy as np
 import torch
 
+from fixtures.measure import measure as measure_transformer
+from fixtures.models import DEFAULT_MODEL, ModelSpec, WeightsUnavailable, in_local_hub_cache, load_config, resolve
+from fixtures.recurrent import mamba_measurement, rwkv_measurement
+from fixtures.targets import model_targets, run_specs
+from probes.capture import attn_info
 from probes.geometry import gaussian_norm_cv_baseline, gaussian_ve_null_chunked, mp_ve_null, ve_from_eigvals
 from probes.stats import (onset_fraction, pearson, pooled_cv_bootstrap, pooled_cv_bootstrap_sums, relative_spread, sem,
                           uniform_share)
+from suite.errors import UsageError
 from suite.family import Target
 from suite.provenance import collect
+from suite.registry import registry
 from suite.results import Check, evaluate
 
 
@@ -595,7 +602,6 @@ HUB_ENV = "COLLAPSE_CLAIMS_HUB_RECURRENT"
 def hub_unavailable(ref: str, label: str) -> str | None:
     """Why the paper's hub checkpoint ``ref`` cannot be measured here (and the command that runs it), or
     None: it is in the local Hugging Face cache, or ``COLLAPSE_CLAIMS_HUB_RECURRENT=1`` allows the download."""
-    from fixtures.models import in_local_hub_cache
 
     if in_local_hub_cache(ref) or os.environ.get(HUB_ENV) == "1":
         return None
@@ -614,8 +620,6 @@ def targets(options) -> list[Target]:
       ``COLLAPSE_CLAIMS_HUB_RECURRENT=1`` (online), otherwise unavailable with the command that runs them;
       one that is also a ``--model`` of the run is measured as that model.
     """
-    from fixtures.models import resolve
-    from fixtures.targets import model_targets, run_specs
 
     out = model_targets(options, claims=MB_IDS + RW_IDS) + model_targets(options, claims=TF8_IDS)
     for kind in ZOO_ROUTERS:
@@ -642,7 +646,6 @@ def _router_of(target: Target) -> str:
 
 
 def _spec_of(target: Target, options):
-    from fixtures.models import ModelSpec
 
     if isinstance(target.ref, tuple) and target.ref[0] == "zoo":
         from fixtures.zoo import zoo_entry_dir
@@ -655,8 +658,6 @@ def router_pass(spec, kind: str, options):
     """The router's cached measured pass (fixtures.recurrent), with the protocol of the registry: Mamba on
     MB-1's ``n_seqs``; RWKV on RW-3's sweep (its decay scales, then the killed carry). Raises
     WeightsUnavailable."""
-    from fixtures.recurrent import mamba_measurement, rwkv_measurement
-    from suite.registry import registry
 
     reg = registry()
     if kind == "mamba":
@@ -671,10 +672,6 @@ def transformer_profiles(options) -> dict:
     """``{label: {"conc": [L,N] head-averaged max share, "uniform": H_T/T, "lm_gain": nats}}`` of the run's
     pretrained transformers (the default model and every ``--model`` transformer); one that is offline is
     not part of the comparison."""
-    from fixtures.measure import measure as measure_transformer
-    from fixtures.models import DEFAULT_MODEL, WeightsUnavailable, load_config, resolve
-    from probes.capture import attn_info
-    from suite.errors import UsageError
 
     specs = [resolve(DEFAULT_MODEL)]
     for ref in options.models:

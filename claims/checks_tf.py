@@ -27,6 +27,9 @@ from typing import Any
 
 import numpy as np
 
+from fixtures.measure import measure as attention_pass
+from fixtures.models import FAMILIES, PAPER_MODELS, load_config
+from fixtures.targets import model_targets, run_specs
 from probes.geometry import gaussian_norm_cv_baseline, gaussian_ve_null
 from probes.stats import (bootstrap_counts, completion_depth, cv_replicates, onset, onset_fraction, pearson,
                           pooled_cv_bootstrap, sem, uniform_share)
@@ -595,7 +598,6 @@ def _family_targets(cid: str, specs, wanted, shuffled: bool) -> list[Target]:
     """The run's models grouped by family (gpt2, pythia; ``wanted`` of them, all if None), one target per
     family with at least two models; when none has two, one target unavailable with the command that
     runs it."""
-    from fixtures.models import FAMILIES
 
     names = [f for f in FAMILIES if wanted is None or f in wanted]
     runnable = {f: ss for f in names if len(ss := [s for s in specs if s.family == f]) >= 2}
@@ -614,8 +616,6 @@ def targets(options) -> list[Target]:
     TF-10, TF-12, TF-14 one per family with >= 2 models in the run (TF-9/TF-10/TF-14: the registry's
     ``families``), TF-11 one per model it names, TF-13 one over the paper's models in the run; each
     unavailable, with the command that runs it, when the run lacks those models."""
-    from fixtures.models import PAPER_MODELS
-    from fixtures.targets import model_targets, run_specs
 
     reg = registry()
     specs = run_specs(tuple(options.models))
@@ -646,14 +646,12 @@ def targets(options) -> list[Target]:
 def model_size(spec) -> int:
     """Parameter-count proxy for ordering a family: layers × width² (from the config; raises
     WeightsUnavailable)."""
-    from fixtures.models import load_config
 
     cfg = load_config(spec)
     return cfg.num_hidden_layers * cfg.hidden_size ** 2
 
 
 def _model_record(spec, options, shuffled: bool) -> ModelRecord:
-    from fixtures.measure import measure as attention_pass
 
     real = attention_pass(spec, options, "real")
     shuf = attention_pass(spec, options, "shuffled") if shuffled else None

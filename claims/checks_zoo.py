@@ -22,14 +22,23 @@ import functools
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 from scipy.linalg import subspace_angles
+from scipy.optimize import linear_sum_assignment
 from scipy.stats import spearmanr
+from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from fixtures import zoo
+from fixtures.data import wikitext_sequences
+from fixtures.measure import measure as measure_model
+from fixtures.models import WeightsUnavailable, hub_reachable, in_local_hub_cache, load_model, resolve
+from fixtures.zoo_measure import (key_cross_moments_many, routing_measurement, run_routing, transformer_measurement,
+                                  twin_cross_moments)
 from probes import stats
 from suite.family import Target
+from suite.provenance import collect
 from suite.registry import Claim, registry
 from suite.results import Check, evaluate
-
 
 HUB_ATTNRES = "wdlctc/open-attnres-0.6b-block"
 # PolyPythias (van der Wal et al. 2025): 160M Pythia retrained with other seeds
@@ -302,7 +311,6 @@ def aligned_canonical_angles(moments: dict, r: int, rotary_dim: int) -> tuple[np
     projection changes nothing), and the mean canonical angle between the top-r subspaces is
     returned per base head ``[L,H]`` with the matching ``[L,H]``. A copy of the base model in
     another basis of its symmetry reads 0°."""
-    from scipy.optimize import linear_sum_assignment
 
     n = float(moments["n"])
     ca = _cov(moments["sum_a"], moments["outer_a"], n)  # [L,H,d,d]
@@ -678,7 +686,6 @@ def check_ar3(claim: Claim, m: DepthRouting):
 # ----------------------------------------------------------------------------- targets / measure
 @functools.lru_cache(maxsize=None)
 def _hub_reachable() -> bool:
-    from fixtures.models import hub_reachable
 
     return hub_reachable()
 
@@ -686,7 +693,6 @@ def _hub_reachable() -> bool:
 def offline_reason(repos, select: str) -> str | None:
     """Why hub weights cannot be had here (some not in the local hub cache, huggingface.co not
     reachable), with the command that runs their tests; None when they can."""
-    from fixtures.models import in_local_hub_cache
 
     missing = [r for r in repos if not in_local_hub_cache(r)]
     if not missing or _hub_reachable():
@@ -722,8 +728,6 @@ def measure(target: Target, options):
 
 
 def _brake_ordering(target, _arg, options) -> BrakeOrdering:
-    from fixtures import zoo
-    from fixtures.zoo_measure import transformer_measurement
 
     c = registry()["PR-1"]
     schemes = {k: transformer_measurement(k, options) for k in c.param("order")}
@@ -742,8 +746,6 @@ def _brake_ordering(target, _arg, options) -> BrakeOrdering:
 
 
 def _zoo_seed_twins(target, _arg, options) -> SeedTwins:
-    from fixtures import zoo
-    from fixtures.zoo_measure import transformer_measurement, twin_cross_moments
 
     r = registry()["SC-1"].param("rank")
     base = transformer_measurement(zoo.TWIN_BASE, options)
@@ -761,10 +763,6 @@ def _zoo_seed_twins(target, _arg, options) -> SeedTwins:
 
 
 def _hub_seed_twins(target, repos, options) -> SeedTwins:
-    from fixtures.data import wikitext_sequences
-    from fixtures.measure import measure as measure_model
-    from fixtures.models import WeightsUnavailable, load_model, resolve
-    from fixtures.zoo_measure import key_cross_moments_many
 
     repos = dict(repos)
     r = registry()["SC-1"].param("rank")
@@ -809,7 +807,6 @@ def _routing_record(label: str, sweep: dict, nulls: dict, trained_with) -> Depth
 
 
 def _zoo_routing(target, name, options) -> DepthRouting:
-    from fixtures.zoo_measure import routing_measurement
 
     nulls = _ar_nulls()
     sweep = {float(d): routing_measurement(name, options, offset=float(d), **(nulls["AR-2"] if d == 0 else {}))
@@ -820,10 +817,7 @@ def _zoo_routing(target, name, options) -> DepthRouting:
 def _hub_model(repo: str, trust_remote_code: bool = False):
     """A hub model and its tokenizer; WeightsUnavailable (a skip) only when it is neither cached
     nor reachable — then any loading error is a real error."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from fixtures.models import WeightsUnavailable
 
     reason = offline_reason([repo], HUB_SELECT[repo])
     if reason:
@@ -835,9 +829,6 @@ def _hub_model(repo: str, trust_remote_code: bool = False):
 
 
 def _hub_routing(target, repo, options) -> DepthRouting:
-    from fixtures.data import wikitext_sequences
-    from fixtures.zoo_measure import run_routing
-    from suite.provenance import collect
 
     model, tok = _hub_model(repo, trust_remote_code=True)
     data = wikitext_sequences(options, tok, repo)

@@ -805,7 +805,7 @@ def test_measure_makes_the_record_of_each_target(monkeypatch):
     colsum[:, :, :, 0] = 1.0 + 7 * 0.25  # A[t,0] = 0.25 for every query t ≥ 1
     import fixtures.measure
 
-    monkeypatch.setattr(fixtures.measure, "measure", lambda s, o, variant="real", loaded=None: SimpleNamespace(
+    monkeypatch.setattr(checks_book, "measure_pass", lambda s, o, variant="real", loaded=None: SimpleNamespace(
         colsum=colsum, provenance={"bos": "no BOS"}))
     rec = checks_book.measure(Target(label="m", ref=spec, claims=checks_book.PASS_IDS, scope="model"), options)
     f = rec.first_position
@@ -814,7 +814,8 @@ def test_measure_makes_the_record_of_each_target(monkeypatch):
 
     import fixtures.targets
 
-    monkeypatch.setattr(fixtures.targets, "architecture", lambda s: frozenset({"softmax-attention", "rope"}))
+    for where in (fixtures.targets, checks_book):  # the run's targets and BK-4's own reading
+        monkeypatch.setattr(where, "architecture", lambda s: frozenset({"softmax-attention", "rope"}))
     monkeypatch.setattr(checks_book, "zoo_summary", lambda e, o: dict(summ, label=f"zoo-{e}"))
     axes = checks_book.measure([t for t in checks_book.targets(options) if t.label == "across-models"][0], options)
     assert isinstance(axes, AxesMeasurement)

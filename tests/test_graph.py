@@ -206,7 +206,7 @@ def test_measure_pairs_the_registrys_arms(monkeypatch):
         return {"gat": _synthetic("gat", [0.9] * 6, graph=name, seed=1),
                 "gcn": _synthetic("gcn", [0.8] * 6, graph=name, seed=2)}
 
-    monkeypatch.setattr(G, "measure_arms", fake)
+    monkeypatch.setattr(checks_graph, "measure_arms", fake)
     options = RunOptions(models=("smollm2-135m",), seed=3, graph_root="/somewhere", retrain=True)
     rec = checks_graph.measure(Target(label="webkb-texas", ref="texas", marks=("graph",)), options)
     assert seen == {"root": "/somewhere", "name": "texas", "arms": ("gat", "gcn"),

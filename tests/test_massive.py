@@ -394,17 +394,15 @@ class _RealPass:
 def test_measure_makes_the_record(monkeypatch, massive_from):
     """measure(): the residual pass at MA-1's top-k, the sink input of the real pass, and MA-3's two clamp
     passes under :func:`clamp_plans` with the run's seed — none when there is nothing to clamp."""
-    import fixtures.measure
-    import fixtures.residual
     from fixtures.models import ModelSpec
     from suite.family import Target
     from suite.options import RunOptions
 
     stats, sink = synthetic_stats(massive_from=massive_from), synthetic_sink(SINK_FROM_2)
     calls = []
-    monkeypatch.setattr(fixtures.residual, "residual_stats", lambda spec, options, top_k: calls.append(top_k) or stats)
-    monkeypatch.setattr(fixtures.measure, "measure", lambda spec, options, variant: _RealPass(sink))
-    monkeypatch.setattr(fixtures.residual, "clamp_measurement",
+    monkeypatch.setattr(checks_massive, "residual_stats", lambda spec, options, top_k: calls.append(top_k) or stats)
+    monkeypatch.setattr(checks_massive, "attention_pass", lambda spec, options, variant: _RealPass(sink))
+    monkeypatch.setattr(checks_massive, "clamp_measurement",
                         lambda spec, options, plan, variant: _clamp(sink, plan, variant))
     spec = ModelSpec(label="some-lm", source="hub", ref="org/lm")
     options = RunOptions(models=("org/lm",), seed=7)

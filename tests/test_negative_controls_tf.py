@@ -277,12 +277,11 @@ def test_a_record_without_its_shuffled_run_is_an_error_not_a_skip():
 def test_measure_reads_the_shuffled_run_only_for_tf2_and_tf7(monkeypatch):
     """measure(): a --model target's record has the real pass, and the shuffled re-run only on the
     TF-2/TF-7 target (fixtures.measure.measure, variants "real" and "shuffled"), with the run's seed."""
-    import fixtures.measure
     from suite.options import RunOptions
 
     calls = []
     fake = {"real": run(lowrank_keys(61)), "shuffled": run(gaussian_keys(62))}
-    monkeypatch.setattr(fixtures.measure, "measure",
+    monkeypatch.setattr(checks_tf, "attention_pass",
                         lambda spec, options, variant="real": calls.append((spec.label, variant)) or fake[variant])
     opts = RunOptions(models=("smollm2-135m",), seed=3)
     by_claims = {t.claims: t for t in checks_tf.targets(opts) if t.label == "smollm2-135m"}

@@ -283,10 +283,9 @@ PYTHIA_REFS = ["EleutherAI/pythia-160m", "EleutherAI/pythia-410m", "EleutherAI/p
 
 def _family_targets(monkeypatch, models):
     """checks_tf.targets() of a run of ``models``, less the --model targets (their configs are hub files)."""
-    import fixtures.targets
     from suite.options import RunOptions
 
-    monkeypatch.setattr(fixtures.targets, "model_targets", lambda options, **kw: [])
+    monkeypatch.setattr(checks_tf, "model_targets", lambda options, **kw: [])
     opts = RunOptions(models=tuple(models))
     return opts, checks_tf.targets(opts)
 
@@ -321,13 +320,11 @@ def test_audit_measures_a_family_from_cached_measurements(monkeypatch):
     result per family."""
     import types
 
-    import fixtures.measure
-    import fixtures.models
 
     by_ref = {ref: sink_profile_measurement(_profile(*sp), seed=i, label=ref.split("/")[-1])
               for i, (ref, sp) in enumerate(zip(PYTHIA_REFS, PYTHIA_LIKE))}
-    monkeypatch.setattr(fixtures.measure, "measure", lambda spec, options, variant="real": by_ref[spec.ref])
-    monkeypatch.setattr(fixtures.models, "load_config", lambda spec: types.SimpleNamespace(
+    monkeypatch.setattr(checks_tf, "attention_pass", lambda spec, options, variant="real": by_ref[spec.ref])
+    monkeypatch.setattr(checks_tf, "load_config", lambda spec: types.SimpleNamespace(
         num_hidden_layers=PYTHIA_REFS.index(spec.ref) + 1, hidden_size=64))
     # the order of the run is not size order
     opts, ts = _family_targets(monkeypatch, list(reversed(PYTHIA_REFS)) + ["smollm2-135m"])

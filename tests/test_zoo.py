@@ -905,7 +905,8 @@ def test_targets_list_the_zoo_and_the_hub_checkpoints(monkeypatch, reachable):
     from suite.family import not_applicable
     from suite.options import RunOptions
 
-    monkeypatch.setattr(fixtures.models, "in_local_hub_cache", lambda ref: False)
+    for where in (fixtures.models, checks_zoo):
+        monkeypatch.setattr(where, "in_local_hub_cache", lambda ref: False)
     monkeypatch.setattr(checks_zoo, "_hub_reachable", lambda: reachable)
     ts = checks_zoo.targets(RunOptions(models=("smollm2-135m",), zoo="smoke"))
     pairs = [(cid, t.label) for t in ts for cid in t.ids(checks_zoo.CHECKS)]
