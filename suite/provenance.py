@@ -38,6 +38,24 @@ def git_commit() -> str | None:
         return None
 
 
+def portable(obj, root: Path = ROOT):
+    """The same record without this machine's layout: a path under the home directory is
+    written from ``~``, one beside the checkout (the shared data, the checkout itself) relative
+    to the checkout. What identifies the input — file hashes, ids, revisions — is untouched."""
+
+    if isinstance(obj, dict):
+        return {k: portable(v, root) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [portable(v, root) for v in obj]
+    if not isinstance(obj, str) or not obj.startswith("/"):
+        return obj
+    path, home = Path(obj), Path.home()
+    if root.parent != Path("/") and path.is_relative_to(root.parent):
+        return str(Path("..") / path.relative_to(root.parent)) if not path.is_relative_to(root) \
+            else str(path.relative_to(root)) or "."
+    if path.is_relative_to(home) and home != Path("/"):
+        return str(Path("~") / path.relative_to(home))
+    return obj
 
 
 def collect(**specifics) -> dict:

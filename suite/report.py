@@ -264,6 +264,7 @@ def write_reports(results, outcomes, options, specs, deselected=()) -> list[dict
             "zoo": {n: {k: v for k, v in e.items() if k not in ("steps", "loss")} for n, e in zoo.items()},
         }
         jpath = outdir / f"{stamp}.json"
+        doc = provenance.portable(doc)  # no machine paths in a report that is cited or committed
         jpath.write_text(json.dumps(doc, indent=1, default=str))
         docs.append((jpath, doc))
         table = markdown_table(mine) if mine else f"(no claim test about {spec.label} ran)"

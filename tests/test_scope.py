@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 from fixtures.synthetic import tiny_model_dir
+from suite.provenance import portable
 from suite.report import split_rows
 from tests.test_bad_input import audit, audit_node
 
@@ -50,3 +52,14 @@ def test_rows_split_into_this_model_and_the_paper():
     mine, paper = split_rows(rows, "a", ["a", "b"])
     assert [(r["claim"], r["model"]) for r in mine] == [("TF-1", "a"), ("TF-4", "—")]
     assert [r["claim"] for r in paper] == ["GR-1"]
+
+
+def test_report_paths_carry_no_machine_layout(tmp_path):
+    root = tmp_path / "main"
+    home = Path.home()
+    doc = {"data": str(tmp_path / "shared" / "data" / "w.raw"), "here": str(root / "reports"),
+           "cache": [str(home / ".cache" / "collapse-claims" / "zoo" / "e")], "sha": "ab12", "n": 3}
+    out = portable(doc, root)
+    assert out["data"] == "../shared/data/w.raw" and out["here"] == "reports"
+    assert out["cache"] == ["~/.cache/collapse-claims/zoo/e"] or home == Path("/")
+    assert out["sha"] == "ab12" and out["n"] == 3
