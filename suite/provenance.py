@@ -50,10 +50,11 @@ def portable(obj, root: Path = ROOT):
     if not isinstance(obj, str) or not obj.startswith("/"):
         return obj
     path, home = Path(obj), Path.home()
+    if path.is_relative_to(root):
+        return str(path.relative_to(root))
     if root.parent != Path("/") and path.is_relative_to(root.parent):
-        return str(Path("..") / path.relative_to(root.parent)) if not path.is_relative_to(root) \
-            else str(path.relative_to(root)) or "."
-    if path.is_relative_to(home) and home != Path("/"):
+        return str(Path("..") / path.relative_to(root.parent))
+    if home != Path("/") and path.is_relative_to(home):
         return str(Path("~") / path.relative_to(home))
     return obj
 
