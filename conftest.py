@@ -106,6 +106,9 @@ def pytest_configure(config):
         if not hasattr(config, "workerinput"):  # once, on the controller
             for spec in config.stash[SPECS]:
                 preflight(spec, opts.seq_len, extra_architectures())
+            from fixtures.data import preflight_data
+
+            preflight_data(opts.data_dir, opts.n_seqs, opts.seq_len)
     except errors.UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
     except Exception as exc:  # WeightsUnavailable of the embedded model, etc.: still one line
@@ -248,6 +251,21 @@ class RunState:
         self.report_error: str | None = None
 
 
+def partial_run(session, exitstatus) -> str | None:
+    """Why this run is not the complete audit of its scope (None when it is): a selection narrowed
+    by ``-k``, ``-m``, ``--deselect`` or node ids, or a session cut short (``-x``, Ctrl-C, a crash)."""
+    opt = session.config.option
+    if exitstatus == pytest.ExitCode.INTERRUPTED or session.shouldstop or session.shouldfail:
+        return "the session was interrupted"
+    narrowed = [f"-k {opt.keyword!r}" if getattr(opt, "keyword", "") else "",
+                f"-m {opt.markexpr!r}" if getattr(opt, "markexpr", "") else "",
+                "--deselect" if getattr(opt, "deselect", None) else "",
+                "node ids" if any("::" in a for a in session.config.args) else "",
+                "--lf/--ff" if getattr(opt, "lf", False) or getattr(opt, "failedfirst", False) else ""]
+    narrowed = [n for n in narrowed if n]
+    return f"selection narrowed by {', '.join(narrowed)}" if narrowed else None
+
+
 class ResultCollector:
     """Collects each recorded ClaimResult and each claim test's outcome (on the xdist
     controller they arrive as reports from the workers), then writes the report."""
@@ -286,7 +304,8 @@ class ResultCollector:
 
         try:
             state.report_paths = write_reports(state.results, state.outcomes, config.stash[OPTIONS],
-                                               specs=config.stash[SPECS], deselected=state.deselected)
+                                               specs=config.stash[SPECS], deselected=state.deselected,
+                                               partial=partial_run(session, exitstatus))
         except Exception as exc:  # a broken report must be loud, not silent
             state.report_error = f"{type(exc).__name__}: {exc}"
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
@@ -313,5 +332,7 @@ class ResultCollector:
             if p.get("scope_line"):
                 terminalreporter.write_line(p["scope_line"])
             terminalreporter.write_line(f"report: {p['markdown']}  (json: {p['json']})")
+            if p.get("latest_kept"):
+                terminalreporter.write_line(p["latest_kept"])
         if len(state.report_paths) > 1 and state.report_paths[0].get("compare"):
             terminalreporter.write_line(f"cross-model page: {state.report_paths[0]['compare']}")

@@ -10,6 +10,7 @@ disk, a foreign file) is recomputed with one warning.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -19,6 +20,8 @@ import zipfile
 from pathlib import Path
 
 from filelock import FileLock
+
+from suite import errors
 
 # what a truncated, half-copied or foreign cache file raises when read
 CORRUPT_CACHE_ERRORS = (zipfile.BadZipFile, EOFError, ValueError, KeyError, OSError, json.JSONDecodeError)
@@ -45,17 +48,53 @@ def tmp_path(path: Path) -> Path:
 
 
 def write_atomic(path: Path | str, save) -> Path:
-    """``save(tmp)`` then rename onto ``path``: a file, or a directory (which replaces the old one)."""
+    """``save(tmp)`` then rename onto ``path``: a file, or a directory (which replaces the old one).
+    A write that fails leaves nothing behind (the temporary is removed); a full disk is a one-line
+    :class:`suite.errors.DiskFull` that says where space is needed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = tmp_path(path)
-    if tmp.is_dir():
-        shutil.rmtree(tmp)
-    save(tmp)
-    if tmp.is_dir() and path.exists():
-        shutil.rmtree(path)
-    os.replace(tmp, path)
+    _remove(tmp)
+    try:
+        save(tmp)
+        if tmp.is_dir() and path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        _remove(tmp)
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise errors.DiskFull(errors.DISK_FULL.format(entry=path.name, root=path.parent)) from None
+        raise
     return path
+
+
+def _remove(p: Path) -> None:
+    if p.is_dir() and not p.is_symlink():
+        shutil.rmtree(p, ignore_errors=True)
+    elif p.exists() or p.is_symlink():
+        p.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    return True
+
+
+def sweep_orphans(path: Path) -> None:
+    """Remove the temporaries of ``path`` left by a writer that died mid-write (a SIGKILL, a power
+    cut), with one warning each. Called under the entry's lock, so no live writer of this entry
+    exists; the pid check also spares a temporary of a live process that wrote without it."""
+    for tmp in path.parent.glob(f"{path.stem}.*.tmp{path.suffix}"):
+        pid = tmp.name[len(path.stem) + 1:].split(".", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            _remove(tmp)
+            warnings.warn(f"cache entry {path.name}: removed the half-written copy {tmp.name} of an interrupted "
+                          "run; computing it again", stacklevel=4)
 
 
 def unreadable(path: Path, exc: BaseException) -> None:
@@ -80,6 +119,7 @@ def cached(path: Path | str, load, compute, save, stale=lambda p: False, memo: d
 
 def _cached(path: Path, load, compute, save, stale):
     with lock(path):
+        sweep_orphans(path)
         if path.exists() and not stale(path):
             try:
                 return load(path)

@@ -13,6 +13,10 @@ class UsageError(Exception):
     """Bad input from the user: unknown model, missing data, unsupported architecture..."""
 
 
+class DiskFull(UsageError):
+    """The cache's disk filled up while an entry was written (nothing half-written is left)."""
+
+
 class ActivationError(UsageError):
     """Non-finite activations (NaN/inf) in a captured tensor."""
 
@@ -52,11 +56,20 @@ NOT_ENOUGH_TEXT = (
     "the data at {path!r} gives only {have} sequences of {seq_len} tokens for model {model!r}; "
     "ask for fewer with --n-seqs or shorter ones with --seq-len."
 )
+DATA_TOO_SHORT = (
+    "evaluation text {path!r}: {what} ({n} sequences × {t} tokens): restore the WikiText-103 file, point "
+    "--data-dir at one, or ask for fewer tokens with --n-seqs / --seq-len."
+)
+DATA_UNREADABLE = "evaluation text {path!r} cannot be read: {problem}; restore the WikiText-103 file or point --data-dir at one."
 NON_FINITE = (
     "non-finite values ({what}) in {where} of model {model!r} at dtype {dtype}: try --dtype "
     "float32, or check the weights."
 )
 BAD_OPTION = "{option}: {problem}"
+DISK_FULL = (
+    "no space left on the device while caching {entry} under {root} (nothing half-written was kept): free "
+    "space there, or point COLLAPSE_CLAIMS_CACHE at a larger disk, and run again."
+)
 NO_BOS_TOKEN = "--bos always: the tokenizer of model {model!r} has no BOS token; use --bos auto or --bos never."
 UNKNOWN_CLAIM = "unknown claim id {claim!r}{hint}."
 REGISTRY_INVALID = "claim registry {path}: {problem}"

@@ -4,11 +4,13 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import platform
+import re
 import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBS = ("torch", "transformers", "numpy", "scipy", "gguf", "torch-geometric", "hypothesis", "pytest")
+LOCK = ROOT / "requirements.lock"  # what `make` installs (pip-compile output; README: how to update it)
 
 
 @functools.lru_cache(maxsize=1)
@@ -24,7 +26,33 @@ def environment() -> dict:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "git_commit": git_commit(),
+        "lock_differs": lock_differences(),
     }
+
+
+def locked_versions(lock: Path = LOCK) -> dict:
+    """``{distribution: version}`` pinned by the lock file (``name==version`` lines)."""
+    out = {}
+    if lock.is_file():
+        for line in lock.read_text().splitlines():
+            m = re.match(r"^([A-Za-z0-9_.\-]+)==([^\s;#]+)", line)
+            if m:
+                out[m.group(1).lower()] = m.group(2)
+    return out
+
+
+def lock_differences(lock: Path = LOCK) -> dict:
+    """Installed versions that differ from the lock file, ``{name: {"installed", "locked"}}``
+    (a missing distribution reads ``installed: None``); empty when the environment is the locked one."""
+    out = {}
+    for name, want in locked_versions(lock).items():
+        try:
+            have = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            have = None
+        if have != want:
+            out[name] = {"installed": have, "locked": want}
+    return out
 
 
 def git_commit() -> str | None:

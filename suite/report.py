@@ -16,11 +16,14 @@ from pathlib import Path
 
 from fixtures.zoo import training_curves
 from suite import provenance
+from suite.cache import write_atomic
 from suite.plots import draw_all
 from suite.registry import registry
 from suite.results import SCHEMA_VERSION
 
 SHARED_MODELS_PREFIXES = ("algebra", "webkb", "zoo")
+UNSETTLED = ("error", "pending")  # verdicts that leave a report incomplete
+NOT_SELECTED = "not selected in this run"  # the summary of a registry claim a narrowed selection left out
 
 
 def fmt_value(v, digits=3) -> str:
@@ -71,7 +74,7 @@ def _rows(results, outcomes, scoped: bool = False):
             verdict, summary = {
                 "pending": ("pending", "implemented by later work"),
                 "recorded": ("recorded", f"{claim.kind}, not tested here: {claim.not_tested}"),
-            }.get(claim.status, ("skipped", "not selected in this run"))
+            }.get(claim.status, ("skipped", NOT_SELECTED))
             rows[(cid, "—")] = {
                 "claim": cid, "model": "—", "verdict": verdict, "summary": summary,
                 "claim_version": claim.version, "schema_version": SCHEMA_VERSION, "scope": "paper",
@@ -217,9 +220,62 @@ def zoo_entries(rows, options) -> dict:
     return training_curves(options)
 
 
-def write_reports(results, outcomes, options, specs, deselected=()) -> list[dict]:
+def lock_lines(env: dict) -> list[str]:
+    """The report's warning when the installed libraries are not the locked ones (requirements.lock)."""
+    diff = env.get("lock_differs") or {}
+    if not diff:
+        return []
+    items = ", ".join(f"{k} {v['installed'] or 'missing'} (locked {v['locked']})" for k, v in sorted(diff.items()))
+    return [f"**Environment differs from requirements.lock:** {items}. The committed reports were made with the "
+            "locked versions; `make venv` installs them.", ""]
+
+
+def completeness(doc: dict) -> str | None:
+    """Why a report is not a complete run (None when it is): a row that errored or is pending, a
+    claim left out by the selection (``-k``, ``-m``, node ids), or an interrupted session."""
+    if doc.get("partial"):
+        return doc["partial"]
+    bad = sorted({r["claim"] for r in doc.get("results", []) if r.get("verdict") in UNSETTLED})
+    if bad:
+        return f"{len(bad)} claim(s) errored or pending ({', '.join(bad[:4])})"
+    unselected = [r["claim"] for r in doc.get("results", []) if r.get("summary") == NOT_SELECTED]
+    if unselected:
+        return f"{len(unselected)} claim(s) not selected"
+    return None
+
+
+def _standing(doc: dict) -> tuple:
+    opts = doc.get("options") or {}
+    return (doc.get("scope") == "all", opts.get("zoo") == "full", opts.get("n_seqs") or 0, opts.get("seq_len") or 0)
+
+
+def keeps_latest(new: dict, latest: Path) -> str | None:
+    """Why ``latest`` must stay (None: ``new`` may replace it). A complete report is replaced only by
+    a complete one that stands at least as high in every respect: scope (the full audit over a
+    model-scoped one), zoo scale, sequences and tokens per sequence. An incomplete or unreadable
+    latest is always replaced."""
+    try:
+        old = json.loads(latest.read_text())
+    except (OSError, ValueError):
+        return None
+    if completeness(old) is not None:
+        return None
+    why = completeness(new)
+    if why is not None:
+        return f"this run is incomplete ({why})"
+    if any(n < o for n, o in zip(_standing(new), _standing(old))):
+        o, n = _standing(old), _standing(new)
+        return (f"it is a complete {'full' if o[0] else 'model-scoped'} audit (zoo {'full' if o[1] else 'smoke'}, "
+                f"{o[2]} × {o[3]} tokens) and this run stands lower ({'full' if n[0] else 'model-scoped'}, "
+                f"zoo {'full' if n[1] else 'smoke'}, {n[2]} × {n[3]})")
+    return None
+
+
+def write_reports(results, outcomes, options, specs, deselected=(), partial: str | None = None) -> list[dict]:
     """Write one report per model under test: its own claims first, then (in a full audit) the
-    paper's other claims; with several models, also the cross-model page."""
+    paper's other claims; with several models, also the cross-model page. ``partial``: why the run
+    is not complete (a narrowed selection, an interrupted session), recorded in the report.
+    ``<model>/latest.{json,md}`` move to this run only where :func:`keeps_latest` allows."""
 
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     labels = [s.label for s in specs]
@@ -256,6 +312,7 @@ def write_reports(results, outcomes, options, specs, deselected=()) -> list[dict
             "model": spec.label,
             "model_ref": spec.ref,
             "scope": getattr(options, "scope", "all"),
+            "partial": partial,
             "not_run": not_run,
             "options": {k: getattr(options, k, None) for k in ("device", "device_map", "dtype", "n_seqs", "seq_len", "data_dir", "seed", "bos", "zoo")},
             "environment": provenance.environment(),
@@ -283,6 +340,7 @@ def write_reports(results, outcomes, options, specs, deselected=()) -> list[dict
             f"{options.device}; seed {options.seed}; git {env['git_commit']}; torch "
             f"{env['versions']['torch']}, transformers {env['versions']['transformers']}. Generated {stamp}.",
             "",
+            *lock_lines(env),
             verdict_line,
             "A claim is *reproduced* only if its premises hold and every check passes beyond its margin; "
             "*not reproduced* means the premises held, the test ran on real weights and the claim failed; "
@@ -328,10 +386,14 @@ def write_reports(results, outcomes, options, specs, deselected=()) -> list[dict
             md[4 + 2 * i:4 + 2 * i] = [line, ""]
         mpath = outdir / f"{stamp}.md"
         mpath.write_text("\n".join(md))
-        shutil.copyfile(mpath, outdir / "latest.md")
-        shutil.copyfile(jpath, outdir / "latest.json")
+        kept = keeps_latest(doc, outdir / "latest.json")
+        if kept is None:
+            for src, name in ((mpath, "latest.md"), (jpath, "latest.json")):
+                write_atomic(outdir / name, lambda tmp, src=src: shutil.copyfile(src, tmp))
         written.append({"json": str(jpath), "markdown": str(mpath), "table": table, "paper_table": paper_table,
-                        "counts": counts, "paper_counts": paper_counts, "scope_line": sl})
+                        "counts": counts, "paper_counts": paper_counts, "scope_line": sl,
+                        "latest": str(outdir / "latest.json") if kept is None else None,
+                        "latest_kept": f"{outdir / 'latest.json'} kept: {kept}" if kept else None})
     if len(docs) > 1:  # several models: the cross-model page beside their reports
         from suite.compare import write_compare
 

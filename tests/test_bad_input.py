@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 
 from fixtures.synthetic import tiny_model_dir
 
@@ -121,3 +123,97 @@ def test_a_model_that_does_not_work_on_the_text_reads_inconclusive(tmp_path):
         assert pre["passed"] is False and pre["measured"] < pre["reference"]
     md = (tmp_path / "r" / "m" / "latest.md").read_text()
     assert "*inconclusive* (premise not met: functioning-model" in md and ", needs > 0.693" in md and "premise needs > 0.69" in md
+
+
+def test_empty_evaluation_text_is_one_line_before_any_measurement_and_writes_no_report(tmp_path):
+    """An empty (or too short) wiki.valid.raw is caught at configure time: exit 4, one line, no report
+    (it used to error every claim test and write an all-error report over the committed one)."""
+    data = tmp_path / "data" / "wikitext-103"
+    data.mkdir(parents=True)
+    (data / "wiki.valid.raw").write_text("\n \n")
+    p = audit("claims/", "--data-dir", str(tmp_path / "data"), "--report-dir", str(tmp_path / "r"),
+              env={"COLLAPSE_CLAIMS_CACHE": str(tmp_path / "cache")})
+    assert p.returncode == 4, p.stdout + p.stderr
+    assert "it is empty" in one_line_error(p, "wiki.valid.raw")
+    assert not (tmp_path / "r").exists()
+    (data / "wiki.valid.raw").write_text("A few words of text.\n" * 20)
+    p = audit("claims/", "--data-dir", str(tmp_path / "data"), "--report-dir", str(tmp_path / "r"))
+    assert p.returncode == 4 and "--n-seqs" in one_line_error(p, "fewer than the")
+    assert not (tmp_path / "r").exists()
+
+
+def test_evaluation_text_that_is_not_utf8_is_one_line(tmp_path):
+    data = tmp_path / "data" / "wikitext-103"
+    data.mkdir(parents=True)
+    (data / "wiki.valid.raw").write_bytes(b"\xff\xfe" + b"\x00\x81" * 100000)
+    p = audit("claims/", "--data-dir", str(tmp_path / "data"))
+    assert p.returncode == 4 and "not UTF-8" in one_line_error(p, "cannot be read")
+
+
+def test_the_latest_report_moves_only_for_a_complete_run_standing_as_high():
+    from suite.report import keeps_latest
+
+    import tempfile
+    from pathlib import Path as P
+
+    full = json.loads((ROOT / "reports" / "smollm2-135m" / "latest.json").read_text())
+    with tempfile.TemporaryDirectory() as d:
+        latest = P(d) / "latest.json"
+        assert keeps_latest(full, latest) is None  # nothing there yet
+        latest.write_text(json.dumps(full))
+        assert keeps_latest(full, latest) is None  # the same standing replaces it
+        errored = json.loads(json.dumps(full))
+        errored["results"][0]["verdict"] = "error"
+        assert "incomplete" in keeps_latest(errored, latest)
+        narrowed = dict(full, partial="selection narrowed by -k 'TF-1'")
+        assert "incomplete" in keeps_latest(narrowed, latest)
+        smaller = dict(full, options=dict(full["options"], n_seqs=20))
+        assert "stands lower" in keeps_latest(smaller, latest)
+        scoped = dict(full, scope="model")
+        assert "stands lower" in keeps_latest(scoped, latest)
+        smoke = dict(full, options=dict(full["options"], zoo="smoke"))
+        assert "stands lower" in keeps_latest(smoke, latest)
+        latest.write_text(json.dumps(errored))  # an incomplete latest is replaced by anything
+        assert keeps_latest(narrowed, latest) is None
+        latest.write_text("{ truncated")  # so is an unreadable one
+        assert keeps_latest(smaller, latest) is None
+
+
+def _broken_config(tmp_path):
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "config.json").write_text('{"model_type": "llama", ')
+    return ["--model", str(tmp_path / "m")]
+
+
+def _garbage_gguf(tmp_path):
+    (tmp_path / "g.gguf").write_bytes(b"\x00" * 64)
+    return ["--model", str(tmp_path / "g.gguf")]
+
+
+CLI_CASES = {  # every case ends at configure time: exit 4, one line that says what to do
+    "n-seqs 1": (lambda t: ["--n-seqs", "1"], "--n-seqs: needs at least 2"),
+    "seq-len 4": (lambda t: ["--seq-len", "4"], "--seq-len: needs at least 16"),
+    "seq-len beyond the embedded model": (lambda t: ["--seq-len", "100000"], "lower --seq-len"),
+    "broken config.json": (_broken_config, "config.json"),
+    "garbage gguf": (_garbage_gguf, "GGUF magic"),
+    "missing gguf": (lambda t: ["--model", str(t / "none.gguf")], "pass the path of an existing .gguf"),
+    "dtype int8": (lambda t: ["--dtype", "int8"], "--dtype"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CLI_CASES))
+def test_bad_command_lines_end_in_one_line_with_exit_4(tmp_path, case):
+    args, needle = CLI_CASES[case]
+    p = audit("claims/", *args(tmp_path), "--report-dir", str(tmp_path / "r"))
+    one_line_error(p, needle)
+    assert p.returncode == 4, p.stdout + p.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_cuda_without_a_gpu_is_one_line():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present: --device cuda is valid here")
+    p = audit("claims/", "--device", "cuda")
+    assert p.returncode == 4 and "--device cpu" in one_line_error(p, "CUDA requested")

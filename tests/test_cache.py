@@ -94,3 +94,68 @@ def test_concurrent_processes_compute_once(tmp_path):
         p.join(60)
     assert all(p.exitcode == 0 for p in procs)
     assert log.read_text() == "x"
+
+
+def _killed_writer(path):
+    import os
+    import signal
+
+    def save(tmp):
+        _save(np.arange(1000.0), tmp)
+        tmp.write_bytes(tmp.read_bytes()[:100])  # half of it on disk
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    cache.write_atomic(path, save)
+
+
+def test_a_writer_killed_mid_write_leaves_a_temporary_that_the_next_reader_removes(tmp_path):
+    """SIGKILL between ``save(tmp)`` and the rename: the entry is absent, its half-written temporary
+    is left; the next access removes it (one warning) and computes the entry."""
+    import os
+    import signal
+
+    path = tmp_path / "m.npz"
+    p = mp.get_context("spawn").Process(target=_killed_writer, args=(path,))
+    p.start()
+    p.join(60)
+    assert p.exitcode == -signal.SIGKILL
+    assert not path.exists() and len(list(tmp_path.glob("m.*.tmp.npz"))) == 1
+    with pytest.warns(UserWarning, match="half-written copy") as rec:
+        out = cache.cached(path, _load, lambda: np.arange(3.0), _save)
+    assert len([w for w in rec if "half-written" in str(w.message)]) == 1
+    assert np.array_equal(out, np.arange(3.0)) and not list(tmp_path.glob("*.tmp*"))
+
+
+def test_a_live_writers_temporary_is_left_alone(tmp_path):
+    import os
+
+    path = tmp_path / "m.npz"
+    live = tmp_path / f"m.{os.getppid()}.tmp.npz"  # a process that exists (our parent)
+    live.write_bytes(b"in progress")
+    cache.cached(path, _load, lambda: np.arange(3.0), _save)
+    assert live.exists()
+
+
+@pytest.mark.parametrize("kind", ["file", "directory"])
+def test_a_full_disk_is_one_line_and_leaves_nothing_behind(tmp_path, kind):
+    import errno
+
+    from suite import errors
+
+    path = tmp_path / ("m.npz" if kind == "file" else "entry")
+
+    def full(tmp):
+        if kind == "file":
+            tmp.write_bytes(b"half of it")
+        else:
+            tmp.mkdir()
+            (tmp / "weights").write_bytes(b"half of it")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(errors.DiskFull, match="no space left on the device .*COLLAPSE_CLAIMS_CACHE") as exc:
+        cache.write_atomic(path, full)
+    assert "\n" not in str(exc.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    with pytest.raises(ZeroDivisionError):  # any other failure propagates as itself, still leaving nothing
+        cache.write_atomic(path, lambda tmp: (tmp.write_bytes(b"x"), 1 / 0))
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -103,3 +103,28 @@ def test_pytest_claims_audits_a_gguf_file_from_scratch(tmp_path):
 
 def tokens_id(lm, tok):
     return lm.tokenizer.convert_tokens_to_ids(tok)
+
+
+def test_a_truncated_gguf_says_what_is_wrong_with_the_file(tmp_path):
+    path, _ = tiny_gguf(tmp_path / "t.gguf")
+    raw = path.read_bytes()
+    for n, what in ((3000, "cut short"), (len(raw) - 1000, "cut short")):  # header cut; tensor data cut
+        cut = tmp_path / f"cut{n}.gguf"
+        cut.write_bytes(raw[:n])
+        with pytest.raises(errors.UsageError) as exc:
+            models.gguf_check(cut)
+        msg = str(exc.value)
+        assert what in msg and "Error" not in msg and "index" not in msg, msg
+
+
+def test_a_generically_named_gguf_is_labelled_from_its_metadata(tmp_path):
+    path, _ = tiny_gguf(tmp_path / "t.gguf")
+    for generic in ("model.gguf", "ggml-model-Q4_K_M.gguf", "model-f16.gguf"):
+        d = tmp_path / generic.replace(".", "_")
+        d.mkdir()
+        shutil.copyfile(path, d / generic)
+        spec = models.resolve(str(d / generic))
+        assert spec.label == "tiny-llama" and spec.ref.endswith(generic), spec
+    named = tmp_path / "my-model-Q8_0.gguf"
+    shutil.copyfile(path, named)
+    assert models.resolve(str(named)).label == "my-model-Q8_0"  # a file name that says something is kept
