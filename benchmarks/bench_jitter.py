@@ -78,6 +78,16 @@ def run_variation(name: str, workdir: Path, models_cache: Path) -> Path:
     return max((report_dir / "smollm2-135m").glob("2*.json"))
 
 
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--workdir", required=True, type=Path, help="scratch space (one cache per variation)")
@@ -132,7 +142,7 @@ def main():
         doc = {"margin": MARGIN, "floor": floor, "floor_at": floor_at, "tiny": TINY,
                "variations": {n: " ".join(VARIATIONS[n][0]) + " " + " ".join(f"{k}={v}" for k, v in VARIATIONS[n][1].items())
                               for n in names} | {"golden": "committed tests/golden/default-audit-smoke.json"},
-               "measured_on": {"platform": platform.platform(), "processor": platform.processor(),
+               "measured_on": {"platform": platform.platform(), "processor": cpu_model(),
                                "cpus": os.cpu_count(), "torch": torch.__version__,
                                "date": time.strftime("%Y-%m-%d")},
                "abs": {k: float(f"{v:.3g}") for k, v in sorted(worst_abs.items()) if math.isfinite(v)}}
