@@ -106,9 +106,10 @@ def pytest_configure(config):
         if not hasattr(config, "workerinput"):  # once, on the controller
             for spec in config.stash[SPECS]:
                 preflight(spec, opts.seq_len, extra_architectures())
-            from fixtures.data import preflight_data
+            if audits_claims(config):  # the suite's self-tests (`pytest tests/`) need no evaluation text
+                from fixtures.data import preflight_data
 
-            preflight_data(opts.data_dir, opts.n_seqs, opts.seq_len)
+                preflight_data(opts.data_dir, opts.n_seqs, opts.seq_len)
     except errors.UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
     except Exception as exc:  # WeightsUnavailable of the embedded model, etc.: still one line
@@ -117,6 +118,15 @@ def pytest_configure(config):
         if isinstance(exc, WeightsUnavailable):
             raise pytest.UsageError(str(exc)) from None
         raise
+
+
+def audits_claims(config) -> bool:
+    """Whether the command line runs claim tests (a path in or above ``claims/``)."""
+    for a in config.args:
+        p = Path(a.split("::")[0]).resolve()
+        if p == CLAIMS_DIR or CLAIMS_DIR in p.parents or p in CLAIMS_DIR.parents:
+            return True
+    return False
 
 
 # ----------------------------------------------------------------------------- fixtures
@@ -253,15 +263,20 @@ class RunState:
 
 def partial_run(session, exitstatus) -> str | None:
     """Why this run is not the complete audit of its scope (None when it is): a selection narrowed
-    by ``-k``, ``-m``, ``--deselect`` or node ids, or a session cut short (``-x``, Ctrl-C, a crash)."""
-    opt = session.config.option
-    if exitstatus == pytest.ExitCode.INTERRUPTED or session.shouldstop or session.shouldfail:
-        return "the session was interrupted"
+    by ``-k``, ``-m``, ``--deselect``, ``--ignore``, node ids or paths that leave out a claims file,
+    ``--lf``, or a session that did not end normally (``-x``, Ctrl-C, a crashed worker, an internal error)."""
+    config, opt = session.config, session.config.option
+    if exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or session.shouldstop or session.shouldfail:
+        return f"the session did not end normally (exit {int(exitstatus)})"
+    paths = [Path(a.split("::")[0]).resolve() for a in config.args]
+    covered = {f for f in CLAIMS_DIR.glob("test_*.py") if any(f == p or p in f.parents for p in paths)}
     narrowed = [f"-k {opt.keyword!r}" if getattr(opt, "keyword", "") else "",
                 f"-m {opt.markexpr!r}" if getattr(opt, "markexpr", "") else "",
                 "--deselect" if getattr(opt, "deselect", None) else "",
-                "node ids" if any("::" in a for a in session.config.args) else "",
-                "--lf/--ff" if getattr(opt, "lf", False) or getattr(opt, "failedfirst", False) else ""]
+                "--ignore" if getattr(opt, "ignore", None) or getattr(opt, "ignore_glob", None) else "",
+                "node ids" if any("::" in a for a in config.args) else "",
+                "paths that leave out claims files" if covered != set(CLAIMS_DIR.glob("test_*.py")) else "",
+                "--lf" if getattr(opt, "lf", False) else ""]
     narrowed = [n for n in narrowed if n]
     return f"selection narrowed by {', '.join(narrowed)}" if narrowed else None
 

@@ -78,6 +78,12 @@ def run_variation(name: str, workdir: Path, models_cache: Path) -> Path:
     return max((report_dir / "smollm2-135m").glob("2*.json"))
 
 
+def round_up(v: float) -> float:
+    """``v`` to 3 significant digits, never below it (a tolerance must cover what was measured)."""
+    r = float(f"{v:.3g}")
+    return r if r >= v else float(f"{v * (1 + 1e-3):.3g}")
+
+
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -110,6 +116,7 @@ def main():
     base = docs["base"]
     worst_abs: dict[str, float] = {}
     floor, floor_at = 0.0, None
+    changed_structure = []
     print(f"\n{'variation':10s} {'quantities':>10s} {'moved':>6s} {'max rel. change':>16s}  on")
     for n, doc in docs.items():
         if n == "base":
@@ -121,6 +128,7 @@ def main():
             print(f"{n}: VERDICTS CHANGED: {verdicts}")
         if structural:
             print(f"{n}: text or shape changed at {len(structural)} places, e.g. {structural[:3]}")
+            changed_structure.append(n)
         moved = {k: v for k, v in ch.items() if v is not None and v[0] > 0}
         values = pins.quantities(base)
         rel = {k: v[1] for k, v in moved.items() if abs(values[k][0]) >= TINY}
@@ -133,19 +141,23 @@ def main():
     print(f"\nfloor (largest relative change of a quantity ≥ {TINY:g}): {floor:.3g} at {floor_at}")
     print(f"tolerance = {MARGIN:g} × max(measured |Δ|, floor × |value|) (+ one printed unit for summary numbers)")
     tiny = {k: v for k, v in worst_abs.items() if abs(pins.quantities(base)[k][0]) < TINY}
-    if tiny:
-        print(f"round-off quantities (|value| < {TINY:g}), held by their absolute change: "
-              + ", ".join(f"{k} {v:.2g}" for k, v in sorted(tiny.items())[:6]))
+    tiny_abs_floor = max(tiny.values(), default=0.0)
+    print(f"round-off quantities (|value| < {TINY:g}) are held by the largest absolute change among them: "
+          f"{tiny_abs_floor:.3g} (" + ", ".join(f"{k} {v:.2g}" for k, v in sorted(tiny.items())[:4]) + ")")
+    if a.write and changed_structure:
+        sys.exit(f"not writing {pins.JITTER.relative_to(ROOT)}: {', '.join(changed_structure)} differ from the base run "
+                 "in text, shape or verdict — that is a change of the code or the golden, not run-to-run jitter; "
+                 "regenerate the golden first (python -m tests.test_default_verdicts <report.json>)")
     if a.write:
         import torch
 
-        doc = {"margin": MARGIN, "floor": floor, "floor_at": floor_at, "tiny": TINY,
+        doc = {"margin": MARGIN, "floor": floor, "floor_at": floor_at, "tiny": TINY, "tiny_abs_floor": tiny_abs_floor,
                "variations": {n: " ".join(VARIATIONS[n][0]) + " " + " ".join(f"{k}={v}" for k, v in VARIATIONS[n][1].items())
                               for n in names} | {"golden": "committed tests/golden/default-audit-smoke.json"},
                "measured_on": {"platform": platform.platform(), "processor": cpu_model(),
                                "cpus": os.cpu_count(), "torch": torch.__version__,
                                "date": time.strftime("%Y-%m-%d")},
-               "abs": {k: float(f"{v:.3g}") for k, v in sorted(worst_abs.items()) if math.isfinite(v)}}
+               "abs": {k: round_up(v) for k, v in sorted(worst_abs.items()) if math.isfinite(v)}}
         pins.JITTER.write_text(json.dumps(doc, indent=1) + "\n")
         print(f"wrote {pins.JITTER.relative_to(ROOT)} ({len(doc['abs'])} quantities that moved)")
 

@@ -53,6 +53,7 @@ def write_atomic(path: Path | str, save) -> Path:
     :class:`suite.errors.DiskFull` that says where space is needed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    sweep_orphans(path)
     tmp = tmp_path(path)
     _remove(tmp)
     try:
@@ -62,10 +63,23 @@ def write_atomic(path: Path | str, save) -> Path:
         os.replace(tmp, path)
     except BaseException as exc:
         _remove(tmp)
-        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        if disk_full(exc):
             raise errors.DiskFull(errors.DISK_FULL.format(entry=path.name, root=path.parent)) from None
         raise
     return path
+
+
+def disk_full(exc: BaseException) -> bool:
+    """A full disk or quota, as an OSError or wrapped by a writer (torch.save, safetensors) in its own error."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if "No space left on device" in str(exc) or "Disk quota exceeded" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _remove(p: Path) -> None:
@@ -87,14 +101,14 @@ def _alive(pid: int) -> bool:
 
 def sweep_orphans(path: Path) -> None:
     """Remove the temporaries of ``path`` left by a writer that died mid-write (a SIGKILL, a power
-    cut), with one warning each. Called under the entry's lock, so no live writer of this entry
-    exists; the pid check also spares a temporary of a live process that wrote without it."""
+    cut), with one warning each. :func:`write_atomic` calls it before it writes (its callers hold
+    the entry's lock); the pid check spares the temporary of a live process."""
     for tmp in path.parent.glob(f"{path.stem}.*.tmp{path.suffix}"):
         pid = tmp.name[len(path.stem) + 1:].split(".", 1)[0]
         if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
             _remove(tmp)
-            warnings.warn(f"cache entry {path.name}: removed the half-written copy {tmp.name} of an interrupted "
-                          "run; computing it again", stacklevel=4)
+            warnings.warn(f"{path.name}: removed the half-written copy {tmp.name} of an interrupted run; "
+                          "writing it again", stacklevel=4)
 
 
 def unreadable(path: Path, exc: BaseException) -> None:
@@ -119,7 +133,6 @@ def cached(path: Path | str, load, compute, save, stale=lambda p: False, memo: d
 
 def _cached(path: Path, load, compute, save, stale):
     with lock(path):
-        sweep_orphans(path)
         if path.exists() and not stale(path):
             try:
                 return load(path)

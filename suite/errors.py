@@ -67,8 +67,9 @@ NON_FINITE = (
 )
 BAD_OPTION = "{option}: {problem}"
 DISK_FULL = (
-    "no space left on the device while caching {entry} under {root} (nothing half-written was kept): free "
-    "space there, or point COLLAPSE_CLAIMS_CACHE at a larger disk, and run again."
+    "no space left on the device while writing {entry} under {root} (nothing half-written was kept): free "
+    "space there — or point COLLAPSE_CLAIMS_CACHE (measurements) or --report-dir (reports) at a larger disk — "
+    "and run again."
 )
 NO_BOS_TOKEN = "--bos always: the tokenizer of model {model!r} has no BOS token; use --bos auto or --bos never."
 UNKNOWN_CLAIM = "unknown claim id {claim!r}{hint}."

@@ -41,6 +41,15 @@ def locked_versions(lock: Path = LOCK) -> dict:
     return out
 
 
+def _same_version(a: str, b: str) -> bool:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(a) == Version(b)
+    except InvalidVersion:
+        return a == b
+
+
 def lock_differences(lock: Path = LOCK) -> dict:
     """Installed versions that differ from the lock file, ``{name: {"installed", "locked"}}``
     (a missing distribution reads ``installed: None``); empty when the environment is the locked one."""
@@ -50,7 +59,7 @@ def lock_differences(lock: Path = LOCK) -> dict:
             have = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             have = None
-        if have != want:
+        if have is None or not _same_version(have, want):
             out[name] = {"installed": have, "locked": want}
     return out
 

@@ -22,7 +22,8 @@ from suite.registry import registry
 from suite.results import SCHEMA_VERSION
 
 SHARED_MODELS_PREFIXES = ("algebra", "webkb", "zoo")
-UNSETTLED = ("error", "pending")  # verdicts that leave a report incomplete
+UNSETTLED = ("error",)  # verdicts that leave a report incomplete ("pending" is a registry state, not a failure)
+DTYPE_RANK = {"float64": 2, "float32": 1}  # a 16-bit run stands lower than a float32 one
 NOT_SELECTED = "not selected in this run"  # the summary of a registry claim a narrowed selection left out
 
 
@@ -237,7 +238,7 @@ def completeness(doc: dict) -> str | None:
         return doc["partial"]
     bad = sorted({r["claim"] for r in doc.get("results", []) if r.get("verdict") in UNSETTLED})
     if bad:
-        return f"{len(bad)} claim(s) errored or pending ({', '.join(bad[:4])})"
+        return f"{len(bad)} claim(s) errored ({', '.join(bad[:4])})"
     unselected = [r["claim"] for r in doc.get("results", []) if r.get("summary") == NOT_SELECTED]
     if unselected:
         return f"{len(unselected)} claim(s) not selected"
@@ -246,7 +247,8 @@ def completeness(doc: dict) -> str | None:
 
 def _standing(doc: dict) -> tuple:
     opts = doc.get("options") or {}
-    return (doc.get("scope") == "all", opts.get("zoo") == "full", opts.get("n_seqs") or 0, opts.get("seq_len") or 0)
+    return (doc.get("scope") == "all", opts.get("zoo") == "full", opts.get("n_seqs") or 0, opts.get("seq_len") or 0,
+            DTYPE_RANK.get(opts.get("dtype") or "float32", 0))
 
 
 def keeps_latest(new: dict, latest: Path) -> str | None:
@@ -264,11 +266,14 @@ def keeps_latest(new: dict, latest: Path) -> str | None:
     if why is not None:
         return f"this run is incomplete ({why})"
     if any(n < o for n, o in zip(_standing(new), _standing(old))):
-        o, n = _standing(old), _standing(new)
-        return (f"it is a complete {'full' if o[0] else 'model-scoped'} audit (zoo {'full' if o[1] else 'smoke'}, "
-                f"{o[2]} × {o[3]} tokens) and this run stands lower ({'full' if n[0] else 'model-scoped'}, "
-                f"zoo {'full' if n[1] else 'smoke'}, {n[2]} × {n[3]})")
+        return f"it is a complete {_describe(old)} and this run stands lower ({_describe(new)})"
     return None
+
+
+def _describe(doc: dict) -> str:
+    opts = doc.get("options") or {}
+    return (f"{'full' if doc.get('scope') == 'all' else 'model-scoped'} audit (zoo {opts.get('zoo')}, "
+            f"{opts.get('n_seqs')} × {opts.get('seq_len')} tokens, {opts.get('dtype') or 'float32'})")
 
 
 def write_reports(results, outcomes, options, specs, deselected=(), partial: str | None = None) -> list[dict]:

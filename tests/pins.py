@@ -14,9 +14,12 @@ is pinned exactly. A quantity ``q`` of the golden ``g`` and the run ``x`` agree 
 * ``FLOOR`` (relative) stands in for a quantity that did not move under those variations (another
   CPU may move it); it is the largest relative change measured on any quantity, stored beside them;
 * ``MARGIN`` (stored beside them) allows for a machine noisier than the ones measured;
-* ``ulp_q`` is one unit in the last printed digit of a number printed with a decimal point or an
-  exponent (a value that moved by round-off can round the other way); 0 for JSON numbers and
-  integers printed as such (layer indices, counts), which are therefore exact unless they moved.
+* a quantity whose golden value is a round-off of zero (|g| < ``tiny``) is held by the largest
+  absolute change measured on such quantities (``tiny_abs_floor``) instead of ``FLOOR · |g|``;
+* ``ulp_q`` is, for a number printed in a summary, one unit in the last printed digit of the finer
+  of the two printings (a value that moved by round-off can round the other way; ``%g`` drops
+  trailing zeros, so the coarser printing may overstate it); 0 for JSON numbers. Numbers that are
+  part of a name ("TF-1", "VE@8", "pythia-2.8b") are text.
 
 Verdicts are compared exactly, and so is everything that is not a number.
 """
@@ -32,7 +35,8 @@ JITTER = ROOT / "tests" / "golden" / "jitter.json"
 PINNED_FIELDS = ("verdict", "summary", "measured", "null", "checks", "preconditions")
 CHECK_FIELDS = ("name", "measured", "reference", "margin", "passed")
 # a number as printed in a summary: sign, digits, optional decimals, optional exponent
-NUMBER = re.compile(r"(?<![A-Za-z0-9_.])[-+−]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+# (not part of a name: "TF-1", "VE@8", "SmolLM2", "L4", "mamba-1.4b" stay text, pinned exactly)
+NUMBER = re.compile(r"(?<![A-Za-z0-9_.@\-])[-+−]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![A-Za-z_]|\.\d)")
 
 
 def golden_rows(report: dict) -> dict:
@@ -52,11 +56,11 @@ def trained_here(model: str) -> bool:
 
 
 def _printed_ulp(text: str) -> float:
+    """One unit in the last printed digit (1 for a number printed without decimals: it may be a
+    float that ``%g`` rounded to an integer, 2879.4 → "2879")."""
     mant, _, exp = text.lower().partition("e")
     decimals = len(mant.partition(".")[2])
-    if not decimals and not exp:
-        return 0.0  # an integer as printed: a count, an index
-    return 10.0 ** (int(exp or 0) - decimals)
+    return 10.0 ** max(-300, min(300, int(exp or 0) - decimals))
 
 
 def split_numbers(text: str) -> tuple[str, list[tuple[float, float]]]:
@@ -108,8 +112,12 @@ def load_jitter(path: Path = JITTER) -> dict:
 
 
 def tolerance(name: str, golden: float, ulp: float, jitter: dict) -> float:
+    """MARGIN × the larger of the quantity's measured change and the relative floor; a round-off of
+    zero (|golden| < ``tiny``) is held by the largest absolute change measured on such quantities
+    instead; plus the printed allowance ``ulp``."""
     a = jitter["abs"].get(name, 0.0)
-    return jitter["margin"] * max(a, jitter["floor"] * abs(golden)) + ulp
+    floor = jitter["tiny_abs_floor"] if abs(golden) < jitter["tiny"] else jitter["floor"] * abs(golden)
+    return jitter["margin"] * max(a, floor) + ulp
 
 
 def differences(golden: dict, new: dict, jitter: dict | None = None) -> list[str]:
@@ -132,12 +140,20 @@ def differences(golden: dict, new: dict, jitter: dict | None = None) -> list[str
             a, b = fg.get(p), fn.get(p)
             name = f"{k[0]}|{k[1]}|{p.lstrip('.')}"
             if isinstance(a, tuple) and isinstance(b, tuple):
-                tol = tolerance(name, a[0], max(a[1], b[1]), jitter)
-                if a[0] != b[0] and not abs(b[0] - a[0]) <= tol:  # equal infinities agree; NaN never does
+                # printed numbers: the finer of the two last digits (``%g`` drops trailing zeros: "0.5")
+                tol = tolerance(name, a[0], min(a[1], b[1]), jitter)
+                if same(a[0], b[0]):
+                    continue
+                if not abs(b[0] - a[0]) <= tol:
                     out.append(f"{name}: {a[0]!r} → {b[0]!r} (|Δ| {abs(b[0] - a[0]):.3g} > tolerance {tol:.3g})")
             elif a != b:
                 out.append(f"{name}: {str(a)[:120]!r} → {str(b)[:120]!r}")
     return out
+
+
+def same(x: float, y: float) -> bool:
+    """Equal, equal infinities, or both NaN."""
+    return x == y or (math.isnan(x) and math.isnan(y))
 
 
 def measured_changes(base: dict, other: dict) -> dict:
@@ -149,7 +165,7 @@ def measured_changes(base: dict, other: dict) -> dict:
     for name in sorted(set(qa) & set(qb)):
         a, b = qa[name], qb[name]
         if isinstance(a, tuple) and isinstance(b, tuple):
-            d = 0.0 if a[0] == b[0] else abs(b[0] - a[0])
+            d = 0.0 if same(a[0], b[0]) else abs(b[0] - a[0])
             out[name] = (d, d / abs(a[0]) if a[0] else (math.inf if d else 0.0))
         elif a != b:
             out[name] = None

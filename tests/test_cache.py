@@ -159,3 +159,23 @@ def test_a_full_disk_is_one_line_and_leaves_nothing_behind(tmp_path, kind):
     with pytest.raises(ZeroDivisionError):  # any other failure propagates as itself, still leaving nothing
         cache.write_atomic(path, lambda tmp: (tmp.write_bytes(b"x"), 1 / 0))
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_full_disk_is_recognised_when_a_writer_wraps_it(tmp_path):
+    """torch.save and safetensors report ENOSPC inside their own exception types."""
+    import errno
+
+    from suite import errors
+
+    def wrapped(tmp):
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        except OSError as exc:
+            raise RuntimeError("PytorchStreamWriter failed writing file data/0") from exc
+
+    with pytest.raises(errors.DiskFull):
+        cache.write_atomic(tmp_path / "w.pt", wrapped)
+    with pytest.raises(errors.DiskFull):
+        cache.write_atomic(tmp_path / "w.pt", lambda tmp: (_ for _ in ()).throw(
+            RuntimeError("I/O error: No space left on device (os error 28)")))
+    assert not list(tmp_path.iterdir())

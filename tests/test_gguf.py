@@ -124,7 +124,7 @@ def test_a_generically_named_gguf_is_labelled_from_its_metadata(tmp_path):
         d.mkdir()
         shutil.copyfile(path, d / generic)
         spec = models.resolve(str(d / generic))
-        assert spec.label == "tiny-llama" and spec.ref.endswith(generic), spec
+        assert spec.label == "tiny-llama-f32" and spec.ref.endswith(generic), spec
     named = tmp_path / "my-model-Q8_0.gguf"
     shutil.copyfile(path, named)
     assert models.resolve(str(named)).label == "my-model-Q8_0"  # a file name that says something is kept

@@ -112,6 +112,17 @@ def test_a_zoo_row_is_pinned_by_verdict_only():
 
 
 def test_printed_numbers_carry_their_last_digit():
-    text, nums = pins.split_numbers("VE@8 0.658 vs 0.294 at layer 30, change 7.9e-09, r = −0.17")
-    assert text == "VE@# # vs # at layer #, change #, r = #"
-    assert nums == [(8.0, 0.0), (0.658, 0.001), (0.294, 0.001), (30.0, 0.0), (7.9e-09, 1e-10), (-0.17, 0.01)]
+    text, nums = pins.split_numbers("VE@8 0.658 vs 0.294 at layer 30, change 7.9e-09, r = −0.17, massive 2879")
+    assert text == "VE@8 # vs # at layer #, change #, r = #, massive #"
+    assert nums == [(0.658, 0.001), (0.294, 0.001), (30.0, 1.0), (7.9e-09, 1e-10), (-0.17, 0.01), (2879.0, 1.0)]
+    # names are text, pinned exactly: a model that changes size is a change
+    text, nums = pins.split_numbers("TF-1 on state-spaces/mamba-1.4b-hf vs SmolLM2 at L4: 0.5.")
+    assert text == "TF-1 on state-spaces/mamba-1.4b-hf vs SmolLM2 at L4: #." and nums == [(0.5, 0.1)]
+
+
+def test_a_trailing_zero_dropped_by_g_does_not_widen_the_allowance():
+    row = next(i for i, r in enumerate(SMOKE["results"]) if r["model"] == "smollm2-135m")
+    a, b = copy.deepcopy(SMOKE), copy.deepcopy(SMOKE)
+    a["results"][row]["summary"] = "peak 0.5 at layer 3"
+    b["results"][row]["summary"] = "peak 0.59 at layer 3"
+    assert pins.differences(a, b, JITTER)  # the finer printing (0.01) decides, not "0.5"'s 0.1
