@@ -14,7 +14,7 @@ class UsageError(Exception):
 
 
 class DiskFull(UsageError):
-    """The cache's disk filled up while an entry was written (nothing half-written is left)."""
+    """The disk filled up while a cache entry or a report was written (nothing half-written is left)."""
 
 
 class ActivationError(UsageError):

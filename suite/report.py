@@ -232,8 +232,9 @@ def lock_lines(env: dict) -> list[str]:
 
 
 def completeness(doc: dict) -> str | None:
-    """Why a report is not a complete run (None when it is): a row that errored or is pending, a
-    claim left out by the selection (``-k``, ``-m``, node ids), or an interrupted session."""
+    """Why a report is not a complete run (None when it is): the run's own ``partial`` (a narrowed
+    selection, a session that did not end normally), a row that errored, or a registry claim the
+    selection left out."""
     if doc.get("partial"):
         return doc["partial"]
     bad = sorted({r["claim"] for r in doc.get("results", []) if r.get("verdict") in UNSETTLED})
@@ -254,7 +255,7 @@ def _standing(doc: dict) -> tuple:
 def keeps_latest(new: dict, latest: Path) -> str | None:
     """Why ``latest`` must stay (None: ``new`` may replace it). A complete report is replaced only by
     a complete one that stands at least as high in every respect: scope (the full audit over a
-    model-scoped one), zoo scale, sequences and tokens per sequence. An incomplete or unreadable
+    model-scoped one), zoo scale, sequences, tokens per sequence, dtype. An incomplete or unreadable
     latest is always replaced."""
     try:
         old = json.loads(latest.read_text())
@@ -397,7 +398,6 @@ def write_reports(results, outcomes, options, specs, deselected=(), partial: str
                 write_atomic(outdir / name, lambda tmp, src=src: shutil.copyfile(src, tmp))
         written.append({"json": str(jpath), "markdown": str(mpath), "table": table, "paper_table": paper_table,
                         "counts": counts, "paper_counts": paper_counts, "scope_line": sl,
-                        "latest": str(outdir / "latest.json") if kept is None else None,
                         "latest_kept": f"{outdir / 'latest.json'} kept: {kept}" if kept else None})
     if len(docs) > 1:  # several models: the cross-model page beside their reports
         from suite.compare import write_compare

@@ -110,7 +110,6 @@ def test_two_audits_on_one_cache_compute_each_entry_once(tmp_path, model_cache):
     computed = [line for f in sorted((tmp_path / "log").glob("*.txt")) for line in f.read_text().split()]
     assert computed, "no cache entry was computed"
     assert len(computed) == len(set(computed)), sorted(computed)
-    assert len(list((tmp_path / "log").glob("*.txt"))) >= 1
     assert verdicts(report(tmp_path / "a")) == verdicts(report(tmp_path / "b"))
     assert not pins.differences(report(tmp_path / "a"), report(tmp_path / "b"))
 
