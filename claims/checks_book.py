@@ -598,7 +598,7 @@ def check_bk6(claim: Claim, m: "BookMeasurement") -> ClaimResult:
     return evaluate(claim, model_label, [chk], measured={"secondary_mean": sec}, null={"no_change": 0.0},
                     summary=summ, per_layer=per_layer,
                     premises={"secondary_at_smallest_theta": float(sec[i_lo]),
-                              "secondary_at_smallest_theta_se": float(sem(seq_lo))},
+                              "secondary_at_smallest_theta_se": float(sem(seq_lo)), **sweep_premises(summary)},
                     extra={"theta": th, "factor": _col(pts, "factor"), "secondary_mean": sec, "secondary_frac": frac,
                            "change_smallest_to_largest": -drop, "paired_sem": se,
                            "secondary_positions": [np.asarray(p["secondary_positions"]) for p in pts]},
@@ -618,7 +618,7 @@ def check_bk8(claim: Claim, m: "BookMeasurement") -> ClaimResult:
     prof = nat["per_layer_ci"][claim.param("gamma_protocol")]
     g, hw = np.asarray(prof["gamma"], float), np.asarray(prof["hw"], float)
     L = g.size
-    premises = {"n_layers": L}
+    premises = {"n_layers": L, **sweep_premises(summary)}
     if L >= 3:
         ls = int(np.argmin(g[1:-1])) + 1
         fall = g[:ls] - hw[:ls] - (g[ls] + hw[ls])

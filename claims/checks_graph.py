@@ -121,6 +121,9 @@ def check_gr1(claim: Claim, m: GraphArms):
                "train_seconds": att.train_seconds + ctl.train_seconds,
                "test": "one-sided paired t-test across splits (split = mean over seed replicates); Wilcoxon reported"},
         provenance={**att.provenance, "control": {k: ctl.provenance.get(k) for k in ("arm", "recipe_hash", "runs_from_cache")}},
+        # headroom: the paper's differential must fit between the control's VE@r and 1 (VE ≤ 1 by construction);
+        # a graph the paper does not report has no differential to fit (0)
+        premises={"ve_headroom": 1.0 - float(ctl_dm.mean()), "paper_differential": float(paper or 0.0)},
     )
     if paper is not None:  # this graph's Table 6 value, not all three
         res.paper = {"differential": paper}

@@ -246,7 +246,13 @@ def check_ma3(claim: Claim, m: MassiveMeasurement) -> ClaimResult:
     streams = sorted(int(j) for j in ((clamp_massive.plan or {}) if clamp_massive is not None else {}))
     L = base.shape[0]
     prem = premises(stats, sink, ratio, z)
+    # the intervened model must still predict the text (the functioning-model premise, read on the clamped
+    # model): unigram NLL − clamped NLL, the unigram NLL being the unclamped model's NLL + its LM gain
+    nll_m = None if clamp_massive is None else clamp_massive.nll
+    prem["intervened_lm_gain_nats"] = (float("nan") if nll_m is None or base_nll is None
+                                       else float(sink["lm_gain"]) + float(base_nll) - float(nll_m))
     if not streams:
+        prem["intervened_lm_gain_nats"] = prem["lm_gain_nats"]  # nothing clamped: the model is the unclamped one
         c1 = Check("fraction of the sink's excess over uniform removed by the clamp", float("nan"), ">=", frac_need,
                    note="no massive stream to clamp")
         c2 = Check("sink drop: massive clamp − matched null clamp (paired)", float("nan"), ">", 0.0)

@@ -151,7 +151,7 @@ def check_mb1(claim, rec):
         claim, model_label, checks, measured={"onset_pct": _pct(on), "peak": peak},
         null={"uniform_share": uniform_share(m.colshare.shape[1]),
               "uniform_rows": float(np.asarray(m.uniform_rows, float).mean(1)[k])},
-        premises={"lm_gain_nats": m.lm_gain()},
+        premises=_mamba_premises(m),
         summary=f"Mamba hidden attention (mean over channels of |α|): onset {_fmt_onset(_pct(on))}, peak {peak:.3f}",
         per_layer={"concentration": mean, "sem": se, "concentration_rownorm": rn_mean},
         extra={"router": "mamba", "depth": ((np.arange(L) + 1) / L), "onset_threshold": thr,
@@ -401,7 +401,7 @@ def check_rw4(claim, rec):
                     measured={"full_r_norm": mean(rn_f), "full_r_pos": mean(rp_f), "learned_r_norm": mean(rn_l),
                               "learned_r_pos": mean(rp_l), "heavy_r_norm": mean(rn_h), "heavy_r_pos": mean(rp_h)},
                     null={"r": 0.0},
-                    premises={"lm_gain_nats": m.lm_gain(LEARNED)},
+                    premises=_rwkv_premises(m),
                     summary=f"full carry r(norm) {mean(rn_f):+.2f} / r(pos) {mean(rp_f):+.2f}; learned "
                             f"{mean(rn_l):+.2f}/{mean(rp_l):+.2f}; heavy (s={heavy:g}) "
                             f"{mean(rn_h):+.2f}/{mean(rp_h):+.2f}",
@@ -443,8 +443,11 @@ def check_tf8(claim, rec):
                          "depth": (np.arange(tmean.size) + 1) / tmean.size}
     gains = [rec.lm_gain] + [t.get("lm_gain") for t in transformers.values()]
     gains = [math.nan if g is None else float(g) for g in gains]
+    # censoring: a side that never reaches the onset threshold has no onset to order (+inf 'later' is vacuous)
+    onsets = [r_on] + [onset_fraction(profile(t["conc"])[0], thr, never=NEVER) for t in transformers.values()]
     premises = {"lm_gain_nats": math.nan if any(math.isnan(g) for g in gains) else min(gains),
-                **concentration_premise(rec.conc, rec.uniform, prefix="recurrent_")}
+                **concentration_premise(rec.conc, rec.uniform, prefix="recurrent_"),
+                "onsets_observed": float(all(np.isfinite(o) for o in onsets))}
     return evaluate(claim, rec.label, checks,
                     measured={"recurrent_onset_pct": _pct(r_on), "recurrent_peak": r_peak},
                     null="the pretrained transformers of this run",
@@ -505,7 +508,7 @@ def check_mb4(claim, rec):
     T = m.colshare.shape[1]
     d = int(m.state_size if m.state_size is not None else np.asarray(m.b_eigvals).shape[-1])
     return _check_ve(claim, m.b_eigvals, T, d, model_label, "Mamba", "input matrix B",
-                     {"lm_gain_nats": m.lm_gain()}, _prov(m, n_seqs=int(m.conc.shape[1])), seed)
+                     _mamba_premises(m), _prov(m, n_seqs=int(m.conc.shape[1])), seed)
 
 
 def check_rw5(claim, rec):
@@ -514,7 +517,7 @@ def check_rw5(claim, rec):
     m, model_label, seed = rec.measurement, rec.label, rec.seed
     T = m.colshare.shape[-1]
     return _check_ve(claim, m.key_eigvals, T, int(m.key_dim), model_label, "RWKV", "keys",
-                     {"lm_gain_nats": m.lm_gain(LEARNED)}, _prov(m, keys="attention.key output at the learned decay"),
+                     _rwkv_premises(m), _prov(m, keys="attention.key output at the learned decay"),
                      seed)
 
 
@@ -564,7 +567,7 @@ def check_mb5(claim, rec):
     b_cv, b_se = b_cv[:, 0], b_se[:, 0]
     base = gaussian_norm_cv_baseline(d)
     return _check_norm(claim, layer_cv, mean_se, d, model_label, "Mamba", "effective key Δ·B",
-                       {"lm_gain_nats": m.lm_gain()}, _prov(m, n_seqs=int(m.conc.shape[1]), bootstrap_reps=reps),
+                       _mamba_premises(m), _prov(m, n_seqs=int(m.conc.shape[1]), bootstrap_reps=reps),
                        {"b_norm_cv": b_cv, "b_norm_cv_se": b_se, "cv_delta": m.cv_delta},
                        f"; B alone (reported, not deciding): per-layer CV {b_cv.min():.3f}–{b_cv.max():.3f}, "
                        f"{int((b_cv - claim.param('z') * b_se > base).sum())} of {b_cv.size} layers above the baseline")
@@ -579,7 +582,7 @@ def check_rw6(claim, rec):
     reps = claim.param("bootstrap_reps")
     cv, se = pooled_cv_bootstrap(np.asarray(m.key_norms)[..., None], reps, seed)
     return _check_norm(claim, cv[:, 0], se[:, 0], int(m.key_dim), model_label, "RWKV", "key",
-                       {"lm_gain_nats": m.lm_gain(LEARNED)}, _prov(m, bootstrap_reps=reps), {})
+                       _rwkv_premises(m), _prov(m, bootstrap_reps=reps), {})
 
 
 # ----------------------------------------------------------------------------- the family (suite.family)

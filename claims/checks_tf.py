@@ -93,7 +93,9 @@ def check_tf1(claim: Claim, rec: ModelRecord) -> ClaimResult:
     """Every layer's key-norm CV (mean over KV heads) exceeds 1/sqrt(2 d_h) beyond z·SE."""
     m = rec.real
     z = claim.param("z")
-    cv, se = pooled_cv_bootstrap(m.key_norms_pre, claim.param("bootstrap_reps"), rec.seed)
+    # position 0 in or out (the seeds do not say; the paper's Table 1 reads every token): the robustness panel
+    norms = m.key_norms_pre if claim.param("include_position0") else m.key_norms_pre[:, :, 1:]
+    cv, se = pooled_cv_bootstrap(norms, claim.param("bootstrap_reps"), rec.seed)
     layer_cv = cv.mean(1)
     layer_se = np.sqrt((se ** 2).mean(1) / se.shape[1])  # SE of a mean of heads (independent-heads approx.)
     base = gaussian_norm_cv_baseline(m.info.head_dim)
@@ -248,11 +250,19 @@ def check_tf5(claim: Claim, rec: ModelRecord) -> ClaimResult:
 
 
 # ----------------------------------------------------------------------------- TF-6
-def norm_share_points(info, cv: np.ndarray, head_share: np.ndarray):
+def norm_share_points(info, cv: np.ndarray, head_share: np.ndarray, unit: str = "query-head"):
     """TF-6's points: (key-norm CV of the head's KV head, mean max share of the head) for every
     (layer, query head); ``cv [L,Hk]``, ``head_share [L,H]`` → ``x, y [L,H]`` (GQA: query head h
-    reads KV head ``info.kv_head_of(h)``)."""
+    reads KV head ``info.kv_head_of(h)``). ``unit = "kv-head"``: one point per (layer, KV head), the
+    max share averaged over the query heads that share it (under GQA the query heads of one KV head
+    repeat its CV: as separate points they are pseudo-replicates)."""
     kv = np.array([info.kv_head_of(h) for h in range(info.n_heads)])
+    if unit == "kv-head":
+        hk = cv.shape[1]
+        share = np.stack([head_share[:, kv == g].mean(1) for g in range(hk)], axis=1)
+        return cv, share
+    if unit != "query-head":
+        raise ValueError(f"TF-6 unit must be 'query-head' or 'kv-head', not {unit!r}")
     return cv[:, kv], head_share
 
 
@@ -273,7 +283,7 @@ def tf6_bootstrap(m, reps: int, seed: int) -> np.ndarray:
 def check_tf6(claim: Claim, rec: ModelRecord) -> ClaimResult:
     """Pearson r(key-norm CV, max share) over (layer, query head) > 0."""
     m = rec.real
-    x, y = norm_share_points(m.info, m.norm_cv(), m.head_max_share())
+    x, y = norm_share_points(m.info, m.norm_cv(), m.head_max_share(), claim.param("unit"))
     r, p = pearson(x, y)
     checks = [Check("Pearson r(norm-CV, max share) > 0", r, ">", claim.threshold, claim.tolerance.value,
                     note=f"p = {p:.3g}{' (not significant, †)' if p >= claim.param('alpha') else ''}")]

@@ -233,7 +233,8 @@ def check_pr1(claim: Claim, m: BrakeOrdering):
                "n_layers": L, "onset_threshold": thr, "completion_threshold": comp, "training_curves": m.curves or {},
                "peak_order_holds": bool(all(summ[a]["peak"] > summ[b]["peak"] for a, b in zip(order[:-1], order[1:])))},
         provenance=m.provenance or {},
-        premises={**_gains(lm_gains), "max_scheme_peak": peak},
+        premises={**_gains(lm_gains), "max_scheme_peak": peak,
+                  "onsets_observed": float(all(summ[k]["onset_depth"] <= L for k in order))},
     )
 
 
@@ -413,6 +414,14 @@ def _hubs(rm):
             "max_share": rm.max_share().mean(1)}
 
 
+def _routing_premise(rm, ftol: float) -> dict:
+    """The AttnRes family's premise (registry ``routing-concentrates``): the trained depth routing's mean
+    max share (over sublayers; per sequence) against the uniform baseline of its source schedule."""
+    per_seq = rm.max_share().mean(0)
+    return {"mean_max_share": float(per_seq.mean()), "mean_max_share_se": float(stats.sem(per_seq)),
+            "uniform_max_share": uniform_baseline(rm.counts) + ftol}
+
+
 def check_ar1(claim: Claim, m: DepthRouting):
     """§5.4 / Fig. 9 left: AttnRes depth routing concentrates although its keys' norm CV is zero.
 
@@ -566,7 +575,8 @@ def check_ar2(claim: Claim, m: DepthRouting):
                     provenance=trained.provenance,
                     # float_tolerance on the reference: exactly uniform routing must not meet the premise on rounding
                     premises={"lm_gain_nats": gain, "trained_current_share": float(cur_0.mean()),
-                              "trained_current_share_se": float(stats.sem(cur_0)), "uniform_share": uni + ftol})
+                              "trained_current_share_se": float(stats.sem(cur_0)), "uniform_share": uni + ftol,
+                              **_routing_premise(trained, ftol)})
 
 
 # ----------------------------------------------------------------------------- AR-3
@@ -678,9 +688,7 @@ def check_ar3(claim: Claim, m: DepthRouting):
                            "roles": order, "lm_gain_nats": gain,
                            "dup_detected": rm.dup_current is not None},
                     provenance=rm.provenance,
-                    premises={"lm_gain_nats": gain, "mean_max_share": float(per_seq.mean()),
-                              "mean_max_share_se": float(stats.sem(per_seq)),
-                              "uniform_max_share": uniform_baseline(rm.counts) + ftol})
+                    premises={"lm_gain_nats": gain, **_routing_premise(rm, ftol)})
 
 
 # ----------------------------------------------------------------------------- targets / measure

@@ -1,15 +1,20 @@
 """The audit: one test per (claim, target), generated from the registry × each family's targets
 (``suite.family``; parametrised in the root ``conftest.py``). A test measures its target (once per
-session for all the claims on it), runs the claim's check, records the result for the report and
-turns its verdict into the test's outcome (``suite.outcome.conclude``)."""
+session for all the claims on it), runs the claim's check, labels what the verdict stands on
+(``suite.standing``), recomputes it under the claim's declared alternatives (``suite.robustness``:
+a mark beside the verdict, never in it), records the result for the report and turns its verdict
+into the test's outcome (``suite.outcome.conclude``)."""
 from __future__ import annotations
+
+import re
 
 import pytest
 
 from fixtures.models import WeightsUnavailable
+from fixtures.standing import stand_in
 from suite.family import skip_reason
 from suite.outcome import conclude
-
+from suite.robustness import panel
 
 def test_claim(audit_case, claims, measurements, options, record_claim):
     claim, target = claims[audit_case.cid], audit_case.target
@@ -20,4 +25,8 @@ def test_claim(audit_case, claims, measurements, options, record_claim):
         m = measurements.get(audit_case.family, target, options)
     except WeightsUnavailable as exc:
         pytest.skip(str(exc))
-    conclude(record_claim(audit_case.family.CHECKS[audit_case.cid](claim, m)))
+    check = audit_case.family.CHECKS[audit_case.cid]
+    result = check(claim, m)
+    result.stands_on = stand_in(result, claim, target, options)
+    result.robustness = panel(claim, check, m, result.verdict)
+    conclude(record_claim(result))

@@ -94,7 +94,10 @@ def matrix(docs) -> tuple[list[str], list[list[str]]]:
                 continue
             v = SHORT.get(r["verdict"], r["verdict"])
             h = headline(r) if r["verdict"] in ("reproduced", "not reproduced", "inconclusive") else ""
-            cells.append(v + (f" ({h})" if h else ""))
+            mark = (r.get("robustness") or {}).get("mark")
+            kind = (r.get("stands_on") or {}).get("kind")
+            tags = [t for t in (h, "⚠ fragile" if mark == "fragile" else "", kind or "") if t]
+            cells.append(v + (f" ({'; '.join(tags)})" if tags else ""))
         body.append(cells)
     return header, body
 
@@ -277,7 +280,7 @@ def write_compare(docs, out: Path) -> dict:
     src = ", ".join(f"{d['model']} ({d.get('created', '?')}, git {str(d.get('environment', {}).get('git_commit', '?'))[:12]})"
                     for d in docs)
     intro = ("Claims about each model (the paper-wide claims — algebra, graphs, trained-here zoo — are the same in "
-             "every report and are not repeated). Cell: verdict (headline number). Read from: " + src + ".")
+             "every report and are not repeated). Cell: verdict (headline number; ⚠ fragile when a declared alternative choice flips it; what the verdict stands on). Read from: " + src + ".")
     na = not_applicable_anywhere(docs)
     na_line = f"Not applicable to any of these models (architecture): {', '.join(na)}." if na else ""
     md = ["# collapse-claims — cross-model comparison", "", intro, "", "## Verdicts", "", _md_table(mh, mb), "", na_line, ""]

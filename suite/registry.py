@@ -25,6 +25,19 @@ Schema (checked by :func:`load_registry`, no model needed)::
                        (id, quantity, comparator, threshold | reference, source, statement)
                        or ``use = "<premise id>"`` naming a shared ``[[premise]]`` record
                        (``claims/registry/premises.toml``)
+    [[claim.changelog]]  pre-registration: one entry per decision-rule change (see :class:`Change`):
+                       version, date, change, why, verdict_seen (the verdict seen under the rule
+                       before it, or "none"); every version above 1 has its entry
+    [[claim.alternatives]]  the robustness panel (see :class:`Alternative`): a reasonable other
+                       choice the seeds' wording or the protocol leaves free (name, why, and the
+                       params / threshold it sets); the verdict is recomputed under each, and the
+                       report marks the verdict *fragile* if one flips it — beside it, never in it
+    regime_check = "…"  optional: the name (prefix) of the check that says the measured model is in
+                       the regime the claim is about, where that regime is the claim's own
+                       prediction (so it cannot be a premise); the stand-in label reports it
+
+Families (``[[policy]]`` in ``premises.toml``): one premise policy per family, the shared premises
+every claim of the family carries on every model (``suite.registry.policy_violations``).
 
 A claim whose premise does not hold on a model reads *inconclusive* with the numbers of the
 failed premise: neither reproduced nor refuted (DEVELOPERS: "conclusive only when the claim's
@@ -91,6 +104,44 @@ class Precondition:
 
 
 @dataclass(frozen=True)
+class Change:
+    """One pre-registration entry: the decision rule changed at ``version`` (or, ``bumped = False``,
+    within it before this record existed), what changed, why, and the verdict seen before."""
+
+    version: int
+    date: str
+    change: str
+    why: str
+    verdict_seen: str
+    bumped: bool = True
+    commit: str = ""
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """One declared alternative choice of the robustness panel: the claim's ``params`` updated by
+    ``params`` (and ``threshold`` replaced when given), the same measurement, the same check."""
+
+    name: str
+    why: str
+    params: dict = field(default_factory=dict)
+    threshold: Any = None
+    needs: str = ""  # "" = recomputable from the measurement; else what it needs (a new pass, training)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """One family's premise policy: the shared premises every claim of the family carries."""
+
+    family: str
+    prefixes: tuple[str, ...]
+    claims: tuple[str, ...]
+    premises: tuple[str, ...]
+    source: str
+    exceptions: dict = field(default_factory=dict)  # claim id -> why it does not carry one of them
+
+
+@dataclass(frozen=True)
 class Claim:
     id: str
     version: int
@@ -111,6 +162,9 @@ class Claim:
     not_tested: str = ""  # status "recorded": why this suite does not test it, and what a test would need
     file: str = ""
     preconditions: tuple = ()
+    changelog: tuple = ()  # Change entries, oldest first
+    alternatives: tuple = ()  # Alternative entries (the robustness panel)
+    regime_check: str = ""
 
     def param(self, name: str):
         """A named constant of this claim; a missing one is a registry error, not a KeyError."""
@@ -206,7 +260,10 @@ def _parse(rec: dict, path: Path, premises: dict | None = None) -> Claim:
     for label, exp in rec.get("expected", {}).items():
         if exp.get("verdict") not in VERDICTS or not exp.get("reason"):
             raise _problem(path, f"{cid}: expected[{label!r}] needs a verdict in {VERDICTS} and a reason")
-    known = set(REQUIRED) | {"paper_values", "params", "expected", "notes", "preconditions", "not_tested"}
+    changelog = _parse_changelog(rec, path)
+    alternatives = _parse_alternatives(rec, path)
+    known = set(REQUIRED) | {"paper_values", "params", "expected", "notes", "preconditions", "not_tested",
+                             "changelog", "alternatives", "regime_check"}
     extra = set(rec) - known
     if extra:
         raise _problem(path, f"{cid}: unknown fields {sorted(extra)}")
@@ -219,11 +276,100 @@ def _parse(rec: dict, path: Path, premises: dict | None = None) -> Claim:
         paper_values=dict(rec.get("paper_values", {})), params=dict(rec.get("params", {})),
         expected=dict(rec.get("expected", {})), notes=rec.get("notes", ""), not_tested=rec.get("not_tested", ""), file=str(path),
         preconditions=_claim_preconditions(rec, path, premises or {}),
+        changelog=changelog, alternatives=alternatives, regime_check=str(rec.get("regime_check", "")),
     )
 
 
+CHANGE_FIELDS = {"version", "date", "change", "why", "verdict_seen", "bumped", "commit"}
+ALTERNATIVE_FIELDS = {"name", "why", "params", "threshold", "needs"}
+
+
+def _parse_changelog(rec: dict, path) -> tuple:
+    cid, out = rec["id"], []
+    for i, e in enumerate(rec.get("changelog", [])):
+        where = f"{cid} changelog entry {i + 1}"
+        if not isinstance(e, dict):
+            raise _problem(path, f"{where}: must be a table")
+        extra = set(e) - CHANGE_FIELDS
+        missing = [k for k in ("version", "date", "change", "why", "verdict_seen") if not str(e.get(k, "")).strip()]
+        if extra or missing:
+            raise _problem(path, f"{where}: " + (f"unknown fields {sorted(extra)}" if extra else f"lacks {', '.join(missing)}"))
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(e["date"])):
+            raise _problem(path, f"{where}: date must be YYYY-MM-DD")
+        out.append(Change(version=int(e["version"]), date=str(e["date"]), change=e["change"], why=e["why"],
+                          verdict_seen=e["verdict_seen"], bumped=bool(e.get("bumped", True)), commit=str(e.get("commit", ""))))
+    bumps = sorted({c.version for c in out if c.bumped})
+    if bumps != list(range(2, rec["version"] + 1)):
+        raise _problem(path, f"{cid}: version {rec['version']} needs one changelog entry per version 2..{rec['version']} "
+                             f"(what changed, why, the verdict seen before); it has entries for {bumps}")
+    return tuple(out)
+
+
+def _parse_alternatives(rec: dict, path) -> tuple:
+    cid, out = rec["id"], []
+    for i, a in enumerate(rec.get("alternatives", [])):
+        where = f"{cid} alternative {i + 1}"
+        extra = set(a) - ALTERNATIVE_FIELDS if isinstance(a, dict) else {"(not a table)"}
+        if extra or not str(a.get("name", "")).strip() or not str(a.get("why", "")).strip():
+            raise _problem(path, f"{where}: needs name and why" + (f"; unknown fields {sorted(extra)}" if extra else ""))
+        params = dict(a.get("params", {}))
+        unknown = set(params) - set(rec.get("params", {}))
+        if unknown:
+            raise _problem(path, f"{where}: sets params the claim does not have {sorted(unknown)}")
+        if not params and "threshold" not in a and not a.get("needs"):
+            raise _problem(path, f"{where}: an alternative sets params or threshold, or says what it needs")
+        out.append(Alternative(name=a["name"], why=a["why"], params=params, threshold=a.get("threshold"),
+                               needs=str(a.get("needs", ""))))
+    names = [a.name for a in out]
+    if len(set(names)) != len(names):
+        raise _problem(path, f"{cid}: duplicate alternative names {names}")
+    return tuple(out)
+
+
+#: the fields whose change changes a verdict's meaning: a change to one needs a version bump
+DECISION_FIELDS = ("quantity", "comparator", "threshold", "null", "params", "tolerance", "preconditions", "applies_to",
+                   "regime_check")
+
+
+def decision_fingerprint(claim: Claim) -> str:
+    """sha256 of the claim's decision-relevant fields (:data:`DECISION_FIELDS`); bookkeeping (notes,
+    source, statement, expected verdicts, changelog, alternatives) does not enter it."""
+    import hashlib
+    import json
+    from dataclasses import asdict, is_dataclass
+
+    def norm(v):
+        if is_dataclass(v):
+            return norm(asdict(v))
+        if isinstance(v, dict):
+            return {str(k): norm(x) for k, x in sorted(v.items())}
+        if isinstance(v, (list, tuple)):
+            return [norm(x) for x in v]
+        return v
+
+    doc = {k: norm(getattr(claim, k)) for k in DECISION_FIELDS}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def policy_violations(reg: "Registry", policies: tuple) -> list[str]:
+    """Every implemented claim of a family carries the family's premises (or its record says why not)."""
+    out = []
+    for pol in policies:
+        for cid, c in reg.items():
+            if c.status != "implemented" or not (cid.split("-")[0] in pol.prefixes or cid in pol.claims):
+                continue
+            have = {p.id for p in c.preconditions}
+            for need in pol.premises:
+                if need not in have and cid not in pol.exceptions:
+                    out.append(f"{cid} lacks the {pol.family} family's premise {need!r} ({pol.source})")
+    return out
+
+
 class Registry(dict):
-    """``id -> Claim``; ``registry["TF-9"]`` raises a usage error with a suggestion."""
+    """``id -> Claim``; ``registry["TF-9"]`` raises a usage error with a suggestion. ``policies``: the
+    families' premise policies."""
+
+    policies: tuple = ()
 
     def __missing__(self, key):
         raise errors.UsageError(
@@ -244,6 +390,15 @@ def load_registry(directory: Path | str = REGISTRY_DIR) -> Registry:
         except tomllib.TOMLDecodeError as exc:
             raise _problem(path, f"invalid TOML: {exc}") from None
     premises: dict[str, Precondition] = {}
+    policies = []
+    for path, data in docs:
+        for rec in data.get("policy", []):
+            try:
+                policies.append(Policy(family=rec["family"], prefixes=tuple(rec.get("prefixes", [])),
+                                       claims=tuple(rec.get("claims", [])), premises=tuple(rec["premises"]),
+                                       source=rec["source"], exceptions=dict(rec.get("exceptions", {}))))
+            except KeyError as exc:
+                raise _problem(path, f"policy {rec.get('family', '?')} lacks {exc.args[0]}") from None
     for path, data in docs:
         for rec in data.get("premise", []):
             pre = _parse_precondition(rec, f"premise {rec.get('id', '?')}", path)
@@ -256,6 +411,14 @@ def load_registry(directory: Path | str = REGISTRY_DIR) -> Registry:
             if claim.id in reg:
                 raise _problem(path, f"duplicate claim id {claim.id} (also in {reg[claim.id].file})")
             reg[claim.id] = claim
+    for pol in policies:
+        unknown = [p for p in pol.premises if p not in premises]
+        if unknown:
+            raise _problem(directory, f"policy {pol.family}: unknown premises {unknown}")
+    reg.policies = tuple(policies)
+    bad = policy_violations(reg, reg.policies)
+    if bad:
+        raise _problem(directory, "; ".join(bad))
     return reg
 
 

@@ -20,6 +20,7 @@ from suite.cache import write_atomic
 from suite.plots import draw_all
 from suite.registry import registry
 from suite.results import SCHEMA_VERSION
+from suite.robustness import mark_text
 
 SHARED_MODELS_PREFIXES = ("algebra", "webkb", "zoo")
 UNSETTLED = ("error",)  # verdicts that leave a report incomplete ("pending" is a registry state, not a failure)
@@ -112,7 +113,8 @@ def claim_order(cid: str):
 
 def markdown_table(rows) -> str:
     reg = registry()
-    head = "| Claim | Model | Measured | Null | Threshold | Paper | Verdict |\n|---|---|---|---|---|---|---|"
+    head = ("| Claim | Model | Stands on | Measured | Null | Threshold | Paper | Verdict | Robustness |\n"
+            "|---|---|---|---|---|---|---|---|---|")
     lines = [head]
     na = {}
     for r in rows:
@@ -139,9 +141,11 @@ def markdown_table(rows) -> str:
         elif verdict in ("skipped", "not applicable", "error", "pending", "recorded") and r.get("summary"):
             # the whole reason: it ends with the command that un-skips the claim (never cut mid-command)
             verdict += f" ({fmt_value(r['summary'])})"
+        stand = (r.get("stands_on") or {}).get("text", "")
         lines.append(
-            f"| {r['claim']} | {r['model']} | {fmt_value(r.get('measured'))} | {fmt_value(null)} | {fmt_value(thr)} | "
-            f"{fmt_value(r.get('paper') if r.get('paper') is not None else (claim.paper_values or None))} | {verdict} |"
+            f"| {r['claim']} | {r['model']} | {stand} | {fmt_value(r.get('measured'))} | {fmt_value(null)} | "
+            f"{fmt_value(thr)} | {fmt_value(r.get('paper') if r.get('paper') is not None else (claim.paper_values or None))}"
+            f" | {verdict} | {mark_text(r.get('robustness'))} |"
         )
     for model, ids in na.items():
         lines.append("")
@@ -157,7 +161,9 @@ def _details(rows) -> str:
             continue
         c = reg[r["claim"]]
         out.append(f"### {r['claim']} — {r['model']}: {r['verdict']}")
-        out.append(f"*{c.statement}* ({c.source}; claim v{c.version})  ")
+        out.append(f"*{c.statement}* ({c.source}; claim v{r.get('claim_version', c.version)})  ")
+        if (r.get("stands_on") or {}).get("text"):
+            out.append(f"Stands on: {r['stands_on']['text']}.  ")
         out.append(f"Quantity: {c.quantity}. Tolerance: {c.tolerance.value} {c.tolerance.unit} "
                    f"({c.tolerance.provenance}).")
         if r.get("summary"):
@@ -181,8 +187,29 @@ def _details(rows) -> str:
         if r.get("expected_verdict"):
             why = c.expected.get(r["model"], {}).get("reason", "")
             out.append(f"- recorded expectation for this model: {r['expected_verdict']} — {why}")
+        rob = r.get("robustness") or {}
+        if rob.get("alternatives"):
+            out.append("")
+            out.append(f"Robustness panel ({mark_text(rob)}; the verdict above is the registry's rule, these "
+                       "are the declared alternatives, recomputed on the same measurement):")
+            for a in rob["alternatives"]:
+                out.append(f"- {a['name']}: " + (a.get("verdict") or f"not run ({a.get('not_run')})") + f" — {a['why']}")
+        out += _changelog_lines(c)
         out.append("")
     return "\n".join(out)
+
+
+def _changelog_lines(c) -> list[str]:
+    """The claim's pre-registration record: every change of its decision rule, with the verdict seen
+    under the rule before it."""
+    if not c.changelog:
+        return []
+    out = ["", f"Decision-rule history (claim v{c.version}):"]
+    for e in c.changelog:
+        tag = f"v{e.version}" if e.bumped else f"within v{e.version}, not bumped at the time"
+        out.append(f"- {tag} ({e.date}{', ' + e.commit if e.commit else ''}): {e.change} Why: {e.why} "
+                   f"Verdict seen before: {e.verdict_seen}.")
+    return out
 
 
 def model_use_line(prov: dict, options) -> str:
@@ -385,9 +412,19 @@ def write_reports(results, outcomes, options, specs, deselected=(), partial: str
         head = []
         if ident:
             head.append("Model provenance — " + "; ".join(ident) + ".")
+        own = next((r["stands_on"]["text"] for r in mine if (r.get("stands_on") or {}).get("kind")), None)
+        if own:
+            head.append(f"What the verdicts on {spec.label} stand on — {own.split('; regime')[0]}. The paper's "
+                        "own models are fp32 base checkpoints; a verdict here is the paper's claim tested on a "
+                        "stand-in, labelled in every row (column *Stands on*).")
         lm = model_use_line(prov, options)
         if lm:
             head.append(lm)
+        fragile = [f"{r['claim']} on {r['model']} ({mark_text(r.get('robustness'))})" for r in rows
+                   if (r.get("robustness") or {}).get("mark") == "fragile"]
+        head.append("Robustness: each verdict is recomputed under the alternative choices its registry record "
+                    "declares (column *Robustness*; a mark beside the verdict, never a change of it). "
+                    + (f"Fragile: {'; '.join(fragile)}." if fragile else "No verdict flips under a declared alternative."))
         for i, line in enumerate(head):
             md[4 + 2 * i:4 + 2 * i] = [line, ""]
         mpath = outdir / f"{stamp}.md"

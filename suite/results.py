@@ -15,7 +15,7 @@ import numpy as np
 
 from suite.registry import Claim
 
-SCHEMA_VERSION = 2  # 2: verdict "inconclusive" and the ``preconditions`` list
+SCHEMA_VERSION = 3  # 2: verdict "inconclusive" and the ``preconditions`` list; 3: ``stands_on`` and ``robustness``
 
 
 def _num(x):
@@ -122,6 +122,8 @@ class ClaimResult:
     claim_version: int = 0
     expected_verdict: str | None = None
     preconditions: list = field(default_factory=list)  # Checks of the claim's premises, evaluated first
+    stands_on: dict = field(default_factory=dict)  # what the verdict stands on (suite.standing)
+    robustness: dict = field(default_factory=dict)  # the robustness panel (suite.robustness), beside the verdict
     schema_version: int = SCHEMA_VERSION
 
     @property

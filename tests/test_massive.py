@@ -305,14 +305,36 @@ def test_ma3_positive_and_hard_nulls():
     assert pos.verdict == "reproduced", pos.message()
     # massive activations that exist but do not cause the sink: the clamp changes nothing
     inert = _clamp(synthetic_sink(SINK_FROM_2, seed=3), real, "massive")
-    res = _ma3(c, stats, base, inert, kept, "inert", plan_info=info)
+    res = _ma3(c, stats, base, inert, kept, "inert", plan_info=info, base_nll=2.0)
     assert res.verdict == "not reproduced", res.message()
     assert not res.checks[0].passed
     # the nearest alternative: any edit of the sink token's state removes the sink just as well
     fragile = _clamp(synthetic_sink([0.0] * L, seed=1), null, "null")  # the same sink, sequence by sequence
-    res = _ma3(c, stats, base, gone, fragile, "fragile", plan_info=info)
+    res = _ma3(c, stats, base, gone, fragile, "fragile", plan_info=info, base_nll=2.0)
     assert res.verdict == "not reproduced", res.message()
     assert res.checks[0].passed and not res.checks[1].passed
+
+
+def test_ma3_reads_nothing_on_a_broken_intervened_model():
+    """Issue 22 item 4: the clamp that removes the sink but takes the model's loss above its unigram
+    baseline reads inconclusive (the intervened-model premise), whatever its checks say; the same sink
+    fall in a model that still works reads reproduced; an unknown clamped loss is not a pass."""
+    c = _c("MA-3")
+    stats = synthetic_stats()
+    base = synthetic_sink(SINK_FROM_2)  # LM gain of the unclamped model: synthetic_sink's default
+    real, null, info = checks_massive.clamp_plans(c, stats, seed=0)
+    kept = _clamp(synthetic_sink(SINK_FROM_2, seed=2), null, "null")
+    gone = _clamp(synthetic_sink([0.0] * L, seed=1), real, "massive")
+    works = _ma3(c, stats, base, gone, kept, "works", plan_info=info, base_nll=2.0)
+    assert works.verdict == "reproduced", works.message()
+    broken = _clamp(synthetic_sink([0.0] * L, seed=1), real, "massive")
+    broken.nll = 2.0 + float(base["lm_gain"]) + 1.0  # one nat worse than the unigram baseline
+    res = _ma3(c, stats, base, broken, kept, "broken", plan_info=info, base_nll=2.0)
+    assert res.verdict == "inconclusive", res.message()
+    assert all(ch.passed for ch in res.checks)  # the checks alone would have read reproduced
+    assert "intervened-model-functions" in res.premise_text()
+    unknown = _ma3(c, stats, base, gone, kept, "unknown", plan_info=info, base_nll=None)
+    assert unknown.verdict == "inconclusive", unknown.message()
 
 
 def test_ma3_premises():

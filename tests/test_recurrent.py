@@ -419,9 +419,12 @@ def test_mb1_controls():
     early = [0.3, 0.5, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6]
     assert cr.check_mb1(c, _rec(_mamba_meas(early), "x")).verdict == "not reproduced"
     never = [0.05] * 10
-    assert cr.check_mb1(c, _rec(_mamba_meas(never), "x")).verdict == "not reproduced"
-    # a concentration is what MB-1 states, not what it presupposes: a router at the uniform level refutes it
-    assert cr.check_mb1(c, _rec(_mamba_meas([0.03] * 10), "x")).verdict == "not reproduced"
+    res = cr.check_mb1(c, _rec(_mamba_meas(never), "x"))
+    assert res.verdict == "not reproduced" and all(p.passed for p in res.preconditions)
+    # the family's premise (v4, issue 22): a router at or below its own uniform level is outside the regime
+    # the recurrent claims are about — inconclusive, like RW-1..3 on the same fact (v3 read it as a refutation)
+    flat = cr.check_mb1(c, _rec(_mamba_meas(LATE, uniform=0.3), "x"))
+    assert flat.verdict == "inconclusive" and "concentration-above-uniform" in flat.premise_text()
 
 
 def test_mb2_controls():
@@ -498,7 +501,7 @@ def test_mamba_premises(cid):
     broken = fn(c, _rec(_mamba_meas(LATE, gain=0.5), "x"))  # the model does not predict the text
     assert broken.verdict == "inconclusive" and "functioning-model" in broken.premise_text()
     flat = fn(c, _rec(_mamba_meas(LATE, uniform=0.3), "x"))  # the operator sits below its own uniform level
-    assert flat.verdict == ("reproduced" if cid == "MB-1" else "inconclusive")
+    assert flat.verdict == "inconclusive"  # the family's premise, MB-1 included (v4)
 
 
 BLIND = {0.0: H128, 0.01: 0.041, 0.03: 0.039, 0.1: 0.035, 0.3: 0.030, 1.0: 0.025, 3.0: 0.020, 10.0: 0.016,
@@ -616,7 +619,7 @@ def test_rwkv_premises(cid):
     assert fn(c, _rec(broken, "x")).verdict == "inconclusive"
     flat = dataclasses.replace(good, conc=good.conc.copy())
     flat.conc[flat.index(1.0)] = 0.03  # the learned decay does not concentrate
-    assert fn(c, _rec(flat, "x")).verdict == ("reproduced" if cid == "RW-4" else "inconclusive")
+    assert fn(c, _rec(flat, "x")).verdict == "inconclusive"  # the family's premise, RW-4 included (v4)
 
 
 def _tf8_inputs(rec_profile, tf_profile, rec_gain=2.0, tf_gain=3.0, seed=0):
@@ -648,6 +651,18 @@ def test_tf8_premises():
     assert "recurrent-concentrates" in flat.premise_text()
     assert cr.check_tf8(c, _tf8_inputs(REC_PROFILE, TF_PROFILE, tf_gain=0.3)).verdict == "inconclusive"
     assert cr.check_tf8(c, _tf8_inputs(REC_PROFILE, TF_PROFILE, rec_gain=0.3)).verdict == "inconclusive"
+
+
+def test_tf8_censored_onset_is_inconclusive():
+    """Issue 22 item 2: a recurrent router that concentrates above its uniform level but never crosses the
+    onset threshold has no onset to order — 'later' would hold vacuously (v3 read it as reproduced)."""
+    c = registry()["TF-8"]
+    never = [0.05, 0.06, 0.08, 0.10, 0.12, 0.14]  # above H_T/T = 0.042, below 0.20 everywhere
+    res = cr.check_tf8(c, _tf8_inputs(never, TF_PROFILE))
+    assert all(ch.passed for ch in res.checks)  # the checks alone would read reproduced
+    assert res.verdict == "inconclusive" and "onsets-observed" in res.premise_text()
+    # and a transformer that never onsets is censored the same way
+    assert cr.check_tf8(c, _tf8_inputs(REC_PROFILE, [0.1, 0.15, 0.18, 0.19, 0.19, 0.19])).verdict == "inconclusive"
 
 
 # ----------------------------------------------------------------------------- MB-4/5, RW-5/6: key geometry

@@ -328,7 +328,15 @@ def test_pr1_no_onset_is_inconclusive():
     """Premise unmet: no scheme onsets, so there is nothing to order (every onset is censored)."""
     r = _pr1({"nope": FLAT, "rope": FLAT, "alibi": FLAT}, sweep_profiles={0.0: FLAT, 8.0: FLAT})
     assert r.verdict == "inconclusive", r.message()
-    assert "attractor-onsets" in r.premise_text()
+    assert "onsets-observed" in r.premise_text()
+
+
+def test_pr1_censored_pair_is_inconclusive():
+    """Issue 22 item 3: NoPE onsets, RoPE and ALiBi never do — 'alibi − rope 0 > 0' was a censored tie read as
+    not reproduced (v2); now no ordering with a censored side is read."""
+    r = _pr1({"nope": EARLY, "rope": FLAT, "alibi": FLAT}, sweep_profiles={0.0: FLAT, 8.0: FLAT})
+    assert r.verdict == "inconclusive", r.message()
+    assert "onsets-observed" in r.premise_text()
 
 
 def test_pr1_broken_model_is_inconclusive():
@@ -336,10 +344,9 @@ def test_pr1_broken_model_is_inconclusive():
     assert r.verdict == "inconclusive" and "functioning-model" in r.premise_text()
 
 
-def test_pr1_premise_threshold_is_the_onset_threshold():
+def test_pr1_premises_are_the_family_policy_and_the_censoring_rule():
     c = registry()["PR-1"]
-    (pre,) = [p for p in c.preconditions if p.id == "attractor-onsets"]
-    assert pre.threshold == c.param("onset_threshold")
+    assert {p.id for p in c.preconditions} == {"functioning-model", "onsets-observed"}
 
 
 # ----------------------------------------------------------------------------- SC-1 controls
