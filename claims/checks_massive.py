@@ -52,6 +52,11 @@ class MassiveMeasurement:
     clamp_null: Any = None
     plan_info: dict | None = None
     base_nll: float | None = None
+    # Sun et al.'s own contrasts on the same coordinates and streams (reported beside MA-3, not deciding):
+    # each massive value replaced by its mean at position 0 over the sequences (keeps the value, removes its
+    # variation), and set to zero (removes it)
+    clamp_sun_mean: Any = None
+    clamp_zero: Any = None
 
 
 # ----------------------------------------------------------------------------- shared summaries
@@ -287,6 +292,12 @@ def check_ma3(claim: Claim, m: MassiveMeasurement) -> ClaimResult:
             f"{frac:.1%} of its excess over uniform ({u:.4f}); matched null clamp (coordinates "
             f"{sorted(set(info.get('null_of', {}).values())) if info else '?'}) → {cn.mean():.3f} ({frac_null:.1%}). "
             f"‖Δh‖ at position 0 per clamp: massive {dn_m.mean():.4g}, null {dn_n.mean():.4g}{nll_txt}.")
+    unigram = None if base_nll is None else float(sink["lm_gain"]) + float(base_nll)
+    sun, sun_txt = _contrast_text("Sun et al.'s mean-value replacement (the value's mean at position 0 over sequences)",
+                                  m.clamp_sun_mean, float(b.mean()), lay, unigram)
+    zero, zero_txt = _contrast_text("set to zero", m.clamp_zero, float(b.mean()), lay, unigram)
+    if sun_txt or zero_txt:
+        summ += " Sun et al.'s contrasts (reported, not deciding) — " + "; ".join(t for t in (sun_txt, zero_txt) if t) + "."
     per_layer = {"sink_base": base.mean((1, 2)), "sink_clamp_massive": np.asarray(clamp_massive.sink, float).mean((1, 2)),
                  "sink_clamp_null": np.asarray(clamp_null.sink, float).mean((1, 2))}
     return evaluate(
@@ -297,8 +308,27 @@ def check_ma3(claim: Claim, m: MassiveMeasurement) -> ClaimResult:
                "delta_norm_massive": dn_m, "delta_norm_null": dn_n, "nll_base": base_nll,
                "nll_clamp_massive": clamp_massive.nll, "nll_clamp_null": clamp_null.nll,
                "null_of": {str(k): v for k, v in (info.get("null_of") or {}).items()},
-               "typical_massive": info.get("typical_massive"), "typical_null": info.get("typical_null")},
+               "typical_massive": info.get("typical_massive"), "typical_null": info.get("typical_null"),
+               "sun_mean_contrast": sun, "zero_contrast": zero},
         provenance=_prov(stats, sink, clamp="h[:, 0, coords] = mean of h[:, t ≥ 1, coords] at each massive stream"))
+
+
+def contrast_plans(stats, real_plan: dict) -> tuple[dict, dict]:
+    """Sun et al.'s two replacements on MA-3's coordinates and streams: ``(mean at position 0 over the
+    sequences, zero)`` — ``{stream: (coords, values)}`` each."""
+    first = np.asarray(stats.coord_mean_first, float)
+    sun = {j: (c, first[j, np.asarray(c)]) for j, (c, _v) in real_plan.items()}
+    zero = {j: (c, np.zeros(len(np.asarray(c)))) for j, (c, _v) in real_plan.items()}
+    return sun, zero
+
+
+def _contrast_text(name, clamp, b_mean, lay, unigram):
+    if clamp is None:
+        return None, ""
+    s = float(np.asarray(clamp.sink, float)[lay].mean())
+    gain = None if clamp.nll is None or unigram is None else unigram - float(clamp.nll)
+    txt = f"{name}: sink {b_mean:.3f} → {s:.3f}" + ("" if clamp.nll is None else f", loss {clamp.nll:.3f} (LM gain {gain:+.2f} nats)")
+    return {"sink": s, "nll": clamp.nll, "lm_gain_nats": gain}, txt
 
 
 # ----------------------------------------------------------------------------- MA-4
@@ -361,10 +391,13 @@ def measure(target: Target, options) -> MassiveMeasurement:
     stats = residual_stats(spec, options, int(reg["MA-1"].param("top_k")))
     real = attention_pass(spec, options, "real")
     real_plan, null_plan, info = clamp_plans(reg["MA-3"], stats, options.seed)
+    massive = null = sun = zero = None
     if real_plan:
         massive = clamp_measurement(spec, options, real_plan, "massive")
         null = clamp_measurement(spec, options, null_plan, "null")
-    else:
-        massive = null = None
+        sun_plan, zero_plan = contrast_plans(stats, real_plan)
+        sun = clamp_measurement(spec, options, sun_plan, "sun-mean")
+        zero = clamp_measurement(spec, options, zero_plan, "zero")
     return MassiveMeasurement(label=target.label, stats=stats, sink=sink_input(real), seed=options.seed,
-                              clamp_massive=massive, clamp_null=null, plan_info=info, base_nll=real.nll)
+                              clamp_massive=massive, clamp_null=null, plan_info=info, base_nll=real.nll,
+                              clamp_sun_mean=sun, clamp_zero=zero)

@@ -139,6 +139,10 @@ class Policy:
     premises: tuple[str, ...]
     source: str
     exceptions: dict = field(default_factory=dict)  # claim id -> why it does not carry one of them
+    aliases: dict = field(default_factory=dict)  # premise id -> the policy premise it stands for (TF-8's recurrent side)
+
+    def regime_premises(self) -> tuple[str, ...]:
+        return tuple(self.premises) + tuple(self.aliases)
 
 
 @dataclass(frozen=True)
@@ -359,6 +363,7 @@ def policy_violations(reg: "Registry", policies: tuple) -> list[str]:
             if c.status != "implemented" or not (cid.split("-")[0] in pol.prefixes or cid in pol.claims):
                 continue
             have = {p.id for p in c.preconditions}
+            have |= {pol.aliases[i] for i in have if i in pol.aliases}
             for need in pol.premises:
                 if need not in have and cid not in pol.exceptions:
                     out.append(f"{cid} lacks the {pol.family} family's premise {need!r} ({pol.source})")
@@ -396,7 +401,8 @@ def load_registry(directory: Path | str = REGISTRY_DIR) -> Registry:
             try:
                 policies.append(Policy(family=rec["family"], prefixes=tuple(rec.get("prefixes", [])),
                                        claims=tuple(rec.get("claims", [])), premises=tuple(rec["premises"]),
-                                       source=rec["source"], exceptions=dict(rec.get("exceptions", {}))))
+                                       source=rec["source"], exceptions=dict(rec.get("exceptions", {})),
+                                       aliases=dict(rec.get("aliases", {}))))
             except KeyError as exc:
                 raise _problem(path, f"policy {rec.get('family', '?')} lacks {exc.args[0]}") from None
     for path, data in docs:

@@ -13,12 +13,19 @@ PAPER, PRETRAINED, TRAINED, ALGEBRA, MIXED = (
     "the paper's model", "another pretrained model", "trained here", "no model (algebra)", "several models")
 
 
-def regime(result, regime_check: str = "") -> tuple[bool | None, str]:
-    """(reached, why) from the row's premises and its claim's ``regime_check``; None without premises."""
-    pre = [c for c in result.preconditions if hasattr(c, "passed")]
+def premise_id(check) -> str:
+    """``premise <id>: <statement>`` → ``<id>``."""
+    return check.name.split(":")[0].removeprefix("premise ").strip()
+
+
+def regime(result, regime_check: str = "", regime_premises=()) -> tuple[bool | None, str]:
+    """(reached, why) from the row's family premises (``regime_premises``: the ids of its family's policy;
+    a claim's other premises — headroom, censoring, an intervention that breaks the model — are not about
+    the model's regime and stay in the verdict) and its claim's ``regime_check``; None without either."""
+    pre = [c for c in result.preconditions if hasattr(c, "passed") and premise_id(c) in set(regime_premises)]
     failed = [c for c in pre if not c.passed]
     if failed:
-        return False, "; ".join(f"{c.name.split(':')[0].removeprefix('premise ')} {c.measured:.4g} "
+        return False, "; ".join(f"{premise_id(c)} {c.measured:.4g} "
                                 f"{'≤' if c.comparator in ('>', '>=') else '≥'} {c.reference:.4g}" for c in failed)
     if regime_check:
         own = [c for c in result.checks if getattr(c, "name", "").startswith(regime_check)]
@@ -30,7 +37,7 @@ def regime(result, regime_check: str = "") -> tuple[bool | None, str]:
 
 
 def stands_on(result, *, trained_here: bool, paper_models=(), tokens: dict | None = None,
-              regime_check: str = "", models: list | None = None) -> dict:
+              regime_check: str = "", regime_premises=(), models: list | None = None) -> dict:
     """``{"kind", "text", "regime_reached"}`` for one result row."""
     prov = result.provenance or {}
     label = result.model
@@ -40,7 +47,7 @@ def stands_on(result, *, trained_here: bool, paper_models=(), tokens: dict | Non
     if models:
         return {"kind": MIXED, "text": f"{MIXED}: {', '.join(models)} (each labelled in its own rows)",
                 "regime_reached": None}
-    reached, why = regime(result, regime_check)
+    reached, why = regime(result, regime_check, regime_premises)
     if trained_here or "arm" in prov:
         if "arm" in prov:
             what = f"GAT against a GCN control on WebKB {label.removeprefix('webkb-')}, {prov.get('runs', '?')} runs"

@@ -4,6 +4,8 @@ own hidden states, and for every claim a positive control, a hard null (the near
 reproduced) and the premises (unmet → inconclusive), down to a tiny random model through the real passes."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -491,3 +493,25 @@ def test_figure_draws_from_recorded_results(tmp_path):
     out = ma_massive_activations([json.loads(json.dumps(r.to_json())) for r in res], tmp_path, "t")
     assert len(out) == 1 and out[0][1].is_file()
     assert ma_massive_activations([], tmp_path, "t") == []
+
+
+def test_ma3_sun_contrasts_keep_the_coordinates_and_streams():
+    """Sun et al.'s contrasts clamp MA-3's own coordinates at its own streams: to the value's mean at position 0
+    over the sequences (their mean-value replacement) and to zero; reported beside MA-3, never deciding it."""
+    c = _c("MA-3")
+    stats = synthetic_stats()
+    real, null, info = checks_massive.clamp_plans(c, stats, seed=0)
+    sun, zero = checks_massive.contrast_plans(stats, real)
+    assert sorted(sun) == sorted(zero) == sorted(real)
+    for j, (coords, values) in sun.items():
+        assert list(coords) == list(real[j][0])
+        np.testing.assert_allclose(values, np.asarray(stats.coord_mean_first)[j, coords])
+        assert not np.any(zero[j][1])
+    base = synthetic_sink(SINK_FROM_2)
+    gone = _clamp(synthetic_sink([0.0] * L, seed=1), real, "massive")
+    kept = _clamp(synthetic_sink(SINK_FROM_2, seed=2), null, "null")
+    m = _rec(stats, base, "contrasts", clamp_massive=gone, clamp_null=kept, plan_info=info, base_nll=2.0)
+    with_c = checks_massive.check_ma3(c, dataclasses.replace(m, clamp_sun_mean=kept, clamp_zero=gone))
+    without = checks_massive.check_ma3(c, m)
+    assert with_c.verdict == without.verdict == "reproduced"
+    assert "Sun et al.'s contrasts" in with_c.summary and with_c.extra["zero_contrast"]["sink"] < with_c.extra["sink_base"] - 0.3

@@ -178,7 +178,9 @@ def _result(model, prov, premise_ok=True, checks_ok=True):
 
 
 def test_stand_in_labels():
-    zoo = stands_on(_result("zoo-rwkv", {"model": "x"}, premise_ok=False), trained_here=True, tokens={"rwkv": 1_024_000})
+    fam = ("concentration-above-uniform",)
+    zoo = stands_on(_result("zoo-rwkv", {"model": "x"}, premise_ok=False), trained_here=True, tokens={"rwkv": 1_024_000},
+                    regime_premises=fam)
     assert zoo["kind"] == TRAINED and zoo["regime_reached"] is False
     assert "1.02 M tokens" in zoo["text"] and "regime NOT reached" in zoo["text"] and "cannot refute" in zoo["text"]
     own = stands_on(_result("zoo-mamba", {"model": "x"}, checks_ok=False), trained_here=True, tokens={"mamba": 10},
@@ -194,6 +196,10 @@ def test_stand_in_labels():
     paper = stands_on(_result("gpt2", {"source": "hub", "hub_id": "gpt2", "dtype": "float32"}), trained_here=False,
                       paper_models=("gpt2",))
     assert paper["kind"] == PAPER
+    # a premise outside the family's regime (headroom, censoring, a broken intervention) stays in the verdict
+    other = stands_on(_result("zoo-rwkv", {"model": "x"}, premise_ok=False), trained_here=True, tokens={"rwkv": 1},
+                      regime_premises=("functioning-model",))
+    assert other["regime_reached"] is None and "regime" not in other["text"]
     alg = stands_on(_result("algebra", {}), trained_here=False)
     assert alg["kind"] == ALGEBRA
 
