@@ -369,8 +369,39 @@ def check_ma4(claim: Claim, m: MassiveMeasurement) -> ClaimResult:
         provenance=_prov(stats, sink, entropy="Shannon entropy of σ²/Σσ² of the uncentred hidden states [T,D] per sequence"))
 
 
+# ----------------------------------------------------------------------------- MA-5
+def check_ma5(claim: Claim, m: MassiveMeasurement) -> ClaimResult:
+    """Paper App. D (citing Kimi Team's AttnRes): 'in a PreNorm residual stream the hidden-state magnitudes grow
+    with depth'. Read on the median |h| of each stream (Sun et al.'s reference magnitude, blind to the few
+    massive coordinates), per sequence: the last stream above the first read one beyond z·SEM (paired), and
+    the depth profile rising (Spearman ρ over streams > rho_min). The keys' half ('the keys inherit that
+    inflation') is not tested here: the input norm divides the magnitude out before the key projection."""
+    from scipy.stats import spearmanr
+
+    stats, sink, model_label = m.stats, m.sink, m.label
+    z = float(claim.param("z"))
+    first = int(claim.param("first_stream"))
+    med = np.asarray(stats.median, float)[first:]  # [S', N]
+    lg = np.log10(np.maximum(med, np.finfo(np.float32).tiny))
+    prof = lg.mean(1)
+    d = lg[-1] - lg[0]
+    rho = float(spearmanr(np.arange(prof.size), prof).statistic) if np.ptp(prof) > 0 else 0.0
+    checks = [Check(f"log10 median |h|: last stream − stream {first} (paired over sequences)", float(d.mean()), ">", 0.0,
+                    z * float(sem(d)), note=f"×{10 ** float(d.mean()):.3g}"),
+              Check(f"the magnitude rises with depth: Spearman ρ(stream, median |h|) over streams {first}..{first + prof.size - 1}",
+                    rho, ">", float(claim.param("rho_min")))]
+    return evaluate(
+        claim, model_label, checks, measured={"growth_factor": float(10 ** d.mean()), "spearman_rho": rho},
+        null={"growth_factor": 1.0, "spearman_rho": 0.0},
+        summary=(f"median |h| by stream ({first}..{first + prof.size - 1}): {10 ** prof[0]:.3g} → {10 ** prof[-1]:.3g} "
+                 f"(×{10 ** float(d.mean()):.3g}, ρ = {rho:+.2f}); largest at stream {first + int(np.argmax(prof))}"),
+        per_layer={"median_abs_h": 10 ** prof},
+        premises={"lm_gain_nats": float(sink["lm_gain"])},
+        provenance=_prov(stats, sink, magnitude="median |h| over (T, D) per sequence and stream, Sun et al.'s reference"))
+
+
 # ----------------------------------------------------------------------------- the family interface
-CHECKS = {"MA-1": check_ma1, "MA-2": check_ma2, "MA-3": check_ma3, "MA-4": check_ma4}
+CHECKS = {"MA-1": check_ma1, "MA-2": check_ma2, "MA-3": check_ma3, "MA-4": check_ma4, "MA-5": check_ma5}
 
 
 def targets(options) -> list[Target]:

@@ -393,7 +393,7 @@ def test_targets_of_the_default_run():
 
     got = checks_massive.targets(RunOptions(models=("smollm2-135m",)))
     pairs = [(cid, t.label) for t in got for cid in t.ids(checks_massive.CHECKS)]
-    assert pairs == [(cid, "smollm2-135m") for cid in ("MA-1", "MA-2", "MA-3", "MA-4")]
+    assert pairs == [(cid, "smollm2-135m") for cid in ("MA-1", "MA-2", "MA-3", "MA-4", "MA-5")]
     (t,) = got
     assert t.scope == "model" and not t.marks and "softmax-attention" in t.arch and hash(t.ref) is not None
     assert all(skip_reason(_c(cid), t) is None for cid in checks_massive.CHECKS)
@@ -446,7 +446,7 @@ def test_measure_makes_the_record(monkeypatch, massive_from):
 def test_every_check_takes_the_claim_and_the_record():
     import inspect
 
-    assert set(checks_massive.CHECKS) == {"MA-1", "MA-2", "MA-3", "MA-4"}
+    assert set(checks_massive.CHECKS) == {"MA-1", "MA-2", "MA-3", "MA-4", "MA-5"}
     for fn in checks_massive.CHECKS.values():
         assert list(inspect.signature(fn).parameters) == ["claim", "m"]
 
@@ -515,3 +515,21 @@ def test_ma3_sun_contrasts_keep_the_coordinates_and_streams():
     without = checks_massive.check_ma3(c, m)
     assert with_c.verdict == without.verdict == "reproduced"
     assert "Sun et al.'s contrasts" in with_c.summary and with_c.extra["zero_contrast"]["sink"] < with_c.extra["sink_base"] - 0.3
+
+
+def test_ma5_prenorm_dilution_positive_and_hard_null():
+    """App. D's PreNorm dilution: magnitudes that grow with depth read reproduced; a constant-magnitude stream
+    (the hard null) and a shrinking one read not reproduced; the median is blind to a massive coordinate."""
+    c = _c("MA-5")
+    flat = synthetic_stats()
+    grow = dataclasses.replace(flat, median=flat.median * (1.5 ** np.arange(L + 1))[:, None])
+    shrink = dataclasses.replace(flat, median=flat.median * (0.8 ** np.arange(L + 1))[:, None])
+    sink = synthetic_sink(SINK_FROM_2)
+    pos = checks_massive.check_ma5(c, _rec(grow, sink, "grow"))
+    assert pos.verdict == "reproduced", pos.message()
+    assert pos.measured["growth_factor"] == pytest.approx(1.5 ** (L - 1), rel=0.05)
+    for m, name in ((flat, "flat"), (shrink, "shrink")):
+        res = checks_massive.check_ma5(c, _rec(m, sink, name))
+        assert res.verdict == "not reproduced", res.message()
+    broken = checks_massive.check_ma5(c, _rec(grow, synthetic_sink(SINK_FROM_2, gain=0.2), "broken"))
+    assert broken.verdict == "inconclusive"
