@@ -546,8 +546,12 @@ def check_bk5(claim: Claim, m: "BookMeasurement") -> ClaimResult:
     traj = list(trajectory)
     if traj:
         first, last = traj[0], traj[-1]
+        # 'absent': no sink above uniform beyond z·SEM, nor beyond the relevance margin (a fraction of the
+        # uniform level: an untrained model's near-uniform attention has a tiny SEM)
+        rel = float(claim.param("relevance_fraction")) * u
         c_abs = Check("sink absent at the first checkpoint: sink − uniform", first["sink"] - u, "<=", 0.0,
-                      margin=-z * first["sink_sem"], note=f"tokens {first['tokens']:g}")
+                      margin=-(z * first["sink_sem"] + rel), note=f"tokens {first['tokens']:g}"
+                      + (f"; relevance margin {rel:.3g}" if rel else ""))
         c_pre = Check("sink present at the last checkpoint: sink − uniform", last["sink"] - u, ">", 0.0,
                       margin=z * last["sink_sem"], note=f"tokens {last['tokens']:g}")
     else:
