@@ -107,6 +107,9 @@ class RouterMeasurement:
     router: str  # "mamba" | "rwkv"
     measurement: Any
     seed: int = 0
+    # the same recipe's untrained model (trained-here entries only): the nearest alternative of MB-4/5, RW-5/6
+    # (the geometry made by the architecture alone); None where no recipe rebuilds it (hub checkpoints)
+    untrained: Any = None
 
 
 @dataclass(frozen=True)
@@ -470,7 +473,7 @@ def ve_layers(eigvals, r: int) -> np.ndarray:
 
 
 def _check_ve(claim, eig, n: int, d: int, model_label: str, router: str, what: str, premises: dict, prov: dict,
-              seed: int):
+              seed: int, untrained_eig=None):
     """Fig. 3 / App. B.3: the depth-averaged VE@r of the routed object clears its Gaussian null."""
     if eig is None:
         raise ValueError(f"{claim.id}: the measurement of {model_label} has no key geometry (made before "
@@ -485,14 +488,22 @@ def _check_ve(claim, eig, n: int, d: int, model_label: str, router: str, what: s
     clears = mean - layer_margin > gauss
     checks = [Check(f"depth-mean VE@{r} of {what} > Gaussian (Marchenko–Pastur) null (Fig. 3, App. B.3)",
                     depth_mean, ">", gauss, z * float(np.hypot(depth_se, gauss_se)))]
+    untrained_txt, untrained = "", None
+    if untrained_eig is not None:  # the hard null: the same recipe's initial weights (the architecture alone)
+        u_seq = ve_layers(untrained_eig, r).mean(0)
+        untrained = float(u_seq.mean())
+        checks.append(Check(f"depth-mean VE@{r} above the untrained model's (the same recipe's initial weights: "
+                            "the architecture alone)", depth_mean, ">", untrained,
+                            z * float(np.hypot(depth_se, sem(u_seq)))))
+        untrained_txt = f"; untrained model {untrained:.3f}"
     L = mean.size
     return evaluate(
         claim, model_label, checks,
         measured={f"ve{r}": depth_mean, f"ve{r}_se": depth_se, "layers_clearing_null": int(clears.sum())},
-        null={"gauss": gauss, "gauss_se": gauss_se, "mp_limit": mp_ve_null(n, d, r)},
+        null={"gauss": gauss, "gauss_se": gauss_se, "mp_limit": mp_ve_null(n, d, r), "untrained": untrained},
         premises=premises,
         summary=(f"{router} {what}: depth-mean VE@{r} {depth_mean:.3f} ± {depth_se:.3f} vs Gaussian null {gauss:.3f} "
-                 f"(n = {n}, d = {d}; excess {depth_mean - gauss:+.3f}); per layer (reported, not deciding) "
+                 f"(n = {n}, d = {d}; excess {depth_mean - gauss:+.3f}){untrained_txt}; per layer (reported, not deciding) "
                  f"{int(clears.sum())} of {L} layers clear it beyond z·SE, VE@{r} {mean.min():.3f}–{mean.max():.3f}"),
         per_layer={f"ve{r}": mean, f"ve{r}_se": se, "gauss": np.full(L, gauss), "clears_null": clears},
         extra={"router": router, "object": what, "rank": r, "depth": (np.arange(L) + 1) / L, "gauss_null": gauss,
@@ -507,8 +518,10 @@ def check_mb4(claim, rec):
     m, model_label, seed = rec.measurement, rec.label, rec.seed
     T = m.colshare.shape[1]
     d = int(m.state_size if m.state_size is not None else np.asarray(m.b_eigvals).shape[-1])
+    u = rec.untrained
     return _check_ve(claim, m.b_eigvals, T, d, model_label, "Mamba", "input matrix B",
-                     _mamba_premises(m), _prov(m, n_seqs=int(m.conc.shape[1])), seed)
+                     _mamba_premises(m), _prov(m, n_seqs=int(m.conc.shape[1])), seed,
+                     untrained_eig=None if u is None else u.b_eigvals)
 
 
 def check_rw5(claim, rec):
@@ -516,9 +529,10 @@ def check_rw5(claim, rec):
     clears its Gaussian null. Premise: a functioning model."""
     m, model_label, seed = rec.measurement, rec.label, rec.seed
     T = m.colshare.shape[-1]
+    u = rec.untrained
     return _check_ve(claim, m.key_eigvals, T, int(m.key_dim), model_label, "RWKV", "keys",
                      _rwkv_premises(m), _prov(m, keys="attention.key output at the learned decay"),
-                     seed)
+                     seed, untrained_eig=None if u is None else u.key_eigvals)
 
 
 def chi_norm_cv(d: int) -> float:
@@ -529,12 +543,21 @@ def chi_norm_cv(d: int) -> float:
 
 
 def _check_norm(claim, layer_cv, layer_se, d: int, model_label: str, router: str, what: str, premises: dict,
-                prov: dict, per_layer_extra: dict, summary_extra: str = ""):
-    """§3 / §4.1 for the non-attention routers: every layer's key-norm CV exceeds 1/√(2d) beyond z·SE."""
+                prov: dict, per_layer_extra: dict, summary_extra: str = "", untrained=None):
+    """§3 / §4.1 for the non-attention routers: every layer's key-norm CV exceeds 1/√(2d) beyond z·SE; where the
+    same recipe's untrained model is measured (``untrained = (layer_cv, layer_se)``), the depth-mean CV also
+    exceeds the untrained model's (the stratification is not the architecture's alone)."""
     z = claim.param("z")
     base = gaussian_norm_cv_baseline(d)
     layer_cv, layer_se = np.asarray(layer_cv, float), np.asarray(layer_se, float)
     checks = [Check(f"per-layer {what} norm CV > 1/sqrt(2 d) (every layer)", layer_cv, "all>", base, z * layer_se)]
+    if untrained is not None:
+        ucv, use = (np.asarray(x, float) for x in untrained)
+        checks.append(Check(f"depth-mean {what} norm CV above the untrained model's (the same recipe's initial weights: "
+                            "the architecture alone)", float(layer_cv.mean()), ">", float(ucv.mean()),
+                            z * float(np.hypot(np.sqrt((layer_se ** 2).sum()) / layer_se.size,
+                                               np.sqrt((use ** 2).sum()) / use.size))))
+        summary_extra += f"; untrained model depth-mean CV {ucv.mean():.3f}"
     L = layer_cv.size
     return evaluate(
         claim, model_label, checks,
@@ -563,6 +586,11 @@ def check_mb5(claim, rec):
     d = int(m.state_size)
     cv, _, mean_se = pooled_cv_bootstrap_sums(m.key_norm_s1, m.key_norm_s2, T, reps, seed)
     layer_cv = cv.mean(1)
+    u = rec.untrained
+    unt = None
+    if u is not None:
+        ucv, _, use = pooled_cv_bootstrap_sums(u.key_norm_s1, u.key_norm_s2, T, reps, seed)
+        unt = (ucv.mean(1), use)
     b_cv, b_se = pooled_cv_bootstrap(np.asarray(m.b_norms)[..., None], reps, seed)
     b_cv, b_se = b_cv[:, 0], b_se[:, 0]
     base = gaussian_norm_cv_baseline(d)
@@ -570,7 +598,8 @@ def check_mb5(claim, rec):
                        _mamba_premises(m), _prov(m, n_seqs=int(m.conc.shape[1]), bootstrap_reps=reps),
                        {"b_norm_cv": b_cv, "b_norm_cv_se": b_se, "cv_delta": m.cv_delta},
                        f"; B alone (reported, not deciding): per-layer CV {b_cv.min():.3f}–{b_cv.max():.3f}, "
-                       f"{int((b_cv - claim.param('z') * b_se > base).sum())} of {b_cv.size} layers above the baseline")
+                       f"{int((b_cv - claim.param('z') * b_se > base).sum())} of {b_cv.size} layers above the baseline",
+                       untrained=unt)
 
 
 def check_rw6(claim, rec):
@@ -581,8 +610,13 @@ def check_rw6(claim, rec):
         raise ValueError(f"RW-6: the measurement of {model_label} has no key norms (made before RECURRENT_VERSION 4?)")
     reps = claim.param("bootstrap_reps")
     cv, se = pooled_cv_bootstrap(np.asarray(m.key_norms)[..., None], reps, seed)
+    u = rec.untrained
+    unt = None
+    if u is not None:
+        ucv, use = pooled_cv_bootstrap(np.asarray(u.key_norms)[..., None], reps, seed)
+        unt = (ucv[:, 0], use[:, 0])
     return _check_norm(claim, cv[:, 0], se[:, 0], int(m.key_dim), model_label, "RWKV", "key",
-                       _rwkv_premises(m), _prov(m, bootstrap_reps=reps), {})
+                       _rwkv_premises(m), _prov(m, bootstrap_reps=reps), {}, untrained=unt)
 
 
 # ----------------------------------------------------------------------------- the family (suite.family)
@@ -704,7 +738,15 @@ def measure(target: Target, options):
     spec = _spec_of(target, options)
     m = router_pass(spec, kind, options)
     if tuple(target.claims) != TF8_IDS:
-        return RouterMeasurement(label=target.label, router=kind, measurement=m, seed=options.seed)
+        untrained = None
+        if isinstance(target.ref, tuple) and target.ref[0] == "zoo":  # a recipe rebuilds its initial weights
+            from fixtures.zoo import untrained_entry_dir
+
+            uspec = ModelSpec(label=f"{target.label}-untrained", source="local",
+                              ref=str(untrained_entry_dir(target.ref[1], options)))
+            untrained = router_pass(uspec, kind, options)
+        return RouterMeasurement(label=target.label, router=kind, measurement=m, seed=options.seed,
+                                 untrained=untrained)
     if kind == "mamba":
         conc, uniform, gain = m.conc, m.uniform_rows, m.lm_gain()
     else:  # the learned decay (s = 1): the model as trained

@@ -954,3 +954,36 @@ def test_a_model_router_gets_its_claims_and_tf8(mamba_dir, rwkv_dir):
         assert decided == set(own + cr.TF8_IDS)
         assert all(skip_reason(reg[cid], t).startswith("not applicable")
                    for t in got for cid in t.ids(cr.CHECKS) if cid in other)
+
+
+def test_geometry_claims_meet_the_untrained_model():
+    """Issue 22 item 8: the nearest alternative of MB-4/5, RW-5/6 is the same recipe's untrained model. A
+    geometry the untrained model has as much of (the architecture alone) reads not reproduced, though it
+    clears the Gaussian / isotropic null; a trained geometry beyond the untrained one reads reproduced."""
+    rng = np.random.default_rng(5)
+    delta = np.ones((GEO_L, GEO_N, GEO_T, 8))
+    low = _with_mamba_geometry(_low_rank((GEO_L, GEO_N, GEO_T, 16), 3, 0.3, rng), delta)
+    same = _with_mamba_geometry(_low_rank((GEO_L, GEO_N, GEO_T, 16), 3, 0.3, rng), delta)
+    gauss = _with_mamba_geometry(rng.standard_normal((GEO_L, GEO_N, GEO_T, 16)), delta)
+    c = registry()["MB-4"]
+    rec = lambda m, u: cr.RouterMeasurement(label="x", router="mamba", measurement=m, untrained=u)  # noqa: E731
+    assert cr.check_mb4(c, rec(low, gauss)).verdict == "reproduced"
+    res = cr.check_mb4(c, rec(low, same))
+    assert res.checks[0].passed and res.verdict == "not reproduced", res.message()
+    B = rng.standard_normal((GEO_L, GEO_N, GEO_T, 16))
+    selective = _with_mamba_geometry(B, np.exp(0.5 * rng.standard_normal((GEO_L, GEO_N, GEO_T, 8))))
+    selective_too = _with_mamba_geometry(B, np.exp(0.5 * rng.standard_normal((GEO_L, GEO_N, GEO_T, 8))))
+    const = _with_mamba_geometry(B, np.broadcast_to(rng.uniform(0.5, 2.0, 8), (GEO_L, GEO_N, GEO_T, 8)).copy())
+    c5 = registry()["MB-5"]
+    assert cr.check_mb5(c5, rec(selective, const)).verdict == "reproduced"
+    res = cr.check_mb5(c5, rec(selective, selective_too))
+    assert res.checks[0].passed and res.verdict == "not reproduced", res.message()
+    k = rng.standard_normal((GEO_L, GEO_N, GEO_T, 64))
+    scale = np.exp(0.4 * rng.standard_normal((GEO_L, GEO_N, GEO_T, 1)))
+    rrec = lambda m, u: cr.RouterMeasurement(label="x", router="rwkv", measurement=m, untrained=u)  # noqa: E731
+    strat, flat = _with_rwkv_geometry(k * scale), _with_rwkv_geometry(k)
+    assert cr.check_rw6(registry()["RW-6"], rrec(strat, flat)).verdict == "reproduced"
+    assert cr.check_rw6(registry()["RW-6"], rrec(strat, strat)).verdict == "not reproduced"
+    lowk = _with_rwkv_geometry(_low_rank((GEO_L, GEO_N, GEO_T, 48), 4, 0.3, rng))
+    assert cr.check_rw5(registry()["RW-5"], rrec(lowk, _with_rwkv_geometry(rng.standard_normal((GEO_L, GEO_N, GEO_T, 48))))).verdict == "reproduced"
+    assert cr.check_rw5(registry()["RW-5"], rrec(lowk, lowk)).verdict == "not reproduced"
