@@ -55,9 +55,9 @@ def _paired(att, ctl):
         raise ValueError("GR-1 needs at least 2 splits for a spread across splits")
 
 
-def split_differentials(att, ctl, r: int) -> np.ndarray:
+def split_differentials(att, ctl, r: int, feature: str = "post", depth: str = "mean") -> np.ndarray:
     """Paired (attention − control) depth-mean VE@r, averaged over seed replicates → [S]."""
-    return (att.depth_mean(r) - ctl.depth_mean(r)).mean(1)
+    return (att.depth_mean(r, feature, depth) - ctl.depth_mean(r, feature, depth)).mean(1)
 
 
 def check_gr1(claim: Claim, m: GraphArms):
@@ -66,9 +66,10 @@ def check_gr1(claim: Claim, m: GraphArms):
     att, ctl = m.att, m.ctl
     _paired(att, ctl)
     r, alpha = int(claim.param("rank")), float(claim.param("alpha"))
+    feature, depth = claim.param("feature"), claim.param("depth")  # the paper's reading: post-activation, depth mean
     S, K = att.seeds.shape
-    d_split = split_differentials(att, ctl, r)
-    d_runs = att.depth_mean(r) - ctl.depth_mean(r)  # [S,K]
+    d_split = split_differentials(att, ctl, r, feature, depth)
+    d_runs = att.depth_mean(r, feature, depth) - ctl.depth_mean(r, feature, depth)  # [S,K]
     mean_d, se_d = float(d_split.mean()), float(sem(d_split))
     t_crit = float(stats.t.ppf(1.0 - alpha, S - 1))
     t_stat, p_t = stats.ttest_1samp(d_split, 0.0, alternative="greater")
@@ -78,15 +79,15 @@ def check_gr1(claim: Claim, m: GraphArms):
         p_w = 1.0
     seed_sd = float(np.sqrt(d_runs.var(axis=1, ddof=1).mean())) if K > 1 else None
 
-    att_dm, ctl_dm = att.depth_mean(r).mean(1), ctl.depth_mean(r).mean(1)  # [S]
+    att_dm, ctl_dm = att.depth_mean(r, feature, depth).mean(1), ctl.depth_mean(r, feature, depth).mean(1)  # [S]
     acc_a, acc_c = att.test_acc.mean(1), ctl.test_acc.mean(1)
     acc_d = acc_a - acc_c
     p_acc = float(stats.ttest_1samp(acc_d, 0.0).pvalue) if np.ptp(acc_d) > 0 else 1.0
     winner = "GAT" if acc_d.mean() > 0 else "GCN" if acc_d.mean() < 0 else "tie"
     paper = claim.paper_values.get(att.graph)
 
-    per_layer_a = att.ve_at(r).reshape(S * K, -1)
-    per_layer_c = ctl.ve_at(r).reshape(S * K, -1)
+    per_layer_a = att.ve_at(r, feature).reshape(S * K, -1)
+    per_layer_c = ctl.ve_at(r, feature).reshape(S * K, -1)
     checks = [Check(
         f"depth-mean VE@{r} differential ({att.arm} − {ctl.arm}) > 0 (one-sided paired t across {S} splits, α={alpha})",
         mean_d, claim.comparator, claim.threshold, t_crit * se_d,
@@ -95,7 +96,8 @@ def check_gr1(claim: Claim, m: GraphArms):
     acc_note = (f"test accuracy {att.arm} {acc_a.mean():.3f} ± {sem(acc_a):.3f} vs {ctl.arm} "
                 f"{acc_c.mean():.3f} ± {sem(acc_c):.3f} ({winner} higher, paired two-sided p = {p_acc:.2g}; "
                 f"reported, not a condition of the claim)")
-    summary = (f"VE@{r} depth mean {att.arm} {att_dm.mean():.3f} vs {ctl.arm} {ctl_dm.mean():.3f}: differential "
+    what = "depth mean" if (feature, depth) == ("post", "mean") else f"{'depth mean' if depth == 'mean' else 'last layer'} of the {feature} features"
+    summary = (f"VE@{r} {what} {att.arm} {att_dm.mean():.3f} vs {ctl.arm} {ctl_dm.mean():.3f}: differential "
                f"{mean_d:+.3f} ± {se_d:.3f} (SEM over {S} splits × {K} seeds; SD over splits {d_split.std(ddof=1):.3f}"
                + (f", within-split seed SD {seed_sd:.3f}" if seed_sd is not None else "")
                + ")" + (f"; paper {paper:+.3f}" if paper is not None else ""))

@@ -112,9 +112,10 @@ def test_arms_are_width_and_depth_matched():
     for arm in G.ARMS:
         model = G.build_model(arm, x.shape[1], 5, rec).eval()
         _, feats = model(x, ei, return_layers=True)
-        widths[arm] = [tuple(f.shape) for f in feats]
-    assert len(widths["gat"]) == GR1.param("n_layers")
-    assert widths["gat"] == widths["gcn"] == widths["gat_uniform"] == [(x.shape[0], GR1.param("hidden"))] * GR1.param("n_layers")
+        assert set(feats) == set(G.FEATURES)
+        widths[arm] = [tuple(f.shape) for k in G.FEATURES for f in feats[k]]
+    assert len(widths["gat"]) == GR1.param("n_layers") * len(G.FEATURES)
+    assert widths["gat"] == widths["gcn"] == widths["gat_uniform"] == [(x.shape[0], GR1.param("hidden"))] * (GR1.param("n_layers") * len(G.FEATURES))
 
 
 def test_recipe_hash_tracks_every_training_field():
