@@ -154,6 +154,29 @@ def bootstrap_onsets(max_shares: dict, threshold: float, reps: int, seed: int) -
     return out
 
 
+def checkpoint_readings(curves: dict, order, thr: float) -> list[dict]:
+    """PR-1 read at every shared training checkpoint of its entries (point estimates from each entry's own
+    trajectory profile, no bootstrap): the onset depth of each scheme (None = never) and what the rule would
+    read there — censored (inconclusive) where a scheme never onsets, else whether the order holds. Reported,
+    not deciding: it shows whether the verdict depends on the training budget (issue 22 item 3)."""
+    trajs = {k: ((curves or {}).get(k) or {}).get("trajectory") or [] for k in order}
+    n = min((len(t) for t in trajs.values()), default=0)
+    out = []
+    for i in range(n):
+        ons = {}
+        for k in order:
+            prof = np.asarray(trajs[k][i]["profile"], float)
+            d = float(stats.onset_depth(prof, thr))
+            ons[k] = d if d <= prof.size else None
+        if any(v is None for v in ons.values()):
+            reading = "censored (inconclusive)"
+        else:
+            ok = all(ons[b] > ons[a] for a, b in zip(order[:-1], order[1:]))
+            reading = "ordered" if ok else "not ordered"
+        out.append({"tokens": trajs[order[0]][i].get("tokens"), "onsets": ons, "reading": reading})
+    return out
+
+
 def _summ(ms, thr, comp):
     prof = _profile(ms)
     o = stats.onset(prof, thr)
@@ -216,6 +239,12 @@ def check_pr1(claim: Claim, m: BrakeOrdering):
                + ", ".join(f"×{s:g}: {fmt(ssum[s])}" for s in scales)
                + f" (Spearman ρ {rho:.2f}); peak ×0 {ssum[scales[0]]['peak']:.3f} → ×{scales[-1]:g} "
                f"{ssum[scales[-1]]['peak']:.3f}")
+    ckpts = checkpoint_readings(m.curves, order, thr)
+    if ckpts:
+        fmt_on = lambda v: "never" if v is None else f"{v:.2f}"  # noqa: E731
+        summary += ("; at every training checkpoint (information, not deciding: "
+                    + "; ".join(f"{c['tokens'] / 1e6:.2f} M tokens " + "/".join(fmt_on(c['onsets'][k]) for k in order)
+                                + f" → {c['reading']}" for c in ckpts) + ")")
     if all(summ[k]["onset_depth"] > L for k in order):
         summary += (f". No positional scheme reaches the {thr:.2f} onset threshold at any layer (highest peak "
                     f"{peak:.3f}), so there are no onsets to order")
@@ -231,6 +260,7 @@ def check_pr1(claim: Claim, m: BrakeOrdering):
                "sweep_check": sweep_check.describe(), "sweep_check_passed": sweep_check.passed,
                "seed_onsets": seed_onsets, "seed_sd": sd_seed, "lm_gains": lm_gains,
                "n_layers": L, "onset_threshold": thr, "completion_threshold": comp, "training_curves": m.curves or {},
+               "checkpoints": ckpts,
                "peak_order_holds": bool(all(summ[a]["peak"] > summ[b]["peak"] for a, b in zip(order[:-1], order[1:])))},
         provenance=m.provenance or {},
         premises={**_gains(lm_gains), "max_scheme_peak": peak,

@@ -1045,3 +1045,19 @@ def test_trajectory_figure_and_table_render(tmp_path):
     table = trajectory_table(entries)
     assert "0.250 (L3) vs 0.042" in table and "NoPE transformer" in table and "not recorded" in table
     assert trajectory_figure({"mamba": entries["mamba"]}, tmp_path / "none.png") is None
+
+
+def test_pr1_reads_every_training_checkpoint():
+    """Issue 22 item 3: PR-1's reading at each training checkpoint (point estimates, not deciding), so a reader
+    sees whether the verdict depends on the budget: censored while a scheme never onsets, ordered when it is."""
+    from claims.checks_zoo import checkpoint_readings
+
+    early, mid, late, flat = ([0.1, 0.3, 0.4, 0.5], [0.1, 0.15, 0.3, 0.4], [0.1, 0.12, 0.15, 0.3], [0.1] * 4)
+    tr = lambda *profiles: {"trajectory": [{"tokens": 1000 * (i + 1), "profile": p} for i, p in enumerate(profiles)]}  # noqa: E731
+    curves = {"nope": tr(flat, early), "rope": tr(flat, mid), "alibi": tr(early, late)}
+    got = checkpoint_readings(curves, ["nope", "rope", "alibi"], 0.2)
+    assert [c["reading"] for c in got] == ["censored (inconclusive)", "ordered"]
+    assert got[0]["onsets"]["nope"] is None and got[1]["onsets"]["nope"] < got[1]["onsets"]["rope"]
+    curves["alibi"] = tr(early, early)
+    assert checkpoint_readings(curves, ["nope", "rope", "alibi"], 0.2)[1]["reading"] == "not ordered"
+    assert checkpoint_readings({}, ["nope"], 0.2) == []
