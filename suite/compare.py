@@ -281,6 +281,11 @@ def write_compare(docs, out: Path) -> dict:
                     for d in docs)
     intro = ("Claims about each model (the paper-wide claims — algebra, graphs, trained-here zoo — are the same in "
              "every report and are not repeated). Cell: verdict (headline number; ⚠ fragile when a declared alternative choice flips it; what the verdict stands on). Read from: " + src + ".")
+    stands = [f"{d['model']}: {t}" for d in docs
+              for t in [next((r["stands_on"]["text"].split("; regime")[0] for r in model_rows(d).values()
+                              if (r.get("stands_on") or {}).get("kind")), "")] if t]
+    if stands:
+        intro += " What each stands on — " + "; ".join(stands) + "."
     na = not_applicable_anywhere(docs)
     na_line = f"Not applicable to any of these models (architecture): {', '.join(na)}." if na else ""
     md = ["# collapse-claims — cross-model comparison", "", intro, "", "## Verdicts", "", _md_table(mh, mb), "", na_line, ""]
