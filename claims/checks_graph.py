@@ -125,7 +125,9 @@ def check_gr1(claim: Claim, m: GraphArms):
         provenance={**att.provenance, "control": {k: ctl.provenance.get(k) for k in ("arm", "recipe_hash", "runs_from_cache")}},
         # headroom: the paper's differential must fit between the control's VE@r and 1 (VE ≤ 1 by construction);
         # a graph the paper does not report has no differential to fit (0)
-        premises={"ve_headroom": 1.0 - float(ctl_dm.mean()), "paper_differential": float(paper or 0.0)},
+        # headroom_for = "sign" (the panel's alternative): room for any positive differential, not the paper's size
+        premises={"ve_headroom": 1.0 - float(ctl_dm.mean()),
+                  "paper_differential": float(paper or 0.0) if claim.param("headroom_for") == "paper" else 0.0},
     )
     if paper is not None:  # this graph's Table 6 value, not all three
         res.paper = {"differential": paper}

@@ -86,6 +86,8 @@ def concentration_premise(conc, uniform, prefix: str = "") -> dict:
 
 
 def _mamba_premises(m) -> dict:
+    """Functioning model and concentration of Mamba's operator R against its own uniform reference (each row's
+    mass spread uniformly over its sources: R is unnormalised, so H_T/T is not its uniform level)."""
     return {"lm_gain_nats": m.lm_gain(), **concentration_premise(m.conc, m.uniform_rows)}
 
 
@@ -446,11 +448,12 @@ def check_tf8(claim, rec):
                          "depth": (np.arange(tmean.size) + 1) / tmean.size}
     gains = [rec.lm_gain] + [t.get("lm_gain") for t in transformers.values()]
     gains = [math.nan if g is None else float(g) for g in gains]
-    # censoring: a side that never reaches the onset threshold has no onset to order (+inf 'later' is vacuous)
-    onsets = [r_on] + [onset_fraction(profile(t["conc"])[0], thr, never=NEVER) for t in transformers.values()]
+    # censoring, pair by pair: the side predicted to onset *later* (the recurrent router) must be observed —
+    # a censored later side makes 'later' vacuous; a censored *earlier* side (a transformer that never onsets)
+    # against an observed recurrent onset refutes the order, and its check reads it (+inf < finite fails)
     premises = {"lm_gain_nats": math.nan if any(math.isnan(g) for g in gains) else min(gains),
                 **concentration_premise(rec.conc, rec.uniform, prefix="recurrent_"),
-                "onsets_observed": float(all(np.isfinite(o) for o in onsets))}
+                "onsets_observed": float(np.isfinite(r_on))}
     return evaluate(claim, rec.label, checks,
                     measured={"recurrent_onset_pct": _pct(r_on), "recurrent_peak": r_peak},
                     null="the pretrained transformers of this run",

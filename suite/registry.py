@@ -337,7 +337,8 @@ DECISION_FIELDS = ("quantity", "comparator", "threshold", "null", "params", "tol
 
 def decision_fingerprint(claim: Claim) -> str:
     """sha256 of the claim's decision-relevant fields (:data:`DECISION_FIELDS`); bookkeeping (notes,
-    source, statement, expected verdicts, changelog, alternatives) does not enter it."""
+    source, statement, expected verdicts, changelog, alternatives, a premise's wording) does not enter it.
+    The check functions' code is not fingerprinted: a change there bumps the version by review."""
     import hashlib
     import json
     from dataclasses import asdict, is_dataclass
@@ -352,6 +353,9 @@ def decision_fingerprint(claim: Claim) -> str:
         return v
 
     doc = {k: norm(getattr(claim, k)) for k in DECISION_FIELDS}
+    # a premise decides by its quantity, comparator, threshold / reference and z; its statement and source are
+    # its wording (a reworded shared premise does not change any claim's rule)
+    doc["preconditions"] = [{k: v for k, v in p.items() if k not in ("statement", "source")} for p in doc["preconditions"]]
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

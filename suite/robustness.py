@@ -40,8 +40,14 @@ def panel(claim: Claim, check: Callable, measurement, verdict: str) -> dict:
         rows.append(row)
     run = [r for r in rows if "verdict" in r]
     flips = [r["name"] for r in run if r["verdict"] != verdict]
-    mark = FRAGILE if flips else (ROBUST if run else UNASSESSED)
-    return {"mark": mark, "flips": flips, "alternatives": rows}
+    # an inconclusive verdict that no alternative moves says nothing about the checks' choices (the premise
+    # decided it, and a premise's own z / reference is not an alternative): not assessed, not robust
+    premise_bound = verdict == "inconclusive" and not flips
+    mark = FRAGILE if flips else (UNASSESSED if premise_bound or not run else ROBUST)
+    out = {"mark": mark, "flips": flips, "alternatives": rows}
+    if premise_bound and run:
+        out["why"] = "premise not met"
+    return out
 
 
 def mark_text(robustness: dict | None) -> str:
@@ -52,6 +58,8 @@ def mark_text(robustness: dict | None) -> str:
     if mark == FRAGILE:
         return f"fragile (flips under: {'; '.join(robustness.get('flips') or [])})"
     if mark == UNASSESSED:
+        if robustness.get("why"):
+            return f"not assessed ({robustness['why']}: no declared alternative decides it)"
         pending = [a["name"] for a in robustness.get("alternatives") or [] if "not_run" in a]
-        return "not assessed" + (f" (on request: {'; '.join(pending)})" if pending else " (no alternative declared)")
+        return "not assessed" + (f" (not run: {'; '.join(pending)})" if pending else " (no alternative declared)")
     return mark

@@ -9,6 +9,9 @@ regime: the family's premises hold (``[[policy]]`` in ``claims/registry/premises
 regime is the claim's own prediction (registry ``regime_check``), that check passed too."""
 from __future__ import annotations
 
+#: what a row outside its claim's regime adds to its label (a not-reproduced verdict there stands, as measured on the
+#: stand-in, and is no refutation of the paper's claim about the models it measured)
+OUTSIDE = ": a stand-in outside the claim's regime, its verdict does not speak for the paper's models"
 PAPER, PRETRAINED, TRAINED, ALGEBRA, MIXED = (
     "the paper's model", "another pretrained model", "trained here", "no model (algebra)", "several models")
 
@@ -57,8 +60,7 @@ def stands_on(result, *, trained_here: bool, paper_models=(), tokens: dict | Non
             amount = ("; ".join(f"{e} {t / 1e6:.2f} M" for e, t in sorted(toks.items())) + " tokens") if len(tk) > 1 \
                 else (f"{tk[0] / 1e6:.2f} M tokens" if tk else "tokens not recorded")
             what = f"{label.removeprefix('zoo-').removeprefix('zoo: ')}, {amount}"
-        state = ("" if reached is None else
-                 "; regime reached" if reached else f"; regime NOT reached ({why}): cannot refute")
+        state = ("" if reached is None else "; regime reached" if reached else f"; regime NOT reached ({why}){OUTSIDE}")
         return {"kind": TRAINED, "text": f"{TRAINED}: {what}{state}", "regime_reached": reached}
     hub = prov.get("hub_id") or prov.get("model") or label
     if hub in paper_models and not prov.get("quantisation"):
@@ -67,5 +69,5 @@ def stands_on(result, *, trained_here: bool, paper_models=(), tokens: dict | Non
     quant = prov.get("quantisation")
     text = f"{PRETRAINED}: {hub}" + (f", {quant}" if quant else "") + f", {variant}"
     if reached is False:
-        text += f"; regime NOT reached ({why})"
+        text += f"; regime NOT reached ({why}){OUTSIDE}"
     return {"kind": PRETRAINED, "text": text, "regime_reached": reached}

@@ -421,10 +421,10 @@ def test_mb1_controls():
     never = [0.05] * 10
     res = cr.check_mb1(c, _rec(_mamba_meas(never), "x"))
     assert res.verdict == "not reproduced" and all(p.passed for p in res.preconditions)
-    # the family's premise (v4, issue 22): a router at or below its own uniform level is outside the regime
-    # the recurrent claims are about — inconclusive, like RW-1..3 on the same fact (v3 read it as a refutation)
-    flat = cr.check_mb1(c, _rec(_mamba_meas(LATE, uniform=0.3), "x"))
-    assert flat.verdict == "inconclusive" and "concentration-above-uniform" in flat.premise_text()
+    # MB-1 is the recurrent policy's exception (its prediction implies a concentration above uniform): a router
+    # at the uniform level refutes it rather than reading inconclusive
+    assert cr.check_mb1(c, _rec(_mamba_meas([0.03] * 10), "x")).verdict == "not reproduced"
+    assert "concentration-above-uniform" not in {p.id for p in c.preconditions}
 
 
 def test_mb2_controls():
@@ -501,7 +501,7 @@ def test_mamba_premises(cid):
     broken = fn(c, _rec(_mamba_meas(LATE, gain=0.5), "x"))  # the model does not predict the text
     assert broken.verdict == "inconclusive" and "functioning-model" in broken.premise_text()
     flat = fn(c, _rec(_mamba_meas(LATE, uniform=0.3), "x"))  # the operator sits below its own uniform level
-    assert flat.verdict == "inconclusive"  # the family's premise, MB-1 included (v4)
+    assert flat.verdict == ("reproduced" if cid == "MB-1" else "inconclusive")  # MB-1: the policy's exception
 
 
 BLIND = {0.0: H128, 0.01: 0.041, 0.03: 0.039, 0.1: 0.035, 0.3: 0.030, 1.0: 0.025, 3.0: 0.020, 10.0: 0.016,
@@ -661,8 +661,10 @@ def test_tf8_censored_onset_is_inconclusive():
     res = cr.check_tf8(c, _tf8_inputs(never, TF_PROFILE))
     assert all(ch.passed for ch in res.checks)  # the checks alone would read reproduced
     assert res.verdict == "inconclusive" and "onsets-observed" in res.premise_text()
-    # and a transformer that never onsets is censored the same way
-    assert cr.check_tf8(c, _tf8_inputs(REC_PROFILE, [0.1, 0.15, 0.18, 0.19, 0.19, 0.19])).verdict == "inconclusive"
+    # a censored *earlier* side decides: a transformer that never onsets against a recurrent router that does
+    # refutes 'transformers onset earlier' (pair by pair: censoring can refute an order, not confirm one)
+    res = cr.check_tf8(c, _tf8_inputs(REC_PROFILE, [0.1, 0.15, 0.18, 0.19, 0.19, 0.19]))
+    assert res.verdict == "not reproduced" and all(p.passed for p in res.preconditions), res.message()
 
 
 # ----------------------------------------------------------------------------- MB-4/5, RW-5/6: key geometry

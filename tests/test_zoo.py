@@ -331,6 +331,13 @@ def test_pr1_no_onset_is_inconclusive():
     assert "onsets-observed" in r.premise_text()
 
 
+def test_pr1_censored_earlier_scheme_refutes():
+    """Pair by pair: NoPE (predicted earliest) never onsets while RoPE and ALiBi do — the order is refuted by
+    the censoring itself, not hidden behind a premise."""
+    r = _pr1({"nope": FLAT, "rope": MID, "alibi": LATE}, sweep_profiles={0.0: FLAT, 8.0: FLAT})
+    assert r.verdict == "not reproduced" and all(p.passed for p in r.preconditions), r.message()
+
+
 def test_pr1_censored_pair_is_inconclusive():
     """Issue 22 item 3: NoPE onsets, RoPE and ALiBi never do — 'alibi − rope 0 > 0' was a censored tie read as
     not reproduced (v2); now no ordering with a censored side is read."""
