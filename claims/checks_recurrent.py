@@ -31,7 +31,8 @@ import numpy as np
 import torch
 
 from fixtures.measure import measure as measure_transformer
-from fixtures.models import DEFAULT_MODEL, ModelSpec, WeightsUnavailable, in_local_hub_cache, load_config, resolve
+from fixtures.models import (DEFAULT_MODEL, PAPER_MAMBA, PAPER_RWKV, ModelSpec, WeightsUnavailable, in_local_hub_cache,
+                             load_config, resolve)
 from fixtures.recurrent import mamba_measurement, rwkv_measurement
 from fixtures.targets import model_targets, run_specs
 from probes.capture import attn_info
@@ -633,9 +634,7 @@ ROUTER_IDS = {"mamba": MB_IDS, "rwkv": RW_IDS}
 #: registry architecture classes of each router (fixtures.targets.architecture's, for targets known by name)
 ROUTER_ARCH = {"mamba": frozenset({"selective-ssm", "all-routers"}), "rwkv": frozenset({"rwkv4", "all-routers"})}
 ZOO_ROUTERS = ("mamba", "rwkv")  # the trained-here zoo's recurrent entries
-HUB_MAMBA = ("state-spaces/mamba-130m-hf", "state-spaces/mamba-370m-hf", "state-spaces/mamba-790m-hf",
-             "state-spaces/mamba-1.4b-hf")
-HUB_RWKV = ("RWKV/rwkv-4-169m-pile",)
+HUB_MAMBA, HUB_RWKV = PAPER_MAMBA, PAPER_RWKV  # the paper's recurrent checkpoints (fixtures.models)
 HUB_ENV = "COLLAPSE_CLAIMS_HUB_RECURRENT"
 
 

@@ -6,8 +6,6 @@ a mark beside the verdict, never in it), records the result for the report and t
 into the test's outcome (``suite.outcome.conclude``)."""
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from fixtures.models import WeightsUnavailable
@@ -15,6 +13,7 @@ from fixtures.standing import stand_in
 from suite.family import skip_reason
 from suite.outcome import conclude
 from suite.robustness import panel
+
 
 def test_claim(audit_case, claims, measurements, options, record_claim):
     claim, target = claims[audit_case.cid], audit_case.target
