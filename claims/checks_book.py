@@ -38,7 +38,7 @@ from fixtures.targets import architecture, model_targets, run_specs
 from fixtures.zoo import entry_info, entry_recipe, zoo_entry_dir
 from fixtures.zoo_measure import transformer_measurement
 from probes import decay
-from probes.stats import bootstrap_counts, pearson, sem, sink_mass, uniform_sink_mass
+from probes.stats import bootstrap_counts, least_lm_gain, lm_gain, pearson, sem, sink_mass, uniform_sink_mass
 from suite.family import Target
 from suite.provenance import collect
 from suite.registry import Claim, registry
@@ -138,16 +138,20 @@ def native_point(summary: dict) -> dict:
 def sweep_premises(summary: dict) -> dict:
     """Premise quantities of BK-1/BK-2 on the native-θ model (registry ``preconditions``):
     ``sink_mass`` (± ``sink_mass_se``, SEM over sequences) against ``uniform_sink_mass``, and
-    ``lm_gain_nats`` = unigram NLL − model NLL of the same windows. A summary without the
+    ``lm_gain_nats`` = unigram NLL − model NLL of the same windows; ``intervened_lm_gain_nats``: the
+    least of the same gain over the rescaled-θ points (the ``intervened-model-functions`` premise). A summary without the
     unigram baseline raises ``KeyError`` (the premise would go untested)."""
     nat = native_point(summary)
     uni = summary.get("unigram_nll")
     if uni is None or nat.get("nll") is None:
         raise KeyError(f"{summary.get('label')}: the θ sweep carries no unigram baseline / native loss "
                        f"(unigram_nll={uni!r}, nll={nat.get('nll')!r}); the functioning-model premise needs both")
+    rescaled = [p.get("nll") for p in summary["points"] if float(p["factor"]) != 1.0]
     return {"sink_mass": float(nat["sink"]), "sink_mass_se": float(nat["sink_sem"]),
             "uniform_sink_mass": uniform_sink_mass(int(summary["T"])),
-            "lm_gain_nats": float(uni) - float(nat["nll"])}
+            "lm_gain_nats": lm_gain(uni, nat["nll"]),
+            # the rescaled-θ models (BK-1/2/6's intervention): the least functioning of them
+            "intervened_lm_gain_nats": least_lm_gain(uni, rescaled)}
 
 
 def _col(pts, key):

@@ -26,7 +26,7 @@ from fixtures.measure import measure as attention_pass
 from fixtures.residual import clamp_measurement, residual_stats
 from fixtures.targets import model_targets
 from probes import residual
-from probes.stats import pearson, sem, uniform_sink_mass
+from probes.stats import least_lm_gain, pearson, sem, uniform_sink_mass
 from suite.family import Target
 from suite.provenance import collect
 from suite.registry import Claim, registry
@@ -254,8 +254,8 @@ def check_ma3(claim: Claim, m: MassiveMeasurement) -> ClaimResult:
     # the intervened model must still predict the text (the functioning-model premise, read on the clamped
     # model): unigram NLL − clamped NLL, the unigram NLL being the unclamped model's NLL + its LM gain
     nll_m = None if clamp_massive is None else clamp_massive.nll
-    prem["intervened_lm_gain_nats"] = (float("nan") if nll_m is None or base_nll is None
-                                       else float(sink["lm_gain"]) + float(base_nll) - float(nll_m))
+    unigram = None if base_nll is None else float(sink["lm_gain"]) + float(base_nll)
+    prem["intervened_lm_gain_nats"] = least_lm_gain(unigram, [nll_m])
     if not streams:
         prem["intervened_lm_gain_nats"] = prem["lm_gain_nats"]  # nothing clamped: the model is the unclamped one
         c1 = Check("fraction of the sink's excess over uniform removed by the clamp", float("nan"), ">=", frac_need,
@@ -292,7 +292,6 @@ def check_ma3(claim: Claim, m: MassiveMeasurement) -> ClaimResult:
             f"{frac:.1%} of its excess over uniform ({u:.4f}); matched null clamp (coordinates "
             f"{sorted(set(info.get('null_of', {}).values())) if info else '?'}) → {cn.mean():.3f} ({frac_null:.1%}). "
             f"‖Δh‖ at position 0 per clamp: massive {dn_m.mean():.4g}, null {dn_n.mean():.4g}{nll_txt}.")
-    unigram = None if base_nll is None else float(sink["lm_gain"]) + float(base_nll)
     sun, sun_txt = _contrast_text("Sun et al.'s mean-value replacement (the value's mean at position 0 over sequences)",
                                   m.clamp_sun_mean, float(b.mean()), lay, unigram)
     zero, zero_txt = _contrast_text("set to zero", m.clamp_zero, float(b.mean()), lay, unigram)

@@ -37,7 +37,7 @@ from fixtures.recurrent import mamba_measurement, rwkv_measurement
 from fixtures.targets import model_targets, run_specs
 from probes.capture import attn_info
 from probes.geometry import gaussian_norm_cv_baseline, gaussian_ve_null_chunked, mp_ve_null, ve_from_eigvals
-from probes.stats import (onset_fraction, pearson, pooled_cv_bootstrap, pooled_cv_bootstrap_sums, relative_spread, sem,
+from probes.stats import (least_lm_gain, onset_fraction, pearson, pooled_cv_bootstrap, pooled_cv_bootstrap_sums, relative_spread, sem,
                           uniform_share)
 from suite.errors import UsageError
 from suite.family import Target
@@ -92,11 +92,16 @@ def _mamba_premises(m) -> dict:
     return {"lm_gain_nats": m.lm_gain(), **concentration_premise(m.conc, m.uniform_rows)}
 
 
-def _rwkv_premises(m) -> dict:
-    """Functioning model and concentration of the learned-decay operator (s = 1, the model as trained)."""
+def _rwkv_premises(m, intervened=()) -> dict:
+    """Functioning model and concentration of the learned-decay operator (s = 1, the model as trained); with
+    ``intervened`` (the decay scales of the re-run passes the decision reads) also the least LM gain among
+    those changed models (the ``intervened-model-functions`` premise)."""
     i = m.index(LEARNED)
-    return {"lm_gain_nats": m.lm_gain(LEARNED),
-            **concentration_premise(m.conc[i], uniform_share(m.colshare.shape[-1]))}
+    out = {"lm_gain_nats": m.lm_gain(LEARNED),
+           **concentration_premise(m.conc[i], uniform_share(m.colshare.shape[-1]))}
+    if intervened:
+        out["intervened_lm_gain_nats"] = least_lm_gain(m.unigram_nll, [float(m.nll[m.index(s)]) for s in intervened])
+    return out
 
 
 # ----------------------------------------------------------------------------- measurement records
@@ -276,7 +281,7 @@ def check_rw1(claim, rec):
     return evaluate(claim, model_label, checks,
                     measured={"max_share_killed": float(mean.max()), "peak_learned": float(learned[j])},
                     null={"two_source_bound": bound, "uniform_share": uniform_share(T)},
-                    premises=_rwkv_premises(m),
+                    premises=_rwkv_premises(m, intervened=(math.inf,)),
                     summary=f"carry killed: max layer share {mean.max():.4f} (bound 2/T = {bound:.4f}); learned decay "
                             f"peak {learned[j]:.3f} (uniform H_T/T {uniform_share(T):.3f})",
                     per_layer={"killed": mean, "killed_sem": se, "learned": learned},
@@ -303,7 +308,7 @@ def check_rw2(claim, rec):
                     measured={"onset_no_decay_pct": _pct(o_full), "onset_learned_pct": _pct(o_learned),
                               "peak_no_decay": float(full.max()), "peak_learned": float(learned.max())},
                     null="onset of the learned decay",
-                    premises=_rwkv_premises(m),
+                    premises=_rwkv_premises(m, intervened=(NO_DECAY,)),
                     summary=f"onset: no decay {_fmt_onset(_pct(o_full))}, learned {_fmt_onset(_pct(o_learned))}",
                     per_layer={"no_decay": full, "learned": learned},
                     extra={"router": "rwkv", "onset_threshold": thr}, provenance=_prov(m))
@@ -359,7 +364,7 @@ def check_rw3(claim, rec):
                     measured={"peak_full_carry": float(peaks[0]), "peak_heavy_decay": float(peaks[-1]),
                               "rise": total, "blind_rise": blind_total},
                     null={"content_blind_peaks": blind, "content_blind_rise": blind_total},
-                    premises=_rwkv_premises(m),
+                    premises=_rwkv_premises(m, intervened=[s for s in scales if s != LEARNED]),
                     summary=f"peak over {len(scales)} decay scales: {peaks[0]:.3f} (s={scales[0]:g}) → "
                             f"{peaks[-1]:.3f} (s={scales[-1]:g}); content-blind router "
                             f"{blind[0]:.3f} → {blind[-1]:.3f}",
@@ -407,7 +412,7 @@ def check_rw4(claim, rec):
                     measured={"full_r_norm": mean(rn_f), "full_r_pos": mean(rp_f), "learned_r_norm": mean(rn_l),
                               "learned_r_pos": mean(rp_l), "heavy_r_norm": mean(rn_h), "heavy_r_pos": mean(rp_h)},
                     null={"r": 0.0},
-                    premises=_rwkv_premises(m),
+                    premises=_rwkv_premises(m, intervened=(full, heavy)),
                     summary=f"full carry r(norm) {mean(rn_f):+.2f} / r(pos) {mean(rp_f):+.2f}; learned "
                             f"{mean(rn_l):+.2f}/{mean(rp_l):+.2f}; heavy (s={heavy:g}) "
                             f"{mean(rn_h):+.2f}/{mean(rp_h):+.2f}",

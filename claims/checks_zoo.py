@@ -587,6 +587,8 @@ def check_ar2(claim: Claim, m: DepthRouting):
                f"top share; random probes over the non-current sources give {probe_mean:.3f}; uniform over them "
                f"{uni_nc:.3f}")
     gain = lm_gain(trained.provenance, trained.nll)
+    # the offset models (the intervention): unigram of the same windows − each re-run pass's measured NLL
+    gain_iv = stats.least_lm_gain((trained.provenance or {}).get("unigram_loss"), [sweep[o].nll for o in offs if o != 0.0])
     return evaluate(claim, m.label, checks,
                     measured={"current_plus": float(cur_hi.mean()), "current_minus": float(cur_lo.mean()),
                               "top_share_minus": float(top_lo.mean()), "top_share_trained": float(top_0.mean()),
@@ -607,7 +609,8 @@ def check_ar2(claim: Claim, m: DepthRouting):
                            "renormalised": {"max_share": float(top_ren.mean()), "embeddings": float(emb_ren.mean())}},
                     provenance=trained.provenance,
                     # float_tolerance on the reference: exactly uniform routing must not meet the premise on rounding
-                    premises={"lm_gain_nats": gain, "trained_current_share": float(cur_0.mean()),
+                    premises={"lm_gain_nats": gain, "intervened_lm_gain_nats": gain_iv,
+                              "trained_current_share": float(cur_0.mean()),
                               "trained_current_share_se": float(stats.sem(cur_0)), "uniform_share": uni + ftol,
                               **_routing_premise(trained, ftol)})
 

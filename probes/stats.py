@@ -15,6 +15,25 @@ import torch
 from scipy import stats as _scipy_stats
 
 
+# ----------------------------------------------------------------------------- language-model gain
+def lm_gain(unigram_nll, nll) -> float:
+    """Unigram NLL − model NLL of the same windows (nats/token): the functioning-model premise's quantity.
+    NaN when either is missing, so a premise never passes on an unmeasured loss."""
+    if unigram_nll is None or nll is None:
+        return math.nan
+    return float(unigram_nll) - float(nll)
+
+
+def least_lm_gain(unigram_nll, nlls) -> float:
+    """The least :func:`lm_gain` over several passes (the intervened-model-functions premise: every
+    intervened model the decision reads must function, so the least functioning one decides). NaN when
+    there is no pass or any loss is missing or not finite."""
+    vals = [lm_gain(unigram_nll, x) for x in nlls]
+    if not vals or any(not math.isfinite(v) for v in vals):
+        return math.nan
+    return min(vals)
+
+
 # ----------------------------------------------------------------------------- spread
 def sem(x, axis=0) -> np.ndarray:
     """Standard error of the mean along ``axis`` (ddof=1), the unit of our margins."""

@@ -35,6 +35,11 @@ Schema (checked by :func:`load_registry`, no model needed)::
     regime_check = "…"  optional: the name (prefix) of the check that says the measured model is in
                        the regime the claim is about, where that regime is the claim's own
                        prediction (so it cannot be a premise); the stand-in label reports it
+    [claim.intervention]  optional (see :class:`Intervention`): the claim reads a model changed by an
+                       intervention — kind "re-run" (the changed model runs on the text: it carries
+                       the ``intervened-model-functions`` premise, by the policy of every family) or
+                       "offline" (the change is applied to captured quantities, no changed model runs:
+                       ``what`` says why no intervened-model premise applies); ``what`` names the passes
 
 Families (``[[policy]]`` in ``premises.toml``): one premise policy per family, the shared premises
 every claim of the family carries on every model (``suite.registry.policy_violations``).
@@ -141,8 +146,25 @@ class Policy:
     exceptions: dict = field(default_factory=dict)  # claim id -> why it does not carry one of them
     aliases: dict = field(default_factory=dict)  # premise id -> the policy premise it stands for (TF-8's recurrent side)
 
+    intervention: str = ""  # applies to the claims whose [claim.intervention] kind is this (any family)
+
     def regime_premises(self) -> tuple[str, ...]:
         return tuple(self.premises) + tuple(self.aliases)
+
+
+INTERVENTION_KINDS = ("re-run", "offline")
+
+
+@dataclass(frozen=True)
+class Intervention:
+    """A claim that reads a changed model (DEVELOPERS: "an intervention that breaks the model … leaves
+    nothing to read"). ``re-run``: the changed model runs on the text, so its loss is measured and the
+    ``intervened-model-functions`` premise reads it (every intervened pass the decision reads);
+    ``offline``: the change is applied to captured quantities (no changed model predicts anything) and
+    ``what`` says so."""
+
+    kind: str
+    what: str
 
 
 @dataclass(frozen=True)
@@ -169,6 +191,7 @@ class Claim:
     changelog: tuple = ()  # Change entries, oldest first
     alternatives: tuple = ()  # Alternative entries (the robustness panel)
     regime_check: str = ""
+    intervention: Intervention | None = None
 
     def param(self, name: str):
         """A named constant of this claim; a missing one is a registry error, not a KeyError."""
@@ -267,7 +290,7 @@ def _parse(rec: dict, path: Path, premises: dict | None = None) -> Claim:
     changelog = _parse_changelog(rec, path)
     alternatives = _parse_alternatives(rec, path)
     known = set(REQUIRED) | {"paper_values", "params", "expected", "notes", "preconditions", "not_tested",
-                             "changelog", "alternatives", "regime_check"}
+                             "changelog", "alternatives", "regime_check", "intervention"}
     extra = set(rec) - known
     if extra:
         raise _problem(path, f"{cid}: unknown fields {sorted(extra)}")
@@ -281,7 +304,20 @@ def _parse(rec: dict, path: Path, premises: dict | None = None) -> Claim:
         expected=dict(rec.get("expected", {})), notes=rec.get("notes", ""), not_tested=rec.get("not_tested", ""), file=str(path),
         preconditions=_claim_preconditions(rec, path, premises or {}),
         changelog=changelog, alternatives=alternatives, regime_check=str(rec.get("regime_check", "")),
+        intervention=_parse_intervention(rec, path),
     )
+
+
+def _parse_intervention(rec: dict, path) -> Intervention | None:
+    iv = rec.get("intervention")
+    if iv is None:
+        return None
+    cid = rec["id"]
+    if not isinstance(iv, dict) or set(iv) != {"kind", "what"} or not str(iv["what"]).strip():
+        raise _problem(path, f"{cid}: [claim.intervention] needs exactly kind and what")
+    if iv["kind"] not in INTERVENTION_KINDS:
+        raise _problem(path, f"{cid}: intervention kind {iv['kind']!r} is not one of {INTERVENTION_KINDS}")
+    return Intervention(kind=str(iv["kind"]), what=str(iv["what"]))
 
 
 CHANGE_FIELDS = {"version", "date", "change", "why", "verdict_seen", "bumped", "commit"}
@@ -364,7 +400,11 @@ def policy_violations(reg: "Registry", policies: tuple) -> list[str]:
     out = []
     for pol in policies:
         for cid, c in reg.items():
-            if c.status != "implemented" or not (cid.split("-")[0] in pol.prefixes or cid in pol.claims):
+            if pol.intervention:
+                member = c.intervention is not None and c.intervention.kind == pol.intervention
+            else:
+                member = cid.split("-")[0] in pol.prefixes or cid in pol.claims
+            if c.status != "implemented" or not member:
                 continue
             have = {p.id for p in c.preconditions}
             have |= {pol.aliases[i] for i in have if i in pol.aliases}
@@ -406,7 +446,8 @@ def load_registry(directory: Path | str = REGISTRY_DIR) -> Registry:
                 policies.append(Policy(family=rec["family"], prefixes=tuple(rec.get("prefixes", [])),
                                        claims=tuple(rec.get("claims", [])), premises=tuple(rec["premises"]),
                                        source=rec["source"], exceptions=dict(rec.get("exceptions", {})),
-                                       aliases=dict(rec.get("aliases", {}))))
+                                       aliases=dict(rec.get("aliases", {})),
+                                       intervention=str(rec.get("intervention", ""))))
             except KeyError as exc:
                 raise _problem(path, f"policy {rec.get('family', '?')} lacks {exc.args[0]}") from None
     for path, data in docs:

@@ -170,6 +170,9 @@ def _details(rows) -> str:
             out.append("")
             out.append(str(r["summary"]))
         pre = r.get("preconditions") or []
+        if c.intervention is not None:
+            out.append("")
+            out.append(f"Intervention ({c.intervention.kind}): {c.intervention.what}.")
         if pre:
             out.append("")
             out.append("Premises (evaluated first; a failed one makes the verdict inconclusive):")

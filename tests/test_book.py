@@ -295,7 +295,7 @@ def test_bk1_positive_control_planted_static_sink(planted_static):
     assert res.verdict == "reproduced", res.message()
     assert min(res.measured["sink"]) > 0.5
     assert res.extra["all_pairs_protocol"] == "all_pairs_without_key0"
-    assert [c.passed for c in res.preconditions] == [True, True]
+    assert [c.passed for c in res.preconditions] == [True, True, True]
 
 
 def test_bk1_negative_control_sink_moves_with_theta(planted_rotary):
@@ -380,6 +380,31 @@ def test_bk1_premise_no_sink_is_inconclusive(planted_static):
 def test_bk1_premise_model_that_does_not_work_is_inconclusive(planted_static):
     res = checks_book.check_bk1(registry()["BK-1"], _sweep(works(planted_static, gain=0.1), "no-lm"))
     assert res.verdict == "inconclusive", res.message()
+
+
+def test_theta_sweep_reads_nothing_on_a_broken_rescaled_model():
+    """Issue 22 item 4: the θ rescale is an intervention; a rescaled point whose model no longer predicts the text
+    (loss above the unigram baseline) makes the sweep's verdict inconclusive, whatever its checks say. BK-1, BK-2
+    and BK-6 read the premise from the same sweep_premises (each carries it: the intervened-models policy)."""
+    c = registry()["BK-2"]
+    for cid in ("BK-1", "BK-2", "BK-6"):
+        assert "intervened-model-functions" in {p.id for p in registry()[cid].preconditions}
+    summ = _bk2_summary([1.4, 1.6, 2.0], [0.38] * 3)
+    ok = checks_book.check_bk2(c, _sweep(summ, "works"))
+    pre = {p.name.split(":")[0]: p for p in ok.preconditions}
+    assert pre["premise intervened-model-functions"].passed
+    assert checks_book.sweep_premises(summ)["intervened_lm_gain_nats"] == pytest.approx(6.5 - 4.0)
+    summ["points"][-1]["nll"] = 7.0  # the largest θ: worse than the unigram 6.5
+    res = checks_book.check_bk2(c, _sweep(summ, "broken-at-large-theta"))
+    assert res.verdict == "inconclusive"
+    pre = {p.name.split(":")[0]: p for p in res.preconditions}
+    assert not pre["premise intervened-model-functions"].passed and pre["premise functioning-model"].passed
+    summ["points"][-1]["nll"] = None  # an unmeasured intervened loss never passes
+    assert checks_book.check_bk2(c, _sweep(summ, "unmeasured")).verdict == "inconclusive"
+    summ["points"][-1]["nll"] = 4.0
+    summ["points"][1]["nll"] = 7.0  # the native point (factor 1) is the model as used: functioning-model reads it
+    pre = {p.name.split(":")[0]: p for p in checks_book.check_bk2(c, _sweep(summ, "native-broken")).preconditions}
+    assert not pre["premise functioning-model"].passed and pre["premise intervened-model-functions"].passed
 
 
 def test_bk1_premise_quantities_must_be_supplied(planted_static):

@@ -117,6 +117,35 @@ def test_one_premise_policy_per_family(tmp_path, claim_extra, exc, ok):
             load_registry(tmp_path)
 
 
+IV_POLICY = ('[[premise]]\nid = "iv"\nquantity = "x"\ncomparator = ">"\nthreshold = 0.0\nstatement = "s"\nsource = "s"\n'
+             '[[policy]]\nfamily = "intervened"\nintervention = "re-run"\npremises = ["iv"]\nsource = "s"\n')
+
+
+@pytest.mark.parametrize("claim_extra, ok", [
+    ('[claim.intervention]\nkind = "re-run"\nwhat = "a clamp pass"\n', False),  # re-runs a changed model, no premise
+    ('[claim.intervention]\nkind = "re-run"\nwhat = "a clamp pass"\n[[claim.preconditions]]\nuse = "iv"\n', True),
+    ('[claim.intervention]\nkind = "offline"\nwhat = "rebuilt from captures: no changed model runs"\n', True),
+    ('', True),  # no intervention: the policy does not apply
+    ('[claim.intervention]\nkind = "sometimes"\nwhat = "w"\n', False),  # unknown kind
+    ('[claim.intervention]\nkind = "offline"\nwhat = ""\n', False),  # an offline one must say why
+])
+def test_every_intervened_model_carries_the_intervened_premise(tmp_path, claim_extra, ok):
+    """Issue 22 item 4: the intervened-models policy is derived from the claim's [claim.intervention] tag (not a
+    hand-kept list); the project's own re-run claims load only because each carries the premise."""
+    (tmp_path / "p.toml").write_text(IV_POLICY)
+    (tmp_path / "x.toml").write_text(_rec(extra=claim_extra))
+    if ok:
+        load_registry(tmp_path)
+    else:
+        with pytest.raises(errors.UsageError):
+            load_registry(tmp_path)
+    reg = registry()
+    rerun = sorted(cid for cid, c in reg.items() if c.intervention and c.intervention.kind == "re-run")
+    assert rerun == ["AR-2", "BK-1", "BK-2", "BK-6", "MA-3", "RW-1", "RW-2", "RW-3", "RW-4"]
+    assert all("intervened-model-functions" in {p.id for p in reg[c].preconditions} for c in rerun)
+    assert reg["MB-2"].intervention.kind == "offline"
+
+
 def test_the_projects_families_each_have_one_policy():
     reg = registry()
     fams = {p.family for p in reg.policies}

@@ -343,7 +343,7 @@ def test_rwkv_killed_carry_never_onsets(rwkv_dir):
     killed = m.conc[m.index(math.inf)].mean(1)
     assert stats.onset_fraction(killed, registry()["RW-1"].param("onset_threshold"), never=cr.NEVER) == math.inf
     assert np.all(killed <= 2.0 / 64 + 1e-9)
-    res = cr.check_rw1(_sans(registry()["RW-1"], "functioning-model"), _rec(m, "tiny"))
+    res = cr.check_rw1(_sans(registry()["RW-1"], "functioning-model", "intervened-model-functions"), _rec(m, "tiny"))
     assert res.verdict == "reproduced", res.message()  # positive control: a concentration, removed
     assert cr.check_rw1(registry()["RW-1"], _rec(m, "tiny")).verdict == "inconclusive"  # random init: no LM
     assert np.isfinite(m.nll).all() and m.nll.shape == (4,)
@@ -361,7 +361,7 @@ def test_rw1_fails_when_the_kill_does_not_take(rwkv_dir):
     ids = torch.randint(0, 64, (5, 64), generator=torch.Generator().manual_seed(5))
     m = fr.measure_rwkv(model, ids, [0.0, 1.0, 30.0, math.inf], 16, p["no_decay_time_decay"],
                         p["no_decay_time_decay"], "tiny-no-kill", unigram=unigram_nll(ids, ids))
-    res = cr.check_rw1(_sans(registry()["RW-1"], "functioning-model"), _rec(m, "tiny-no-kill"))
+    res = cr.check_rw1(_sans(registry()["RW-1"], "functioning-model", "intervened-model-functions"), _rec(m, "tiny-no-kill"))
     assert res.verdict == "not reproduced", res.message()
 
 
@@ -381,9 +381,9 @@ def test_content_blind_rwkv_reads_inconclusive_and_fails_the_rw3_null(tmp_path):
     assert np.allclose(m.conc, m.conc_blind[..., None], rtol=0, atol=1e-12)
     assert np.all(m.conc <= stats.uniform_share(64) + 1e-12)
     for cid, fn in (("RW-1", cr.check_rw1), ("RW-2", cr.check_rw2), ("RW-3", cr.check_rw3)):
-        res = fn(_sans(registry()[cid], "functioning-model"), _rec(m, "blind"))
+        res = fn(_sans(registry()[cid], "functioning-model", "intervened-model-functions"), _rec(m, "blind"))
         assert res.verdict == "inconclusive", (cid, res.message())
-    rw3 = cr.check_rw3(_sans(registry()["RW-3"], "functioning-model", "concentration-above-uniform"), _rec(m, "blind"))
+    rw3 = cr.check_rw3(_sans(registry()["RW-3"], "functioning-model", "concentration-above-uniform", "intervened-model-functions"), _rec(m, "blind"))
     assert rw3.checks[0].passed and rw3.checks[1].passed  # it does fall monotonically with decay ...
     assert not rw3.checks[2].passed and rw3.verdict == "not reproduced"  # ... but no more than decay geometry
 
@@ -620,6 +620,30 @@ def test_rwkv_premises(cid):
     flat = dataclasses.replace(good, conc=good.conc.copy())
     flat.conc[flat.index(1.0)] = 0.03  # the learned decay does not concentrate
     assert fn(c, _rec(flat, "x")).verdict == "inconclusive"  # the family's premise, RW-4 included (v4)
+
+
+@pytest.mark.parametrize("cid, broken_scale", [("RW-1", math.inf), ("RW-2", 0.0), ("RW-3", 30.0), ("RW-4", 0.0),
+                                                ("RW-4", 30.0)])
+def test_rwkv_intervened_model_must_function(cid, broken_scale):
+    """Issue 22 item 4: an intervened pass the decision reads whose model no longer predicts the text (its loss
+    above the unigram baseline) leaves nothing to read — inconclusive, whatever the checks say; a broken pass the
+    decision does not read (RW-1's kill for RW-2) changes nothing."""
+    fn = {"RW-1": cr.check_rw1, "RW-2": cr.check_rw2, "RW-3": cr.check_rw3, "RW-4": cr.check_rw4}[cid]
+    c = registry()[cid]
+    good = _rw4_meas(full=(0.36, -0.09), learned=(0.17, 0.20), heavy=(0.05, 0.43))
+    ok = fn(c, _rec(good, "x"))
+    assert ok.verdict == "reproduced" and "premise intervened-model-functions" in {p.name.split(":")[0]
+                                                                                 for p in ok.preconditions}
+    nll = good.nll.copy()
+    nll[good.index(broken_scale)] = good.unigram_nll + 0.5
+    res = fn(c, _rec(dataclasses.replace(good, nll=nll), "x"))
+    assert res.verdict == "inconclusive", res.message()
+    pre = {p.name.split(":")[0]: p for p in res.preconditions}
+    assert not pre["premise intervened-model-functions"].passed and pre["premise functioning-model"].passed
+    nll = good.nll.copy()
+    nll[good.index(math.inf)] = good.unigram_nll + 0.5  # the killed carry: only RW-1 reads it
+    assert fn(c, _rec(dataclasses.replace(good, nll=nll), "x")).verdict == ("inconclusive" if cid == "RW-1"
+                                                                             else "reproduced")
 
 
 def _tf8_inputs(rec_profile, tf_profile, rec_gain=2.0, tf_gain=3.0, seed=0):

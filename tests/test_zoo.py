@@ -725,11 +725,15 @@ def _minus_from_renormalised(trained, seed):
                               key_norm_mean=trained.key_norm_mean, offset=-10.0)
 
 
-def _ar2_sweep(trained_fn, minus=None, plus_fn=None, counts=COUNTS):
+def _ar2_sweep(trained_fn, minus=None, plus_fn=None, counts=COUNTS, nll=GOOD["val_loss"]):
+    """Trained routing and the ±10 offset passes; the offset models' measured loss ``nll`` (default: as good as
+    the trained model's, so the intervened-model premise holds)."""
     trained = _synthetic_routing(trained_fn, counts, seed=2)
-    return {-10.0: minus(trained) if minus else _minus_from_renormalised(trained, 1),
-            0.0: trained,
-            10.0: _synthetic_routing(plus_fn or _with_current(0.999), counts, seed=3)}
+    sweep = {-10.0: minus(trained) if minus else _minus_from_renormalised(trained, 1),
+             0.0: trained,
+             10.0: _synthetic_routing(plus_fn or _with_current(0.999), counts, seed=3)}
+    sweep[-10.0].nll = sweep[10.0].nll = nll
+    return sweep
 
 
 def test_ar2_positive_control():
@@ -737,6 +741,16 @@ def test_ar2_positive_control():
     block leaves the content hub on top, above the trained top share."""
     res = _ar("AR-2", _ar2_sweep(_with_current(0.5, hub=0, hub_share=0.8)))
     assert res.verdict == "reproduced", res.message()
+
+
+def test_ar2_reads_nothing_on_a_broken_offset_model():
+    """Issue 22 item 4: an offset model that no longer predicts the text (loss above the unigram baseline) leaves
+    nothing to read — the positive control reads inconclusive; an unmeasured offset loss never passes."""
+    for nll in (6.5, None):
+        res = _ar("AR-2", _ar2_sweep(_with_current(0.5, hub=0, hub_share=0.8), nll=nll))
+        assert res.verdict == "inconclusive", res.message()
+        pre = {p.name.split(":")[0]: p for p in res.preconditions}
+        assert not pre["premise intervened-model-functions"].passed and pre["premise functioning-model"].passed
 
 
 def test_ar2_hard_null_recency_only_router():
