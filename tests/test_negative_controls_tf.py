@@ -63,6 +63,39 @@ def test_tf1_passes_on_stratified_norms():
     assert r.verdict == "reproduced", r.message()
 
 
+def test_centred_key_norms_match_brute_force():
+    """The reducer's centred norms are ||k − mean of the sequence's keys|| per (layer, sequence, token, KV head)."""
+    k = lowrank_keys(4)
+    m = run(k)
+    want = (k - k.mean(2, keepdim=True)).norm(dim=-1).float().numpy()
+    np.testing.assert_allclose(m.key_norms(centred=True), want, rtol=1e-6)
+    np.testing.assert_allclose(m.key_norms(), k.norm(dim=-1).float().numpy(), rtol=1e-6)
+
+
+def test_tf1_key_bias_raw_versus_centred():
+    """Issue 22 item 7: stratified norms plus a large common key offset (a key bias). The raw norms are nearly
+    equal (the offset dominates): the registry's rule (raw keys, A4) reads not reproduced; the panel's
+    'keys centred' alternative reads the stratification and flips it — the verdict is marked fragile."""
+    from dataclasses import replace
+
+    from suite.robustness import panel
+
+    k = lowrank_keys(3)
+    bias = torch.zeros(D, dtype=torch.float64)
+    bias[0] = 40.0 * float(k.norm(dim=-1).mean())
+    m = run(k + bias)
+    c = REG["TF-1"]
+    raw = checks_tf.check_tf1(c, rec(m))
+    assert raw.verdict == "not reproduced", raw.message()
+    centred = checks_tf.check_tf1(replace(c, params=dict(c.params, centre_keys=True)), rec(m))
+    assert centred.verdict == "reproduced", centred.message()
+    p = panel(c, checks_tf.check_tf1, rec(m), raw.verdict)
+    assert "keys centred" in p["flips"]
+    # the zero-mean isotropic null stays below the baseline under both readings
+    g = run(gaussian_keys(2))
+    assert checks_tf.check_tf1(replace(c, params=dict(c.params, centre_keys=True)), rec(g)).verdict == "not reproduced"
+
+
 # ---------------------------------------------------------------- TF-2
 def test_tf2_fails_on_gaussian_keys():
     real, shuf = run(gaussian_keys(4)), run(gaussian_keys(5))
