@@ -44,6 +44,12 @@ def pytest_addoption(parser):
     g.addoption("--batch-size", type=int, default=8, help="sequences per forward batch")
     g.addoption("--all-claims", action="store_true",
                 help="with --model: also run the paper-wide claims (algebra, graphs, trained-here zoo, hub checkpoints)")
+    g.addoption("--perturb-weights", type=int, default=None, metavar="SEED",
+                help="audit each --model (default: the embedded model) with its weights perturbed at their "
+                     "quantisation step (GGUF models: <model>@qnoise<SEED>); feed its report to --panel-from")
+    g.addoption("--panel-from", default=None, metavar="REPORT",
+                help="latest.json of a --perturb-weights run: the robustness panel reads the perturbed verdicts "
+                     "(a verdict that differs marks the row fragile)")
     g.addoption("--bos", default="auto", choices=("auto", "always", "never"),
                 help="BOS at position 0 of each window: auto (as the model's tokenizer does by default), always, never")
 
@@ -56,6 +62,12 @@ def _options(config) -> RunOptions:
         models += [m for m in PAPER_MODELS if m not in models]
     # models named on the command line make the run model-scoped (only their claims decide it)
     scope = "model" if models and not config.getoption("--all-claims") else "all"
+    perturb = config.getoption("--perturb-weights")
+    if perturb is not None:  # the on-request panel alternative: the same models, weights perturbed
+        if perturb < 0:
+            raise errors.UsageError(errors.BAD_OPTION.format(option="--perturb-weights", problem="needs a non-negative seed"))
+        models = [f"{m}@qnoise{perturb}" for m in (models or [DEFAULT_MODEL])]
+        scope = "model" if not config.getoption("--all-claims") else "all"
     if not models:
         models = [DEFAULT_MODEL]
     from suite.options import ROOT, worker_device
@@ -79,6 +91,7 @@ def _options(config) -> RunOptions:
         batch_size=config.getoption("--batch-size"),
         bos=config.getoption("--bos"),
         scope=scope,
+        panel_from=config.getoption("--panel-from"),
     ))
 
 
@@ -106,6 +119,9 @@ def pytest_configure(config):
         if not hasattr(config, "workerinput"):  # once, on the controller
             for spec in config.stash[SPECS]:
                 preflight(spec, opts.seq_len, extra_architectures())
+            from suite.robustness import load_panel_from
+
+            load_panel_from(opts.panel_from)  # a bad --panel-from file fails here, with one line
             if audits_claims(config):  # the suite's self-tests (`pytest tests/`) need no evaluation text
                 from fixtures.data import preflight_data
 

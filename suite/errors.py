@@ -32,6 +32,17 @@ NO_CONFIG = (
     "`save_pretrained` (config.json + weights), a .gguf file, an embedded alias or a hub id."
 )
 GGUF_MISSING = "GGUF file {path!r} not found: pass the path of an existing .gguf file to --model."
+QNOISE_NOT_QUANTISED = (
+    "{model!r}: @qnoise<SEED> (--perturb-weights) perturbs weights at their quantisation step, and {base!r} is "
+    "not a GGUF-quantised model; use it on an embedded alias or a .gguf file"
+)
+QNOISE_UNSUPPORTED = (
+    "cannot perturb {path!r} at its quantisation step: {problem}; run without --perturb-weights (the panel then "
+    "lists that alternative as not run)"
+)
+PANEL_FROM_BAD = (
+    "--panel-from {path!r}: {problem}; pass the latest.json of a run with --perturb-weights on the same model"
+)
 GGUF_UNREADABLE = (
     "cannot read GGUF file {path!r}: {problem}. Re-download or re-copy it (a truncated copy reads "
     "like this), or pass a directory written by `save_pretrained`."

@@ -33,6 +33,7 @@ class RunOptions:
     bos: str = "auto"  # auto | always | never (fixtures.data.resolve_bos)
     device_map: str | None = None  # "auto" etc.: spread the model over the visible devices (accelerate)
     scope: str = "all"  # all: the full audit; model: only the claims about the --model models
+    panel_from: str | None = None  # report of a --perturb-weights run: the panel's on-request rows (suite.robustness)
 
     def key(self) -> str:
         # "auto" is resolved per model from its tokenizer (the model ref is in every cache key)

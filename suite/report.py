@@ -196,7 +196,8 @@ def _details(rows) -> str:
             out.append(f"Robustness panel ({mark_text(rob)}; the verdict above is the registry's rule, these "
                        "are the declared alternatives, recomputed on the same measurement):")
             for a in rob["alternatives"]:
-                out.append(f"- {a['name']}: " + (a.get("verdict") or f"not run ({a.get('not_run')})") + f" — {a['why']}")
+                got = a.get("verdict") and (a["verdict"] + (f" (read from {a['from']})" if a.get("from") else ""))
+                out.append(f"- {a['name']}: " + (got or f"not run ({a.get('not_run')})") + f" — {a['why']}")
         out += _changelog_lines(c)
         out.append("")
     return "\n".join(out)

@@ -9,9 +9,14 @@ training (``needs``) are listed as not run. DEVELOPERS: "where a free choice cou
 …, the report shows it: robust or fragile"."""
 from __future__ import annotations
 
+import functools
+import json
+import re
 from dataclasses import replace
+from pathlib import Path
 from typing import Callable
 
+from suite import errors
 from suite.registry import Alternative, Claim
 
 DECIDED = ("reproduced", "not reproduced", "inconclusive")
@@ -38,6 +43,10 @@ def panel(claim: Claim, check: Callable, measurement, verdict: str) -> dict:
         else:
             row["verdict"] = check(alternative_claim(claim, alt), measurement).verdict
         rows.append(row)
+    return _marked(rows, verdict)
+
+
+def _marked(rows: list, verdict: str) -> dict:
     run = [r for r in rows if "verdict" in r]
     flips = [r["name"] for r in run if r["verdict"] != verdict]
     # an inconclusive verdict that no alternative moves says nothing about the checks' choices (the premise
@@ -63,3 +72,62 @@ def mark_text(robustness: dict | None) -> str:
         pending = [a["name"] for a in robustness.get("alternatives") or [] if "not_run" in a]
         return "not assessed" + (f" (not run: {'; '.join(pending)})" if pending else " (no alternative declared)")
     return mark
+
+
+# ----------------------------------------------------------------------------- on-request alternatives
+#: the panel rows every verdict of a kind of model carries, run on request (they need new passes or training)
+PERTURBED = "weights perturbed at their quantisation step"
+PERTURBED_WHY = ("the weights are dequantised from a quantised file: every weight within ± half its quantisation step "
+                 "rounds to the same stored value, so the file cannot tell those models apart (fixtures.quant_noise)")
+SEED = "another training seed"
+SEED_WHY = ("a model trained here is one draw of its recipe: another weight or data-order seed is as much the recipe's "
+            "model (the RoPE entry's three seed twins are audited as rows of their own)")
+QNOISE_LABEL = re.compile(r"@qnoise\d+$")
+
+
+@functools.lru_cache(maxsize=4)
+def load_panel_from(path: str | None) -> dict:
+    """``{(claim, base model label): (verdict, perturbed label)}`` from the report of a ``--perturb-weights``
+    run (its labels end in ``@qnoise<SEED>``); ``{}`` without one. A one-line error for a bad file."""
+    if not path:
+        return {}
+    try:
+        data = json.loads(Path(path).read_text())
+        rows = data["results"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise errors.UsageError(errors.PANEL_FROM_BAD.format(path=path, problem=f"{type(exc).__name__}: {exc}"
+                                                             .splitlines()[0])) from None
+    out = {}
+    for r in rows:
+        if QNOISE_LABEL.search(str(r.get("model", ""))) and r.get("verdict") in DECIDED:
+            out[(r["claim"], QNOISE_LABEL.sub("", r["model"]))] = (r["verdict"], r["model"])
+    if not out:
+        raise errors.UsageError(errors.PANEL_FROM_BAD.format(path=path, problem="no row of a perturbed model "
+                                                                             "(labels ending in @qnoise<SEED>)"))
+    return out
+
+
+def with_on_request(robustness: dict, verdict: str, *, claim_id: str, model: str, quantised: str | None,
+                    trained_here: bool, perturbed: dict) -> dict:
+    """The panel plus the on-request rows that apply to the row's model: a quantised model's perturbed weights
+    (its verdict read from ``perturbed`` — :func:`load_panel_from` — when that run was made, else listed as not
+    run with the command that runs it), a trained-here model's other seed (not run: it needs training). A
+    perturbed verdict that differs flips the mark to fragile, as a declared alternative does."""
+    if verdict not in DECIDED or QNOISE_LABEL.search(model):
+        return robustness
+    rows = []
+    if quantised and quantised not in ("F32", "F16", "BF16"):
+        row = {"name": PERTURBED, "why": PERTURBED_WHY + f" ({quantised})", "params": {}, "on_request": True}
+        got = perturbed.get((claim_id, model))
+        if got:
+            row["verdict"], row["from"] = got
+        else:
+            row["not_run"] = (f"on request: pytest claims/ --model {model} --perturb-weights 0 --report-dir R, then "
+                              f"this run with --panel-from R/{model}@qnoise0/latest.json")
+        rows.append(row)
+    if trained_here:
+        rows.append({"name": SEED, "why": SEED_WHY, "params": {}, "on_request": True,
+                     "not_run": "needs training (python -m fixtures.zoo with another seed); not run by the audit"})
+    if not rows:
+        return robustness
+    return _marked(list((robustness or {}).get("alternatives", [])) + rows, verdict)
