@@ -31,7 +31,8 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from fixtures import zoo
 from fixtures.data import wikitext_sequences
 from fixtures.measure import measure as measure_model
-from fixtures.models import PAPER_ATTNRES, WeightsUnavailable, hub_reachable, in_local_hub_cache, load_model, resolve
+from fixtures.models import (PAPER_ATTNRES, WeightsUnavailable, hub_reachable, in_local_hub_cache, load_for_run,
+                             resolve)
 from fixtures.zoo_measure import (key_cross_moments_many, routing_measurement, run_routing, transformer_measurement,
                                   twin_cross_moments)
 from probes import stats
@@ -820,10 +821,10 @@ def _hub_seed_twins(target, repos, options) -> SeedTwins:
     base = ms.pop("base")
     twins = {t: (m.ve(r), m.key_covariance()) for t, m in ms.items()}
     # the hard null needs both models' keys on the same tokens (the four share one tokenizer)
-    lb = load_model(resolve(repos["base"]))
+    lb = load_for_run(resolve(repos["base"]), options)  # the run's --device / --dtype, as measure_model
     ids = wikitext_sequences(options, lb.tokenizer, repos["base"]).input_ids
     names = list(twins)
-    moments = key_cross_moments_many(lb.model, [load_model(resolve(repos[t])).model for t in names], ids,
+    moments = key_cross_moments_many(lb.model, [load_for_run(resolve(repos[t]), options).model for t in names], ids,
                                      options.batch_size)  # one pass of the base for all twins
     return SeedTwins(label=target.label, base_ve=base.ve(r), base_cov=base.key_covariance(), twins=twins,
                      alignments=dict(zip(names, moments)), rotary_dim=base.info.rotary_dim, lm_gains=gains,
@@ -857,23 +858,25 @@ def _zoo_routing(target, name, options) -> DepthRouting:
     return _routing_record(target.label, sweep, nulls, lambda nl: routing_measurement(name, options, **nl))
 
 
-def _hub_model(repo: str, trust_remote_code: bool = False):
-    """A hub model and its tokenizer; WeightsUnavailable (a skip) only when it is neither cached
-    nor reachable — then any loading error is a real error."""
-
-
+def _hub_model(repo: str, options, trust_remote_code: bool = False):
+    """A hub model and its tokenizer, in the run's ``--dtype`` on its ``--device`` (or spread by
+    ``--device-map``); WeightsUnavailable (a skip) only when it is neither cached nor reachable —
+    then any loading error is a real error. Returns ``(model, tokenizer, device)``."""
     reason = offline_reason([repo], HUB_SELECT[repo])
     if reason:
         raise WeightsUnavailable(reason)
-    model = AutoModelForCausalLM.from_pretrained(repo, dtype=torch.float32, attn_implementation="eager",
-                                                 trust_remote_code=trust_remote_code).eval()
+    placement = {"device_map": options.device_map} if options.device_map else {}
+    model = AutoModelForCausalLM.from_pretrained(repo, dtype=getattr(torch, options.dtype), attn_implementation="eager",
+                                                 trust_remote_code=trust_remote_code, **placement).eval()
+    if not options.device_map:
+        model.to(options.device)
     tok = AutoTokenizer.from_pretrained(repo, trust_remote_code=trust_remote_code)
-    return model, tok
+    return model, tok, str(next(model.parameters()).device)
 
 
 def _hub_routing(target, repo, options) -> DepthRouting:
 
-    model, tok = _hub_model(repo, trust_remote_code=True)
+    model, tok, device = _hub_model(repo, options, trust_remote_code=True)
     data = wikitext_sequences(options, tok, repo)
     ids = data.input_ids
 
@@ -881,7 +884,7 @@ def _hub_routing(target, repo, options) -> DepthRouting:
         m = run_routing(model, ids, options.batch_size, offset=offset, label=repo, **nulls)
         # functioning-model premise: the measured NLL against the unigram of the same windows
         m.provenance = collect(model=repo, revision=getattr(model.config, "_commit_hash", None),
-                               dtype="float32", device="cpu", recency_offset=offset, n_seqs=int(ids.shape[0]),
+                               dtype=options.dtype, device=device, recency_offset=offset, n_seqs=int(ids.shape[0]),
                                unigram_loss=data.unigram_nll, **nulls)
         return m
 

@@ -68,6 +68,15 @@ def test_recipes_differ_only_where_the_claim_needs():
         assert diff == changed, name
 
 
+def test_every_entry_trains_one_epoch_of_the_training_split():
+    """Issue 22 item 3: the budget is a rule the corpus sets (each training window once), the same for every
+    entry, not a per-family budget chosen from the claims' premises; :data:`EPOCH_STEPS` is that epoch."""
+    n_tokens = len(np.load(zoo.tokenizer_dir(4096) / "train_ids.npy"))
+    for name, r in zoo.ZOO_ENTRIES.items():
+        assert r.steps == zoo.EPOCH_STEPS == zoo.epoch_steps(n_tokens, r), name
+        assert zoo.entry_recipe(name, SimpleNamespace(zoo="smoke")).steps == min(r.steps, zoo.SMOKE_STEPS)
+
+
 def test_entry_trains_once_then_loads_from_cache(tiny_cache, monkeypatch):
     r = _tiny("rope")
     d = zoo.zoo_entry_dir("rope-tiny", recipe=r, progress=False)
@@ -1082,3 +1091,27 @@ def test_pr1_reads_every_training_checkpoint():
     curves["alibi"] = tr(early, early)
     assert checkpoint_readings(curves, ["nope", "rope", "alibi"], 0.2)[1]["reading"] == "not ordered"
     assert checkpoint_readings({}, ["nope"], 0.2) == []
+
+
+def test_hub_checkpoints_load_in_the_runs_dtype_and_device(monkeypatch):
+    """Issue 24's bug: the AttnRes hub path loaded float32 on the CPU whatever --dtype / --device said, and its
+    provenance said float32/cpu regardless. It now loads as asked and records where it ran."""
+    seen = {}
+
+    class Fake(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(2, dtype=torch.bfloat16))
+
+    def from_pretrained(repo, **kw):
+        seen.update(kw)
+        return Fake()
+
+    monkeypatch.setattr(checks_zoo, "offline_reason", lambda *a, **k: None)
+    monkeypatch.setattr(checks_zoo.AutoModelForCausalLM, "from_pretrained", from_pretrained)
+    monkeypatch.setattr(checks_zoo.AutoTokenizer, "from_pretrained", lambda *a, **k: "tok")
+    opts = SimpleNamespace(dtype="bfloat16", device="cpu", device_map=None)
+    model, tok, device = checks_zoo._hub_model(checks_zoo.PAPER_ATTNRES, opts, trust_remote_code=True)
+    assert seen["dtype"] is torch.bfloat16 and "device_map" not in seen and device == "cpu" and tok == "tok"
+    checks_zoo._hub_model(checks_zoo.PAPER_ATTNRES, SimpleNamespace(dtype="float32", device="cpu", device_map="auto"))
+    assert seen["dtype"] is torch.float32 and seen["device_map"] == "auto"
