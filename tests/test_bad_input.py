@@ -173,6 +173,11 @@ def test_the_latest_report_moves_only_for_a_complete_run_standing_as_high():
         assert "stands lower" in keeps_latest(scoped, latest)
         smoke = dict(full, options=dict(full["options"], zoo="smoke"))
         assert "stands lower" in keeps_latest(smoke, latest)
+        # a panel that read its perturbed-weights rows (--panel-from) is not replaced by one that did not
+        read = dict(full, options=dict(full["options"], panel_from="r/m@qnoise0/latest.json"))
+        latest.write_text(json.dumps(read))
+        assert "stands lower" in keeps_latest(dict(full, options=dict(full["options"], panel_from=None)), latest)
+        assert keeps_latest(read, latest) is None
         latest.write_text(json.dumps(errored))  # an incomplete latest is replaced by anything
         assert keeps_latest(narrowed, latest) is None
         latest.write_text("{ truncated")  # so is an unreadable one
