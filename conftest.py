@@ -47,9 +47,12 @@ def pytest_addoption(parser):
     g.addoption("--perturb-weights", type=int, default=None, metavar="SEED",
                 help="audit each --model (default: the embedded model) with its weights perturbed at their "
                      "quantisation step (GGUF models: <model>@qnoise<SEED>); feed its report to --panel-from")
-    g.addoption("--panel-from", default=None, metavar="REPORT",
-                help="latest.json of a --perturb-weights run: the robustness panel reads the perturbed verdicts "
-                     "(a verdict that differs marks the row fragile)")
+    g.addoption("--panel-from", action="append", default=None, metavar="REPORT",
+                help="latest.json of a --perturb-weights or --zoo-seed run (repeatable): the robustness panel reads "
+                     "its verdicts as on-request rows (a verdict that differs marks the row fragile)")
+    g.addoption("--zoo-seed", type=int, default=0, metavar="N",
+                help="train the zoo again with every entry's weight and data seeds shifted (another draw of each "
+                     "recipe, cached apart); use a separate --report-dir and feed its report to --panel-from")
     g.addoption("--bos", default="auto", choices=("auto", "always", "never"),
                 help="BOS at position 0 of each window: auto (as the model's tokenizer does by default), always, never")
 
@@ -91,7 +94,8 @@ def _options(config) -> RunOptions:
         batch_size=config.getoption("--batch-size"),
         bos=config.getoption("--bos"),
         scope=scope,
-        panel_from=config.getoption("--panel-from"),
+        panel_from=tuple(config.getoption("--panel-from") or ()),
+        zoo_seed=config.getoption("--zoo-seed"),
     ))
 
 

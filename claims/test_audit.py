@@ -30,6 +30,7 @@ def test_claim(audit_case, claims, measurements, options, record_claim):
     result.stands_on = stand_in(result, claim, target, options)
     result.robustness = with_on_request(
         panel(claim, check, m, result.verdict), result.verdict, claim_id=claim.id, model=result.model,
-        quantised=(result.provenance or {}).get("quantisation"), trained_here="zoo" in target.marks,
-        perturbed=load_panel_from(options.panel_from))
+        quantised=(result.provenance or {}).get("quantisation"),
+        trained_here="zoo" in target.marks and not options.zoo_seed,  # a --zoo-seed run is itself that row
+        requested=load_panel_from(options.panel_from))
     conclude(record_claim(result))

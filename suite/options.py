@@ -33,7 +33,8 @@ class RunOptions:
     bos: str = "auto"  # auto | always | never (fixtures.data.resolve_bos)
     device_map: str | None = None  # "auto" etc.: spread the model over the visible devices (accelerate)
     scope: str = "all"  # all: the full audit; model: only the claims about the --model models
-    panel_from: str | None = None  # report of a --perturb-weights run: the panel's on-request rows (suite.robustness)
+    panel_from: tuple[str, ...] = ()  # reports of --perturb-weights / --zoo-seed runs: the panel's on-request rows
+    zoo_seed: int = 0  # --zoo-seed: every zoo entry's weight and data seeds shifted by ZOO_SEED_STRIDE × this
 
     def key(self) -> str:
         # "auto" is resolved per model from its tokenizer (the model ref is in every cache key)
@@ -88,6 +89,8 @@ def validate(opts: RunOptions) -> RunOptions:
         raise errors.UsageError(errors.BAD_OPTION.format(option="--n-seqs", problem="needs at least 2 sequences"))
     if opts.seq_len < 16:
         raise errors.UsageError(errors.BAD_OPTION.format(option="--seq-len", problem="needs at least 16 tokens"))
+    if opts.zoo_seed < 0:
+        raise errors.UsageError(errors.BAD_OPTION.format(option="--zoo-seed", problem="needs a non-negative integer"))
     if opts.seed < 0:
         raise errors.UsageError(errors.BAD_OPTION.format(option="--seed", problem="needs a non-negative integer"))
     if opts.device_map is not None and opts.device_map not in DEVICE_MAPS:

@@ -277,18 +277,23 @@ def completeness(doc: dict) -> str | None:
     return None
 
 
+def _n_panel_from(value) -> int:
+    return 1 if isinstance(value, str) else len(value or [])
+
+
 def _standing(doc: dict) -> tuple:
     opts = doc.get("options") or {}
     return (doc.get("scope") == "all", opts.get("zoo") == "full", opts.get("n_seqs") or 0, opts.get("seq_len") or 0,
             DTYPE_RANK.get(opts.get("dtype") or "float32", 0),
-            bool(opts.get("panel_from")))  # a panel that read its on-request (perturbed-weights) rows
+            not opts.get("zoo_seed"),  # a --zoo-seed run (another draw of the zoo) never replaces the zoo's own
+            _n_panel_from(opts.get("panel_from")))  # a panel that read more of its on-request rows
 
 
 def keeps_latest(new: dict, latest: Path) -> str | None:
     """Why ``latest`` must stay (None: ``new`` may replace it). A complete report is replaced only by
     a complete one that stands at least as high in every respect: scope (the full audit over a
-    model-scoped one), zoo scale, sequences, tokens per sequence, dtype, a robustness panel that read
-    its on-request rows (``--panel-from``) over one that did not. An incomplete or unreadable
+    model-scoped one), zoo scale, sequences, tokens per sequence, dtype, the zoo's own seeds over
+    another draw (``--zoo-seed``), a robustness panel that read more on-request reports (``--panel-from``). An incomplete or unreadable
     latest is always replaced."""
     try:
         old = json.loads(latest.read_text())
@@ -353,7 +358,7 @@ def write_reports(results, outcomes, options, specs, deselected=(), partial: str
             "scope": getattr(options, "scope", "all"),
             "partial": partial,
             "not_run": not_run,
-            "options": {k: getattr(options, k, None) for k in ("device", "device_map", "dtype", "n_seqs", "seq_len", "data_dir", "seed", "bos", "zoo", "panel_from")},
+            "options": {k: getattr(options, k, None) for k in ("device", "device_map", "dtype", "n_seqs", "seq_len", "data_dir", "seed", "bos", "zoo", "zoo_seed")} | {"panel_from": list(getattr(options, "panel_from", ()) or ())},
             "environment": provenance.environment(),
             "results": rows,
             "figures": [{"caption": c, "path": Path(p).name} for c, p in figs],
@@ -386,9 +391,11 @@ def write_reports(results, outcomes, options, specs, deselected=(), partial: str
             "*inconclusive* means a premise of the claim (registry `preconditions`, each from the seed's own "
             "wording) does not hold on this model, so the test cannot speak either way (the numbers are below).",
             "",
-            *([f"Robustness panel: the on-request row *weights perturbed at their quantisation step* is read from "
-               f"`{options.panel_from}` (a `--perturb-weights` run of this model).", ""]
-              if getattr(options, "panel_from", None) else []),
+            *([f"Robustness panel: on-request rows read from {', '.join(f'`{x}`' for x in options.panel_from)} "
+               f"(`--perturb-weights` / `--zoo-seed` runs).", ""] if getattr(options, "panel_from", None) else []),
+            *([f"Trained-here zoo: another draw of every recipe (`--zoo-seed {options.zoo_seed}`: weight and data seeds "
+               f"shifted by {options.zoo_seed * 100}); these rows feed another run's robustness panel.", ""]
+              if getattr(options, "zoo_seed", 0) else []),
             f"## Claims about {spec.label}",
             "",
             table,

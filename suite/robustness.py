@@ -85,40 +85,55 @@ SEED_WHY = ("a model trained here is one draw of its recipe: another weight or d
 QNOISE_LABEL = re.compile(r"@qnoise\d+$")
 
 
-@functools.lru_cache(maxsize=4)
-def load_panel_from(path: str | None) -> dict:
-    """``{(claim, base model label): (verdict, perturbed label)}`` from the report of a ``--perturb-weights``
-    run (its labels end in ``@qnoise<SEED>``); ``{}`` without one. A one-line error for a bad file."""
-    if not path:
-        return {}
+def load_panel_from(paths) -> dict:
+    """``{(row name, claim, base model label): (verdict, source)}`` from the reports of on-request runs
+    (``--panel-from``, repeatable): a ``--perturb-weights`` run (its labels end in ``@qnoise<SEED>``: the
+    row :data:`PERTURBED` of the quantised model) and a ``--zoo-seed`` run (its options say which draw: the
+    row :data:`SEED` of each trained-here model). ``{}`` without one; a one-line error for a bad file."""
+    if isinstance(paths, str):
+        paths = (paths,)
+    out = {}
+    for path in paths or ():
+        out.update(_read_panel_from(str(path)))
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def _read_panel_from(path: str) -> dict:
     try:
         data = json.loads(Path(path).read_text())
-        rows = data["results"]
+        rows, opts = data["results"], data.get("options") or {}
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise errors.UsageError(errors.PANEL_FROM_BAD.format(path=path, problem=f"{type(exc).__name__}: {exc}"
                                                              .splitlines()[0])) from None
     out = {}
+    zoo_seed = int(opts.get("zoo_seed") or 0)
     for r in rows:
-        if QNOISE_LABEL.search(str(r.get("model", ""))) and r.get("verdict") in DECIDED:
-            out[(r["claim"], QNOISE_LABEL.sub("", r["model"]))] = (r["verdict"], r["model"])
+        model, verdict = str(r.get("model", "")), r.get("verdict")
+        if verdict not in DECIDED:
+            continue
+        if QNOISE_LABEL.search(model):
+            out[(PERTURBED, r["claim"], QNOISE_LABEL.sub("", model))] = (verdict, model)
+        elif zoo_seed and (r.get("stands_on") or {}).get("kind") == "trained here" and model.startswith("zoo"):
+            out[(SEED, r["claim"], model)] = (verdict, f"{model} (--zoo-seed {zoo_seed})")
     if not out:
-        raise errors.UsageError(errors.PANEL_FROM_BAD.format(path=path, problem="no row of a perturbed model "
-                                                                             "(labels ending in @qnoise<SEED>)"))
+        raise errors.UsageError(errors.PANEL_FROM_BAD.format(
+            path=path, problem="no row of a perturbed model (labels ending in @qnoise<SEED>) nor of a --zoo-seed zoo"))
     return out
 
 
 def with_on_request(robustness: dict, verdict: str, *, claim_id: str, model: str, quantised: str | None,
-                    trained_here: bool, perturbed: dict) -> dict:
-    """The panel plus the on-request rows that apply to the row's model: a quantised model's perturbed weights
-    (its verdict read from ``perturbed`` — :func:`load_panel_from` — when that run was made, else listed as not
-    run with the command that runs it), a trained-here model's other seed (not run: it needs training). A
-    perturbed verdict that differs flips the mark to fragile, as a declared alternative does."""
+                    trained_here: bool, requested: dict) -> dict:
+    """The panel plus the on-request rows that apply to the row's model: a quantised model's perturbed weights,
+    a trained-here model's other training seed — each read from ``requested`` (:func:`load_panel_from`) when
+    that run was made, else listed as not run with the command that runs it. An on-request verdict that
+    differs flips the mark to fragile, as a declared alternative does."""
     if verdict not in DECIDED or QNOISE_LABEL.search(model):
         return robustness
     rows = []
     if quantised and quantised not in ("F32", "F16", "BF16"):
         row = {"name": PERTURBED, "why": PERTURBED_WHY + f" ({quantised})", "params": {}, "on_request": True}
-        got = perturbed.get((claim_id, model))
+        got = requested.get((PERTURBED, claim_id, model))
         if got:
             row["verdict"], row["from"] = got
         else:
@@ -126,8 +141,14 @@ def with_on_request(robustness: dict, verdict: str, *, claim_id: str, model: str
                               f"this run with --panel-from R/{model}@qnoise0/latest.json")
         rows.append(row)
     if trained_here:
-        rows.append({"name": SEED, "why": SEED_WHY, "params": {}, "on_request": True,
-                     "not_run": "needs training (python -m fixtures.zoo with another seed); not run by the audit"})
+        row = {"name": SEED, "why": SEED_WHY, "params": {}, "on_request": True}
+        got = requested.get((SEED, claim_id, model))
+        if got:
+            row["verdict"], row["from"] = got
+        else:
+            row["not_run"] = ("on request (it trains the zoo again): pytest claims/ --zoo-seed 1 --report-dir R, then "
+                              "this run with --panel-from R/<model>/latest.json")
+        rows.append(row)
     if not rows:
         return robustness
     return _marked(list((robustness or {}).get("alternatives", [])) + rows, verdict)

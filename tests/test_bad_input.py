@@ -178,6 +178,8 @@ def test_the_latest_report_moves_only_for_a_complete_run_standing_as_high():
         latest.write_text(json.dumps(read))
         assert "stands lower" in keeps_latest(dict(full, options=dict(full["options"], panel_from=None)), latest)
         assert keeps_latest(read, latest) is None
+        reseeded = dict(read, options=dict(read["options"], zoo_seed=1))  # another draw of the zoo: never replaces it
+        assert "stands lower" in keeps_latest(reseeded, latest)
         latest.write_text(json.dumps(errored))  # an incomplete latest is replaced by anything
         assert keeps_latest(narrowed, latest) is None
         latest.write_text("{ truncated")  # so is an unreadable one

@@ -16,7 +16,7 @@ from fixtures import models
 from fixtures.quant_noise import UnsupportedQuantisation, perturb, quant_step
 from fixtures.synthetic import tiny_gguf
 from suite import errors
-from suite.robustness import FRAGILE, PERTURBED, ROBUST, UNASSESSED, load_panel_from, mark_text, with_on_request
+from suite.robustness import FRAGILE, PERTURBED, ROBUST, SEED, UNASSESSED, load_panel_from, mark_text, with_on_request
 
 T = gguf.GGMLQuantizationType
 WRITABLE = ("Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1")  # gguf-py quantises these itself
@@ -113,31 +113,40 @@ def _rows(panel_):
 
 def test_on_request_rows_are_listed_when_not_run_and_decide_the_mark_when_run():
     kw = dict(claim_id="TF-1", model="m", quantised="Q4_1", trained_here=False)
-    listed = with_on_request(BASE, "reproduced", perturbed={}, **kw)
+    listed = with_on_request(BASE, "reproduced", requested={}, **kw)
     assert listed["mark"] == ROBUST and "--perturb-weights 0" in _rows(listed)[PERTURBED]["not_run"]
-    agree = with_on_request(BASE, "reproduced", perturbed={("TF-1", "m"): ("reproduced", "m@qnoise0")}, **kw)
+    agree = with_on_request(BASE, "reproduced", requested={(PERTURBED, "TF-1", "m"): ("reproduced", "m@qnoise0")}, **kw)
     assert agree["mark"] == ROBUST and _rows(agree)[PERTURBED]["from"] == "m@qnoise0"
-    flip = with_on_request(BASE, "reproduced", perturbed={("TF-1", "m"): ("not reproduced", "m@qnoise0")}, **kw)
+    flip = with_on_request(BASE, "reproduced", requested={(PERTURBED, "TF-1", "m"): ("not reproduced", "m@qnoise0")}, **kw)
     assert flip["mark"] == FRAGILE and mark_text(flip) == f"fragile (flips under: {PERTURBED})"
     # an inconclusive verdict the perturbed run leaves inconclusive: the premise decided it, not assessed
-    stuck = with_on_request({}, "inconclusive", perturbed={("TF-1", "m"): ("inconclusive", "m@qnoise0")}, **kw)
+    stuck = with_on_request({}, "inconclusive", requested={(PERTURBED, "TF-1", "m"): ("inconclusive", "m@qnoise0")}, **kw)
     assert stuck["mark"] == UNASSESSED and "premise not met" in mark_text(stuck)
     # a float model has no quantisation step; a trained-here one lists another seed (needs training)
-    assert with_on_request(BASE, "reproduced", perturbed={}, **dict(kw, quantised="F32")) == BASE
-    zoo = with_on_request(BASE, "reproduced", perturbed={}, **dict(kw, quantised=None, trained_here=True))
-    assert "needs training" in _rows(zoo)["another training seed"]["not_run"] and zoo["mark"] == ROBUST
+    assert with_on_request(BASE, "reproduced", requested={}, **dict(kw, quantised="F32")) == BASE
+    zoo = with_on_request(BASE, "reproduced", requested={}, **dict(kw, quantised=None, trained_here=True))
+    assert "--zoo-seed 1" in _rows(zoo)["another training seed"]["not_run"] and zoo["mark"] == ROBUST
+    reseeded = with_on_request(BASE, "reproduced", requested={(SEED, "TF-1", "m"): ("inconclusive", "m (--zoo-seed 1)")},
+                               **dict(kw, quantised=None, trained_here=True))
+    assert reseeded["mark"] == FRAGILE and reseeded["flips"] == [SEED]
     # the perturbed run's own rows carry no perturbed row of their own; skipped rows carry no panel
-    assert with_on_request(BASE, "reproduced", perturbed={}, **dict(kw, model="m@qnoise0")) == BASE
-    assert with_on_request({}, "skipped", perturbed={}, **kw) == {}
+    assert with_on_request(BASE, "reproduced", requested={}, **dict(kw, model="m@qnoise0")) == BASE
+    assert with_on_request({}, "skipped", requested={}, **kw) == {}
 
 
 def test_panel_from_reads_a_perturbed_report_and_refuses_anything_else(tmp_path):
     good = tmp_path / "p.json"
     good.write_text(json.dumps({"results": [{"claim": "TF-1", "model": "m@qnoise3", "verdict": "reproduced"},
                                             {"claim": "TF-2", "model": "m@qnoise3", "verdict": "skipped"}]}))
-    assert load_panel_from(str(good)) == {("TF-1", "m"): ("reproduced", "m@qnoise3")}
+    assert load_panel_from((str(good),)) == {(PERTURBED, "TF-1", "m"): ("reproduced", "m@qnoise3")}
+    seeded = tmp_path / "s.json"
+    seeded.write_text(json.dumps({"options": {"zoo_seed": 2}, "results": [
+        {"claim": "MB-1", "model": "zoo-mamba", "verdict": "inconclusive", "stands_on": {"kind": "trained here"}},
+        {"claim": "TF-1", "model": "smollm2-135m", "verdict": "reproduced", "stands_on": {"kind": "another"}}]}))
+    both = load_panel_from((str(good), str(seeded)))
+    assert both[(SEED, "MB-1", "zoo-mamba")] == ("inconclusive", "zoo-mamba (--zoo-seed 2)") and len(both) == 2
     plain = tmp_path / "plain.json"
     plain.write_text(json.dumps({"results": [{"claim": "TF-1", "model": "m", "verdict": "reproduced"}]}))
     for bad in (plain, tmp_path / "missing.json"):
         with pytest.raises(errors.UsageError, match="--panel-from"):
-            load_panel_from(str(bad))
+            load_panel_from((str(bad),))

@@ -77,6 +77,19 @@ def test_every_entry_trains_one_epoch_of_the_training_split():
         assert zoo.entry_recipe(name, SimpleNamespace(zoo="smoke")).steps == min(r.steps, zoo.SMOKE_STEPS)
 
 
+def test_zoo_seed_is_another_draw_of_every_recipe():
+    """--zoo-seed N (the panel's on-request 'another training seed'): every seed shifted by 100·N, clear of the seed
+    twins' own seeds, nothing else changed; N = 0 is the zoo itself."""
+    for name, r in zoo.ZOO_ENTRIES.items():
+        assert zoo.entry_recipe(name, SimpleNamespace(zoo_seed=0)) == r
+        moved = zoo.entry_recipe(name, SimpleNamespace(zoo_seed=1))
+        assert (moved.weight_seed, moved.data_seed) == (r.weight_seed + 100, r.data_seed + 100)
+        assert moved.replace(weight_seed=r.weight_seed, data_seed=r.data_seed) == r
+    seeds = {(zoo.entry_recipe(n, SimpleNamespace(zoo_seed=1)).weight_seed,
+              zoo.entry_recipe(n, SimpleNamespace(zoo_seed=1)).data_seed) for n in zoo.ZOO_ENTRIES}
+    assert not seeds & {(r.weight_seed, r.data_seed) for r in zoo.ZOO_ENTRIES.values()}
+
+
 def test_entry_trains_once_then_loads_from_cache(tiny_cache, monkeypatch):
     r = _tiny("rope")
     d = zoo.zoo_entry_dir("rope-tiny", recipe=r, progress=False)
