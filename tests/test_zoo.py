@@ -920,7 +920,7 @@ def test_hub_attnres_record_runs_the_offset_sweep_once(tiny_cache, monkeypatch):
     cfg._attn_implementation = "eager"
     torch.manual_seed(0)
     model, tok = AttnResForCausalLM(cfg).eval(), load_zoo_tokenizer(tokenizer_dir(4096))
-    monkeypatch.setattr(checks_zoo, "_hub_model", lambda repo, trust_remote_code=False: (model, tok))
+    monkeypatch.setattr(checks_zoo, "_hub_model", lambda repo, options, trust_remote_code=False: (model, tok, "cpu"))
     options = RunOptions(models=("smollm2-135m",), n_seqs=4, seq_len=16, batch_size=4, data_dir=resolve_data_dir(None))
     (target,) = [t for t in checks_zoo.targets(options) if t.label == checks_zoo.HUB_ATTNRES]
     rec = checks_zoo.measure(target, options)
@@ -928,6 +928,7 @@ def test_hub_attnres_record_runs_the_offset_sweep_once(tiny_cache, monkeypatch):
     assert all(rec.trained(registry()[c]) is rec.sweep[0.0] for c in checks_zoo.AR_IDS)
     assert rec.sweep[0.0].null_shares is not None and rec.sweep[10.0].null_shares is None
     assert rec.sweep[0.0].provenance["unigram_loss"] > 0 and rec.sweep[0.0].provenance["recency_offset"] == 0.0
+    assert (rec.sweep[0.0].provenance["dtype"], rec.sweep[0.0].provenance["device"]) == ("float32", "cpu")
     for cid in checks_zoo.AR_IDS:
         assert checks_zoo.CHECKS[cid](registry()[cid], rec).model == checks_zoo.HUB_ATTNRES
 
