@@ -100,22 +100,22 @@ def load_panel_from(paths) -> dict:
 
 @functools.lru_cache(maxsize=8)
 def _read_panel_from(path: str) -> dict:
+    out = {}
     try:
         data = json.loads(Path(path).read_text())
         rows, opts = data["results"], data.get("options") or {}
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        zoo_seed = int(opts.get("zoo_seed") or 0)
+        for r in rows:
+            model, verdict = str(r.get("model", "")), r.get("verdict")
+            if verdict not in DECIDED:
+                continue
+            if QNOISE_LABEL.search(model):
+                out[(PERTURBED, r["claim"], QNOISE_LABEL.sub("", model))] = (verdict, model)
+            elif zoo_seed and (r.get("stands_on") or {}).get("kind") == "trained here" and model.startswith("zoo"):
+                out[(SEED, r["claim"], model)] = (verdict, f"{model} (--zoo-seed {zoo_seed})")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise errors.UsageError(errors.PANEL_FROM_BAD.format(path=path, problem=f"{type(exc).__name__}: {exc}"
                                                              .splitlines()[0])) from None
-    out = {}
-    zoo_seed = int(opts.get("zoo_seed") or 0)
-    for r in rows:
-        model, verdict = str(r.get("model", "")), r.get("verdict")
-        if verdict not in DECIDED:
-            continue
-        if QNOISE_LABEL.search(model):
-            out[(PERTURBED, r["claim"], QNOISE_LABEL.sub("", model))] = (verdict, model)
-        elif zoo_seed and (r.get("stands_on") or {}).get("kind") == "trained here" and model.startswith("zoo"):
-            out[(SEED, r["claim"], model)] = (verdict, f"{model} (--zoo-seed {zoo_seed})")
     if not out:
         raise errors.UsageError(errors.PANEL_FROM_BAD.format(
             path=path, problem="no row of a perturbed model (labels ending in @qnoise<SEED>) nor of a --zoo-seed zoo"))

@@ -16,6 +16,7 @@ from fixtures import models
 from fixtures.quant_noise import UnsupportedQuantisation, perturb, quant_step
 from fixtures.synthetic import tiny_gguf
 from suite import errors
+from suite.robustness import _read_panel_from
 from suite.robustness import FRAGILE, PERTURBED, ROBUST, SEED, UNASSESSED, load_panel_from, mark_text, with_on_request
 
 T = gguf.GGMLQuantizationType
@@ -101,6 +102,8 @@ def test_a_qnoise_model_is_the_gguf_model_moved_within_its_quantisation_error(tm
 def test_qnoise_needs_a_quantised_model():
     with pytest.raises(errors.UsageError, match="not a GGUF-quantised model"):
         models.resolve("gpt2@qnoise0")
+    with pytest.raises(errors.UsageError, match="not a GGUF-quantised model"):
+        models.resolve("smollm2-135m@qnoise0@qnoise1")  # perturbing a perturbed model: refused in one line
 
 
 # ----------------------------------------------------------------------------- the panel's on-request rows
@@ -145,6 +148,11 @@ def test_panel_from_reads_a_perturbed_report_and_refuses_anything_else(tmp_path)
         {"claim": "TF-1", "model": "smollm2-135m", "verdict": "reproduced", "stands_on": {"kind": "another"}}]}))
     both = load_panel_from((str(good), str(seeded)))
     assert both[(SEED, "MB-1", "zoo-mamba")] == ("inconclusive", "zoo-mamba (--zoo-seed 2)") and len(both) == 2
+    for broken in ('{"results": null}', '{"results": ["x"]}', '{"results": [], "options": "y"}'):
+        (tmp_path / "broken.json").write_text(broken)
+        _read_panel_from.cache_clear()
+        with pytest.raises(errors.UsageError, match="--panel-from"):
+            load_panel_from((str(tmp_path / "broken.json"),))
     plain = tmp_path / "plain.json"
     plain.write_text(json.dumps({"results": [{"claim": "TF-1", "model": "m", "verdict": "reproduced"}]}))
     for bad in (plain, tmp_path / "missing.json"):
