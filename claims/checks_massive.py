@@ -8,7 +8,7 @@ MA-4 the compression valley (matrix entropy by depth) where the massive activati
 
 The family follows :mod:`suite.family`: :func:`targets` lists the run's ``--model`` models (the registry's
 ``applies_to`` keeps the softmax-attention ones), :func:`measure` makes one :class:`MassiveMeasurement` of
-each — the residual-stream statistics (:func:`fixtures.residual.residual_stats`), the *sink input*
+each — the residual-stream statistics (:func:`fixtures.measure.residual_stats`, read from the real pass), the *sink input*
 ``{"sink": [L,N,H] mean A[t,0] over t ≥ 1, "lm_gain": nats, "T": int, "provenance": {...}}`` of the audit's
 real pass (:func:`sink_input` of :func:`fixtures.measure.measure`) and MA-3's two clamp passes
 (:class:`fixtures.residual.ClampResult`, under the plans of :func:`clamp_plans`) — and every check in
@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 
 from fixtures.measure import measure as attention_pass
-from fixtures.residual import clamp_measurement, residual_stats
+from fixtures.measure import residual_stats
+from fixtures.residual import clamp_measurement
 from fixtures.targets import model_targets
 from probes import residual
 from probes.stats import least_lm_gain, pearson, sem, uniform_sink_mass

@@ -15,9 +15,11 @@ from hypothesis.extra import numpy as hnp
 
 from claims import checks_massive
 from claims.checks_massive import MassiveMeasurement
-from fixtures.residual import ClampResult, StatsReducer, clamp_pass, plan_json, stats_pass, stream_hooks
+from fixtures.measure import run_pass
+from fixtures.residual import ClampResult, StatsReducer, clamp_pass, plan_json, stream_hooks
 from probes import residual
 from probes.stats import uniform_sink_mass
+from suite import errors
 from suite.registry import registry
 
 RTOL = 1e-5  # float32 reductions against float64 numpy oracles
@@ -163,10 +165,15 @@ def test_clamp_hook_changes_only_the_chosen_coordinates_at_the_chosen_position(t
     assert not torch.equal(clamped[L], base[L]) and not torch.equal(out0.logits, out1.logits)
 
 
+def stats_pass(model, ids, batch_size, top_k):
+    """The residual-stream statistics as the audit gets them: from the real pass (``stream_top_k``)."""
+    return run_pass(model, ids, batch_size, compute_nll=True, progress=False, stream_top_k=top_k).streams
+
+
 def test_stats_pass_against_numpy_on_the_models_hidden_states(tiny):
     ids = _ids()
     k = 4
-    stats = stats_pass(tiny.model, ids, batch_size=4, top_k=k, progress=False)
+    stats = stats_pass(tiny.model, ids, batch_size=4, top_k=k)
     got, L, _ = _streams(tiny.model, ids)
     for j in range(L + 1):
         h = got[j].double().numpy()
@@ -183,10 +190,39 @@ def test_stats_pass_against_numpy_on_the_models_hidden_states(tiny):
             assert stats.entropy[j, b] == pytest.approx(float(-(p * np.log(p)).sum()), rel=1e-5)
 
 
+def test_stream_statistics_join_the_real_pass_without_changing_it(tiny, monkeypatch):
+    """Issue 26: the streams are reduced in the real pass itself — its attention statistics and loss are the
+    same with or without them — and residual_stats reads that pass (one measure call, top_k sliced)."""
+    from fixtures import measure as fm
+
+    ids = _ids()
+    plain = run_pass(tiny.model, ids, 4, compute_nll=True, progress=False)
+    both = run_pass(tiny.model, ids, 4, compute_nll=True, progress=False, stream_top_k=fm.STREAM_TOP_K)
+    assert plain.streams is None and both.streams is not None
+    for name in ("colsum", "key_norms_pre", "ve_pre"):
+        np.testing.assert_array_equal(getattr(plain, name), getattr(both, name))
+    assert both.nll == plain.nll
+    calls = []
+    monkeypatch.setattr(fm, "measure", lambda spec, options, variant="real": calls.append(variant) or both)
+    st = fm.residual_stats(None, None, 3)
+    assert calls == ["real"] and st.top_vals.shape[-1] == 3
+    np.testing.assert_array_equal(st.top_idx, both.streams.top_idx[..., :3])
+    with pytest.raises(errors.UsageError, match="STREAM_TOP_K"):
+        fm.residual_stats(None, None, fm.STREAM_TOP_K + 1)
+
+
+def test_real_pass_file_keeps_the_streams(tiny, tmp_path):
+    from fixtures.measure import TransformerMeasurement
+
+    m = run_pass(tiny.model, _ids(), 4, compute_nll=True, progress=False, stream_top_k=2)
+    m.save(tmp_path / "m.npz")
+    back = TransformerMeasurement.load(tmp_path / "m.npz")
+    for k, v in m.streams.arrays().items():
+        np.testing.assert_array_equal(getattr(back.streams, k), v)
+
+
 def test_clamp_pass_sink_matches_the_attention_capture(tiny):
     """With an empty plan the clamp pass reads the same sink mass as the audit's reducer (A[t,0], t ≥ 1)."""
-    from fixtures.measure import run_pass
-
     ids = _ids()
     r = clamp_pass(tiny.model, ids, {}, batch_size=4, progress=False)
     m = run_pass(tiny.model, ids, 4, compute_nll=True, progress=False)
@@ -456,7 +492,6 @@ def test_tiny_random_model_reads_inconclusive(tmp_path):
     """A random-init model has no sink and does not predict its text: every MA claim reads inconclusive
     through its premises, whatever its residual stream shows — through the real passes."""
     from fixtures.data import unigram_nll
-    from fixtures.measure import run_pass
     from fixtures.models import load_model, resolve
     from fixtures.synthetic import tiny_model_dir
 
@@ -465,7 +500,7 @@ def test_tiny_random_model_reads_inconclusive(tmp_path):
     m = run_pass(lm.model, ids, 4, compute_nll=True, progress=False, keep_first_col=True)
     m.unigram_nll = unigram_nll(ids, ids.numpy().ravel())
     sink = checks_massive.sink_input(m)
-    stats = stats_pass(lm.model, ids, 4, int(_c("MA-1").param("top_k")), progress=False)
+    stats = stats_pass(lm.model, ids, 4, int(_c("MA-1").param("top_k")))
     for cid, fn in (("MA-1", checks_massive.check_ma1), ("MA-2", checks_massive.check_ma2),
                     ("MA-4", checks_massive.check_ma4)):
         res = fn(_c(cid), _rec(stats, sink, "tiny-random"))
