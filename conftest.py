@@ -17,6 +17,7 @@ CLAIMS_DIR = Path(__file__).resolve().parent / "claims"
 OPTIONS = pytest.StashKey[RunOptions]()
 SPECS = pytest.StashKey[list]()
 STATE = pytest.StashKey["RunState"]()
+CASES = pytest.StashKey[list]()  # the audit cases of this run (claims/test_audit.py), for the measurement plan
 
 
 # ----------------------------------------------------------------------------- options
@@ -170,6 +171,7 @@ def pytest_generate_tests(metafunc):
         from suite.family import audit_cases, load_families
 
         cases = audit_cases(load_families(FAMILIES), metafunc.config.stash[OPTIONS])
+        metafunc.config.stash[CASES] = cases
         metafunc.parametrize("audit_case", [pytest.param(c, id=c.id, marks=_case_marks(c)) for c in cases])
 
 
@@ -182,11 +184,19 @@ def _case_marks(case) -> list:
 
 
 @pytest.fixture(scope="session")
-def measurements():
-    """One measurement per (family, target) for the whole session (``suite.family.Measurements``)."""
-    from suite.family import Measurements
+def measurements(request):
+    """One measurement per (family, target) for the whole session (``suite.family.Measurements``); under
+    pytest-xdist every worker but gw0 first prefetches the run's measurements from the back (the zoo first)."""
+    from suite.family import Measurements, measurement_jobs
 
-    return Measurements()
+    config = request.config
+    winput = getattr(config, "workerinput", None)
+    if winput is None:
+        return Measurements()
+    m = Measurements(run_id=winput.get("testrunuid"), worker=winput.get("workerid"))
+    if m.worker != "gw0" and config.stash.get(CASES, None):
+        m.prefetch(measurement_jobs(config.stash[CASES], registry()), config.stash[OPTIONS])
+    return m
 
 
 @pytest.fixture(scope="session")

@@ -18,9 +18,14 @@ is an error.
 from __future__ import annotations
 
 import importlib
+import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Hashable
 
+from suite import cache
+from suite.progress import note
 from suite.registry import Claim
 
 MODEL, PAPER = "model", "paper"
@@ -61,16 +66,60 @@ def skip_reason(claim: Claim, target: Target) -> str | None:
 
 
 class Measurements:
-    """Session memo: one ``measure(target, options)`` per (family, target)."""
+    """Session memo: one ``measure(target, options)`` per (family, target).
 
-    def __init__(self):
+    Under pytest-xdist (``run_id`` = the run's shared uid, ``worker`` = gwK) the workers overlap what is
+    independent (issue 26): gw0 measures in test order (the given models first, :func:`audit_cases`), every
+    other worker first :meth:`prefetch`-es the run's measurements from the back (the zoo's training first),
+    until it meets one gw0 has started. Each (family, target) is marked when a worker starts it (a file per
+    job under the run's temporary folder), so no two workers start the same job; one that needs a job
+    another worker is computing waits on that measurement's cache lock and reads it."""
+
+    def __init__(self, run_id: str | None = None, worker: str | None = None):
         self._memo: dict = {}
+        self.worker = worker or "gw0"
+        self._marks = Path(tempfile.gettempdir()) / f"collapse-claims-run-{run_id}" if run_id else None
+
+    def _start(self, family, target: Target) -> str | None:
+        """Mark the job started by this worker; the worker that started it first when another did."""
+        if self._marks is None:
+            return None
+        self._marks.mkdir(parents=True, exist_ok=True)
+        path = self._marks / cache.key((family.__name__, target.label))
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return path.read_text() or "?"
+        with os.fdopen(fd, "w") as f:
+            f.write(self.worker)
+        return None
 
     def get(self, family, target: Target, options) -> Any:
         key = (family.__name__, target)
         if key not in self._memo:
+            self._start(family, target)
             self._memo[key] = family.measure(target, options)
         return self._memo[key]
+
+    def prefetch(self, jobs: list, options) -> None:
+        """Measure ``jobs`` [(family, target)] from the back, skipping those another helper started, until one
+        gw0 started. A job that fails is left to the tests that need it: they measure it again and raise the
+        same error in their own report (never a skip)."""
+        todo = list(reversed(jobs))
+        note(f"plan: {self.worker} measures from the back of {len(todo)} jobs (zoo training first) while gw0 "
+             f"decides the given models in test order")
+        for i, (family, target) in enumerate(todo, 1):
+            owner = self._start(family, target)
+            if owner == "gw0":
+                note(f"plan: {self.worker} met gw0 at {target.label}; {i - 1} jobs prefetched")
+                return
+            if owner is not None:
+                continue
+            note(f"plan: {self.worker} job {i}/{len(todo)}: {family.__name__.rsplit('.', 1)[-1]} on {target.label}")
+            try:
+                self._memo[(family.__name__, target)] = family.measure(target, options)
+            except Exception:  # noqa: BLE001 — re-raised where a test measures it
+                continue
 
 
 @dataclass(frozen=True)
@@ -95,3 +144,15 @@ def audit_cases(families, options) -> list[Case]:
     minutes, not after the zoo). The report orders claims by the registry, not by this run order."""
     cases = [Case(fam, cid, t) for fam in families for t in fam.targets(options) for cid in t.ids(fam.CHECKS)]
     return sorted(cases, key=lambda c: TRAINS in c.target.marks)
+
+
+def measurement_jobs(cases: list[Case], claims: dict) -> list:
+    """The distinct (family, target) measurements the cases need, in run order (none for a target whose every
+    case is undecidable before measuring: :func:`skip_reason`)."""
+    jobs, seen = [], set()
+    for c in cases:
+        key = (c.family.__name__, c.target)
+        if key not in seen and skip_reason(claims[c.cid], c.target) is None:
+            seen.add(key)
+            jobs.append((c.family, c.target))
+    return jobs

@@ -1,0 +1,84 @@
+"""The measurement plan under pytest-xdist (suite.family, issue 26): gw0 measures in test order, the other
+workers prefetch from the back (the zoo's training first) until they meet a job gw0 started; the training
+targets run last in test order, so a cold audit decides the given models first."""
+from __future__ import annotations
+
+import types
+
+import pytest
+
+from suite.family import Case, Measurements, Target, audit_cases, measurement_jobs
+
+
+def _family(name, calls, fail=()):
+    def measure(target, options):
+        calls.append((name, target.label))
+        if target.label in fail:
+            raise RuntimeError(f"broken {target.label}")
+        return f"{name}:{target.label}"
+
+    return types.SimpleNamespace(__name__=f"claims.{name}", measure=measure, CHECKS={"X-1": None})
+
+
+def _jobs(fam, labels):
+    return [(fam, Target(label=lb, marks=("zoo",) if lb.startswith("zoo") else ())) for lb in labels]
+
+
+def test_helper_prefetches_from_the_back_and_stops_at_gw0(tmp_path, monkeypatch):
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    calls = []
+    fam = _family("fam", calls)
+    jobs = _jobs(fam, ["smollm2", "algebra", "zoo-a", "zoo-b", "zoo-c"])
+    gw0, gw1 = Measurements("run1", "gw0"), Measurements("run1", "gw1")
+    assert gw0.get(fam, jobs[0][1], None) == "fam:smollm2"
+    assert gw0.get(fam, jobs[1][1], None) == "fam:algebra"
+    gw1.prefetch(jobs, None)
+    assert calls == [("fam", "smollm2"), ("fam", "algebra"), ("fam", "zoo-c"), ("fam", "zoo-b"), ("fam", "zoo-a")]
+    # gw0 reaching a prefetched target in its own tests measures again only in its own process (the disk
+    # cache below measure() makes that a read); the helper's memo answers without a call
+    n = len(calls)
+    assert gw1.get(fam, jobs[4][1], None) == "fam:zoo-c" and len(calls) == n
+
+
+def test_two_helpers_split_the_jobs_and_skip_each_others(tmp_path, monkeypatch):
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    calls = []
+    fam = _family("fam", calls)
+    jobs = _jobs(fam, ["m", "zoo-a", "zoo-b"])
+    gw2 = Measurements("run2", "gw2")
+    gw2._start(fam, jobs[2][1])  # gw2 has started zoo-b
+    Measurements("run2", "gw1").prefetch(jobs, None)
+    assert ("fam", "zoo-b") not in calls and ("fam", "zoo-a") in calls
+
+
+def test_a_failing_prefetch_is_raised_by_the_test_that_needs_it(tmp_path, monkeypatch):
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    calls = []
+    fam = _family("fam", calls, fail=("zoo-a",))
+    jobs = _jobs(fam, ["zoo-a"])
+    gw1 = Measurements("run3", "gw1")
+    gw1.prefetch(jobs, None)
+    with pytest.raises(RuntimeError, match="broken zoo-a"):  # never memoised, never a skip
+        gw1.get(fam, jobs[0][1], None)
+    assert calls == [("fam", "zoo-a"), ("fam", "zoo-a")]
+
+
+def test_single_process_measures_in_test_order_without_marks():
+    calls = []
+    fam = _family("fam", calls)
+    m = Measurements()
+    assert m._start(fam, Target(label="x")) is None and m.get(fam, Target(label="x"), None) == "fam:x"
+
+
+def test_training_targets_run_last_and_jobs_are_distinct():
+    calls = []
+    fam = _family("fam", calls)
+    zoo, model = Target(label="zoo-a", marks=("zoo",)), Target(label="smollm2")
+    fam.targets = lambda options: [zoo, model]
+    fam.CHECKS = {"TF-1": None, "TF-2": None}
+    cases = audit_cases([fam], None)
+    assert [c.target.label for c in cases] == ["smollm2", "smollm2", "zoo-a", "zoo-a"]
+    claims = {cid: types.SimpleNamespace(applies_to=("x",)) for cid in fam.CHECKS}
+    assert [t.label for _, t in measurement_jobs(cases, claims)] == ["smollm2", "zoo-a"]
+    offline = Target(label="hub", unavailable="not available offline")
+    assert measurement_jobs([Case(fam, "TF-1", offline)], claims) == []
