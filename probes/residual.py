@@ -23,9 +23,13 @@ import torch
 def hidden_median_abs(h: torch.Tensor) -> torch.Tensor:
     """``[B]`` median of ``|h|`` over all tokens and coordinates of each sequence (Sun et al.'s
     'median magnitude of its hidden state'), the mean of the two middle values for an even count, as
-    :func:`numpy.median` (``torch.quantile``; above its input-size limit, the lower middle value)."""
+    :func:`numpy.median`. Two selections (``kthvalue``, O(n)) interpolated as ``torch.quantile(0.5)`` does
+    (``lerp``, so the values are the same bit for bit), without its full sort (issue 26: 4x faster) or its
+    input-size limit."""
     a = h.detach().abs().reshape(h.shape[0], -1).float()
-    return a.quantile(0.5, dim=-1) if a.numel() <= (1 << 24) else a.median(-1).values
+    n = a.shape[-1]
+    lo = a.kthvalue((n + 1) // 2, dim=-1).values
+    return lo if n % 2 else torch.lerp(lo, a.kthvalue(n // 2 + 1, dim=-1).values, 0.5)
 
 
 def top1_ratio(h: torch.Tensor, median: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -568,3 +568,12 @@ def test_ma5_prenorm_dilution_positive_and_hard_null():
         assert res.verdict == "not reproduced", res.message()
     broken = checks_massive.check_ma5(c, _rec(grow, synthetic_sink(SINK_FROM_2, gain=0.2), "broken"))
     assert broken.verdict == "inconclusive"
+
+
+@pytest.mark.parametrize("shape", [(3, 5, 7), (2, 1, 1), (2, 3, 2), (4, 128, 576)])
+def test_median_by_selection_is_quantiles_bit_for_bit(shape):
+    """hidden_median_abs selects instead of sorting (issue 26); the values are torch.quantile(0.5)'s exactly."""
+    g = torch.Generator().manual_seed(sum(shape))
+    h = torch.randn(*shape, generator=g) * torch.rand(*shape, generator=g) * 100
+    a = h.abs().reshape(shape[0], -1)
+    assert torch.equal(residual.hidden_median_abs(h), a.quantile(0.5, dim=-1))
