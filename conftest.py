@@ -109,6 +109,11 @@ def pytest_configure(config):
     from suite import progress
 
     progress.configure(config)
+    if getattr(config.option, "maxschedchunk", "absent") is None:
+        # xdist's first chunk per worker is a quarter of its share of consecutive tests; a helper worker that
+        # prefetches the zoo (suite.family.Measurements) would hold the model's first tests until the zoo is
+        # done. Chunks of 2: the helper holds two algebra tests, gw0 decides the model's claims in order.
+        config.option.maxschedchunk = 2
     if hasattr(config, "workerinput"):  # xdist: one BLAS thread per worker, no oversubscription
         import torch
 

@@ -637,6 +637,8 @@ RW_IDS = ("RW-1", "RW-2", "RW-3", "RW-4", "RW-5", "RW-6")
 TF8_IDS = ("TF-8",)  # decided on a target of its own: its record adds the run's pretrained transformers
 ROUTER_IDS = {"mamba": MB_IDS, "rwkv": RW_IDS}
 #: registry architecture classes of each router (fixtures.targets.architecture's, for targets known by name)
+# cold-cache seconds of each zoo entry on 2 cores (training + trajectory checkpoints, 2026-12-05 zoo.json): the plan's order
+ZOO_COST = {"mamba": 320.0, "rwkv": 220.0}
 ROUTER_ARCH = {"mamba": frozenset({"selective-ssm", "all-routers"}), "rwkv": frozenset({"rwkv4", "all-routers"})}
 ZOO_ROUTERS = ("mamba", "rwkv")  # the trained-here zoo's recurrent entries
 HUB_MAMBA, HUB_RWKV = PAPER_MAMBA, PAPER_RWKV  # the paper's recurrent checkpoints (fixtures.models)
@@ -667,8 +669,8 @@ def targets(options) -> list[Target]:
 
     out = model_targets(options, claims=MB_IDS + RW_IDS) + model_targets(options, claims=TF8_IDS)
     for kind in ZOO_ROUTERS:
-        out += [Target(label=f"zoo-{kind}", ref=("zoo", kind), claims=ids, marks=("zoo",), arch=ROUTER_ARCH[kind])
-                for ids in (ROUTER_IDS[kind], TF8_IDS)]
+        out += [Target(label=f"zoo-{kind}", ref=("zoo", kind), claims=ids, marks=("zoo",), arch=ROUTER_ARCH[kind],
+                       cost=ZOO_COST[kind]) for ids in (ROUTER_IDS[kind], TF8_IDS)]
     run_labels = {s.label for s in run_specs(tuple(options.models))}
     for kind, refs in (("mamba", HUB_MAMBA), ("rwkv", HUB_RWKV)):
         for ref in refs:

@@ -751,11 +751,13 @@ def targets(options) -> list[Target]:
     is ``options.zoo``, read where the entries are (``fixtures.zoo.zoo_entry_dir(name, options)``)."""
     zoo = frozenset({"trained-zoo"})
     return [
+        # cost: cold-cache seconds on 2 cores (each entry ~80 s of training and checkpoints; AttnRes 140): the plan's order
         Target(label=LABELS["brake-ordering"], ref=("zoo-brake-ordering", None), claims=("PR-1",), marks=("zoo",),
-               arch=zoo),
-        Target(label=LABELS["seed-twins"], ref=("zoo-seed-twins", None), claims=("SC-1",), marks=("zoo",), arch=zoo),
+               arch=zoo, cost=240.0),
+        Target(label=LABELS["seed-twins"], ref=("zoo-seed-twins", None), claims=("SC-1",), marks=("zoo",), arch=zoo,
+               cost=400.0),
         Target(label=LABELS["attnres"], ref=("zoo-routing", ZOO_ATTNRES), claims=AR_IDS, marks=("zoo",),
-               arch=zoo | {"attention-residuals"}, group=LABELS["attnres"]),
+               arch=zoo | {"attention-residuals"}, group=LABELS["attnres"], cost=140.0),
         Target(label=HUB_ATTNRES, ref=("hub-routing", HUB_ATTNRES), claims=AR_IDS, marks=("hub",),
                arch=frozenset({"attention-residuals"}), group=HUB_ATTNRES,
                unavailable=offline_reason([HUB_ATTNRES], HUB_SELECT[HUB_ATTNRES])),

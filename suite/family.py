@@ -43,6 +43,7 @@ class Target:
     arch: frozenset[str] | None = None  # registry ARCH_CLASSES the target belongs to; None: not checked
     unavailable: str | None = None  # why it cannot be measured here (a skip reason that says how to run it)
     group: str | None = None  # xdist group: every test of one model on one worker
+    cost: float = 0.0  # rough seconds to measure it on a cold cache (training included): orders the plan
 
     def ids(self, checks: dict) -> list[str]:
         return list(self.claims) if self.claims else list(checks)
@@ -70,7 +71,7 @@ class Measurements:
 
     Under pytest-xdist (``run_id`` = the run's shared uid, ``worker`` = gwK) the workers overlap what is
     independent (issue 26): gw0 measures in test order (the given models first, :func:`audit_cases`), every
-    other worker first :meth:`prefetch`-es the run's measurements from the back (the zoo's training first),
+    other worker first :meth:`prefetch`-es the run's measurements from the back (the costliest training first),
     until it meets one gw0 has started. Each (family, target) is marked when a worker starts it (a file per
     job under the run's temporary folder), so no two workers start the same job; one that needs a job
     another worker is computing waits on that measurement's cache lock and reads it."""
@@ -85,7 +86,7 @@ class Measurements:
         if self._marks is None:
             return None
         self._marks.mkdir(parents=True, exist_ok=True)
-        path = self._marks / cache.key((family.__name__, target.label))
+        path = self._marks / cache.key((family.__name__, target.label, target.claims))
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         except FileExistsError:
@@ -140,10 +141,11 @@ TRAINS = "zoo"  # the mark of a target whose measurement trains models here (min
 
 def audit_cases(families, options) -> list[Case]:
     """Registry × targets: every family's claims on every target it lists for this run; the targets that train
-    (:data:`TRAINS`) last, so a cold audit decides the given models first (issue 26: first verdicts within
-    minutes, not after the zoo). The report orders claims by the registry, not by this run order."""
+    (:data:`TRAINS`) last, costliest last (so a helper worker, which starts from the back, trains those first),
+    so a cold audit decides the given models first (issue 26: first verdicts within minutes, not after the
+    zoo). The report orders claims by the registry, not by this run order."""
     cases = [Case(fam, cid, t) for fam in families for t in fam.targets(options) for cid in t.ids(fam.CHECKS)]
-    return sorted(cases, key=lambda c: TRAINS in c.target.marks)
+    return sorted(cases, key=lambda c: (TRAINS in c.target.marks, c.target.cost))
 
 
 def measurement_jobs(cases: list[Case], claims: dict) -> list:

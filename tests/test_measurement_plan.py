@@ -73,12 +73,14 @@ def test_single_process_measures_in_test_order_without_marks():
 def test_training_targets_run_last_and_jobs_are_distinct():
     calls = []
     fam = _family("fam", calls)
-    zoo, model = Target(label="zoo-a", marks=("zoo",)), Target(label="smollm2")
-    fam.targets = lambda options: [zoo, model]
+    zoo, model = Target(label="zoo-a", marks=("zoo",), cost=400.0), Target(label="smollm2")
+    cheap = Target(label="zoo-b", marks=("zoo",), cost=80.0)
+    fam.targets = lambda options: [zoo, model, cheap]
     fam.CHECKS = {"TF-1": None, "TF-2": None}
     cases = audit_cases([fam], None)
-    assert [c.target.label for c in cases] == ["smollm2", "smollm2", "zoo-a", "zoo-a"]
+    assert [c.target.label for c in cases] == ["smollm2", "smollm2", "zoo-b", "zoo-b", "zoo-a", "zoo-a"]
     claims = {cid: types.SimpleNamespace(applies_to=("x",)) for cid in fam.CHECKS}
-    assert [t.label for _, t in measurement_jobs(cases, claims)] == ["smollm2", "zoo-a"]
+    jobs = measurement_jobs(cases, claims)
+    assert [t.label for _, t in jobs] == ["smollm2", "zoo-b", "zoo-a"]  # a helper starts from the back: zoo-a
     offline = Target(label="hub", unavailable="not available offline")
     assert measurement_jobs([Case(fam, "TF-1", offline)], claims) == []
