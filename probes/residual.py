@@ -23,13 +23,19 @@ import torch
 def hidden_median_abs(h: torch.Tensor) -> torch.Tensor:
     """``[B]`` median of ``|h|`` over all tokens and coordinates of each sequence (Sun et al.'s
     'median magnitude of its hidden state'), the mean of the two middle values for an even count, as
-    :func:`numpy.median`. Two selections (``kthvalue``, O(n)) interpolated as ``torch.quantile(0.5)`` does
-    (``lerp``, so the values are the same bit for bit), without its full sort (issue 26: 4x faster) or its
-    input-size limit."""
+    :func:`numpy.median`. One selection (``kthvalue``, O(n)) for the lower middle value; the upper one of an
+    even count is that value again where it is repeated, else the least value above it; the two are
+    interpolated as ``torch.quantile(0.5)`` does (``lerp``, so the values are the same bit for bit), without
+    its full sort (issue 26: 7x faster) or its input-size limit."""
     a = h.detach().abs().reshape(h.shape[0], -1).float()
     n = a.shape[-1]
-    lo = a.kthvalue((n + 1) // 2, dim=-1).values
-    return lo if n % 2 else torch.lerp(lo, a.kthvalue(n // 2 + 1, dim=-1).values, 0.5)
+    k = (n + 1) // 2
+    lo = a.kthvalue(k, dim=-1).values
+    if n % 2:
+        return lo
+    le = a <= lo[:, None]
+    hi = torch.where(le.sum(-1) > k, lo, a.masked_fill(le, torch.inf).amin(-1))
+    return torch.lerp(lo, hi, 0.5)
 
 
 def top1_ratio(h: torch.Tensor, median: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -60,3 +60,51 @@ def late_query_influence(R: torch.Tensor, n_late: int) -> tuple[np.ndarray, np.n
     cut = T - n_late
     infl = R[cut:, :cut].sum(0)
     return infl.double().cpu().numpy(), np.arange(cut, dtype=float)
+
+
+
+def column_sums(k: torch.Tensor, w: torch.Tensor, u: torch.Tensor, n_late: int = 0):
+    """Channel-summed WKV routing columns of keys ``k [N,T,C]`` in O(N·T·C), without the ``[C,T,T]`` weights:
+    ``col [N,T]`` = Σ_c Σ_t α^{(c)}_{t,s} (C · :func:`routing_matrix` ``.sum(0)`` per sequence) and, for
+    ``n_late`` > 0, ``late [N,T−n_late]`` = Σ_c Σ_{t≥cut} α^{(c)}_{t,s} over sources s < cut = T − n_late
+    (C · the influence of :func:`late_query_influence`).
+
+    With Z_t = Σ_{s<t} e^{(t−1−s)w + k_s} + e^{u + k_t} (the WKV denominator), a column is
+    col_s = e^{u + k_s}/Z_s + e^{k_s} G_s with G_s = Σ_{t>s} e^{(t−1−s)w}/Z_t, run backwards:
+    G_{T−1} = 0, G_s = 1/Z_{s+1} + e^{w} G_{s+1}; the late queries give e^{k_s} e^{(cut−1−s)w} G_{cut−1}.
+    Keys are shifted by m = max_s k_s + max(0, u) per (sequence, channel), which cancels in every
+    ratio and keeps each term of Z at most 1. A sequence whose denominators leave float range (keys
+    spanning e^{±700}) is redone densely."""
+    k = k.to(torch.float64)
+    w, u = w.to(torch.float64), u.to(torch.float64)
+    N, T, C = k.shape
+    ek = (k - (k.amax(1, keepdim=True) + u.clamp(min=0))).exp()  # e^{k_s − m} ≤ 1
+    ew, eu = w.exp(), u.exp()
+    Z = torch.empty_like(k)
+    past = torch.zeros(N, C, dtype=k.dtype)
+    for t in range(T):
+        if t:
+            past = past * ew + ek[:, t - 1]
+        Z[:, t] = past + eu * ek[:, t]
+    inv = Z.reciprocal()
+    cut = T - n_late
+    G = torch.zeros(N, C, dtype=k.dtype)
+    col = torch.empty_like(k)
+    late = None
+    for s in range(T - 1, -1, -1):
+        if s < T - 1:
+            G = inv[:, s + 1] + ew * G
+        if n_late and s == cut - 1:  # G_{cut−1} = Σ_{t≥cut} e^{(t−cut)w}/Z_t
+            gap = torch.arange(cut - 1, -1, -1, dtype=k.dtype)  # cut−1−s for s = 0..cut−1
+            late = (ek[:, :cut] * ew ** gap[:, None] * G[:, None]).sum(-1)  # ew**0 = 1 even for w = −inf
+        col[:, s] = ek[:, s] * (G + eu * inv[:, s])
+    col = col.sum(-1)
+    bad = ~torch.isfinite(col).all(-1) | ~(Z.amin((1, 2)) > 0)
+    if late is not None:
+        bad |= ~torch.isfinite(late).all(-1)
+    for i in torch.nonzero(bad).flatten().tolist():
+        R = routing_matrix(k[i], w, u) * C
+        col[i] = R.sum(0)
+        if late is not None:
+            late[i] = R[cut:, :cut].sum(0)
+    return (col, late) if n_late else col

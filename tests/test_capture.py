@@ -157,3 +157,12 @@ def test_one_non_finite_value_is_caught_through_the_reduced_statistics(bad):
     h[1, 2, 3] = bad
     with pytest.raises(ActivationError, match="residual stream 0"):
         sred.on_stream(0, h)
+    # the logits (and a clamp pass's attention weights) are read from their min and max, not a full mask
+    from fixtures.residual import check_finite
+
+    logits = torch.randn(2, 7, 50)
+    check_finite(logits, "logits", "m", "float32")
+    check_finite(logits[:0], "logits", "m", "float32")  # nothing to check
+    logits[1, 6, 49] = bad
+    with pytest.raises(ActivationError, match="logits"):
+        check_finite(logits, "logits", "m", "float32")

@@ -577,3 +577,5 @@ def test_median_by_selection_is_quantiles_bit_for_bit(shape):
     h = torch.randn(*shape, generator=g) * torch.rand(*shape, generator=g) * 100
     a = h.abs().reshape(shape[0], -1)
     assert torch.equal(residual.hidden_median_abs(h), a.quantile(0.5, dim=-1))
+    tied = torch.randint(-3, 4, shape, generator=g).float()  # the middle values repeated (or not) across the cut
+    assert torch.equal(residual.hidden_median_abs(tied), tied.abs().reshape(shape[0], -1).quantile(0.5, dim=-1))

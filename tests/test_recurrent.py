@@ -285,6 +285,40 @@ def test_content_blind_rwkv_limits():
     assert np.all(np.diff(vals) <= 1e-15)  # monotone: decay alone lowers the peak
 
 
+@settings(max_examples=25)
+@given(N=st.integers(1, 3), T=st.integers(1, 24), C=st.integers(1, 5), late=st.integers(0, 6),
+       log_decay=st.floats(-12.0, 30.0), key_scale=st.floats(0.0, 8.0), seed=st.integers(0, 2**16))
+def test_rwkv_column_sums_match_the_dense_routing(N, T, C, late, log_decay, key_scale, seed):
+    """The O(N·T·C) column sums and late-query influence (what RW-1..4 and the zoo trajectory read) against the
+    dense ``[C,T,T]`` softmax: every decay from no carry to the killed one (time_decay up to +30), any key scale."""
+    late = min(late, T - 1)
+    g = torch.Generator().manual_seed(seed)
+    k = key_scale * torch.randn(N, T, C, dtype=torch.float64, generator=g)
+    w = -torch.exp(log_decay + torch.randn(C, dtype=torch.float64, generator=g))
+    u = torch.randn(C, dtype=torch.float64, generator=g)
+    got = pr.column_sums(k, w, u, late)
+    col, infl = got if late else (got, None)
+    for i in range(N):
+        R = pr.routing_matrix(k[i], w, u)
+        assert torch.allclose(col[i], R.sum(0) * C, rtol=1e-10, atol=1e-12)
+        if late:
+            ref, _ = pr.late_query_influence(R, late)
+            assert np.allclose(infl[i].numpy(), ref * C, rtol=1e-10, atol=1e-12)
+
+
+def test_rwkv_column_sums_fall_back_where_the_denominator_leaves_float_range():
+    """Keys spanning e^{±1000} underflow the shifted denominator of the faster path: that sequence is redone densely."""
+    T, C = 12, 2
+    k = torch.zeros(2, T, C, dtype=torch.float64)
+    k[1, -1] = 1000.0  # every earlier key sits e^{−1000} below the shift: their denominators underflow to 0
+    w, u = -torch.ones(C, dtype=torch.float64), torch.zeros(C, dtype=torch.float64)
+    col, infl = pr.column_sums(k, w, u, 3)
+    for i in range(2):
+        R = pr.routing_matrix(k[i], w, u)
+        assert torch.isfinite(col[i]).all() and torch.allclose(col[i], R.sum(0) * C, rtol=1e-10)
+        assert np.allclose(infl[i].numpy(), pr.late_query_influence(R, 3)[0] * C, rtol=1e-10)
+
+
 @settings(max_examples=20)
 @given(T=st.integers(2, 40), seed=st.integers(0, 2**16))
 def test_uniform_rows_reference(T, seed):
@@ -332,6 +366,10 @@ def test_mamba_measurement_smoke_and_selective_gap(mamba_dir):
         res = fn(registry()[fn.__name__.split("_")[1].upper().replace("MB", "MB-")], _rec(m, "tiny"))
         assert res.verdict == "inconclusive"  # not a functioning model
         assert "functioning-model" in res.premise_text()
+    # the training trajectory's reading is the same operator's, without the frozen-Δ operators and geometry
+    prof = fr.measure_mamba(model, ids, "tiny", routing_only=True)
+    for key in ("conc", "colshare", "uniform_rows", "nll"):
+        assert np.array_equal(getattr(prof, key), getattr(m, key)), key
 
 
 def test_rwkv_killed_carry_never_onsets(rwkv_dir):
