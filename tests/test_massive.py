@@ -233,6 +233,29 @@ def test_clamp_pass_sink_matches_the_attention_capture(tiny):
     np.testing.assert_allclose(r2.sink[:1], r.sink[:1], rtol=1e-6)  # layer 0 reads stream 0: untouched
 
 
+def test_clamp_passes_sharing_their_prefix_equal_full_passes(tiny):
+    """The clamp passes from stream j0 on run layers < j0 once (the first records, the others replay): every
+    number of a replayed pass equals the full pass's bit for bit, and a replay on other batches is refused."""
+    from fixtures.residual import Prefix
+
+    ids = _ids(n=7)
+    j0 = tiny.model.config.num_hidden_layers - 1  # the tiny models have 2 layers: layer 0 is the prefix
+    plans = [{j0: (np.array([2, 5]), np.array([30.0, -4.0]))}, {j0: (np.array([1]), np.array([0.0]))}]
+    full = [clamp_pass(tiny.model, ids, p, batch_size=3, progress=False) for p in plans]
+    prefix = Prefix(j0)
+    shared = [clamp_pass(tiny.model, ids, p, batch_size=3, progress=False, prefix=prefix) for p in plans + plans]
+    assert prefix.recorded and len(prefix.outputs) == 3
+    for a, b in zip(full + full, shared):
+        np.testing.assert_array_equal(a.sink, b.sink)
+        np.testing.assert_array_equal(a.delta_norm, b.delta_norm)
+        assert a.nll == b.nll
+    assert not any("forward" in vars(layer) for layer in tiny.model.base_model.layers)  # the skips are undone
+    with pytest.raises(ValueError, match="sequences"):
+        clamp_pass(tiny.model, ids[:4], plans[0], batch_size=3, progress=False, prefix=prefix)
+    with pytest.raises(ValueError, match="skip the clamp"):
+        clamp_pass(tiny.model, ids, {0: (np.array([1]), np.array([0.0]))}, batch_size=3, progress=False, prefix=prefix)
+
+
 # ----------------------------------------------------------------------------- synthetic residual streams
 N, T, D, L = 24, 32, 48, 6
 COORD = 7
