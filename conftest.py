@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
 
 from suite import errors
 from suite.options import RunOptions, resolve_data_dir, resolve_graph_root, validate
+from suite.progress import note
 from suite.registry import registry
 
 RESULT_KEY = "collapse_claim_result"
@@ -123,12 +125,12 @@ def pytest_configure(config):
     try:
         config.stash[OPTIONS] = opts = _options(config)
         registry()  # schema check before anything runs
-        from fixtures.models import extra_architectures, preflight, resolve, unique_labels
+        from fixtures.models import preflight, resolve, unique_labels
 
         config.stash[SPECS] = unique_labels([resolve(m) for m in opts.models])
         if not hasattr(config, "workerinput"):  # once, on the controller
             for spec in config.stash[SPECS]:
-                preflight(spec, opts.seq_len, extra_architectures())
+                preflight(spec, opts.seq_len)
             from suite.robustness import load_panel_from
 
             load_panel_from(opts.panel_from)  # a bad --panel-from file fails here, with one line
@@ -161,16 +163,7 @@ def options(pytestconfig) -> RunOptions:
     return pytestconfig.stash[OPTIONS]
 
 
-@pytest.fixture(scope="session")
-def model_specs(pytestconfig) -> list:
-    """Every model of the run (for claims that compare models, e.g. TF-4 across a family)."""
-    return pytestconfig.stash[SPECS]
-
-
 def pytest_generate_tests(metafunc):
-    if "model_spec" in metafunc.fixturenames:
-        specs = metafunc.config.stash[SPECS]
-        metafunc.parametrize("model_spec", specs, ids=[s.label for s in specs], scope="session")
     if "audit_case" in metafunc.fixturenames:  # claims/test_audit.py: registry × targets
         from claims import FAMILIES
         from suite.family import audit_cases, load_families
@@ -210,12 +203,6 @@ def claims():
 
 
 @pytest.fixture
-def claim(claims):
-    """``claim("TF-1")`` -> the registry record."""
-    return lambda cid: claims[cid]
-
-
-@pytest.fixture
 def record_claim(record_property):
     """Record a ClaimResult for the report (travels to the controller under xdist)."""
 
@@ -239,38 +226,26 @@ def pytest_runtest_makereport(item, call):
     label = None
     if spec is not None and "audit_case" in spec.params:
         label = spec.params["audit_case"].target.label
-    elif spec is not None and "model_spec" in spec.params:
-        label = spec.params["model_spec"].label
-    elif spec is not None and "graph" in spec.params:
-        label = f"webkb-{spec.params['graph']}"
     rep.user_properties.append(("collapse_model", label))
     rep.user_properties.append(("collapse_scope", item_scope(item)))
 
 
 # ----------------------------------------------------------------------------- scope
 def item_scope(item) -> str:
-    """``model``: the test reads the models given with ``--model`` (it takes ``model_spec`` or is
-    marked ``models``); ``paper``: a paper-wide claim (the algebra, the graphs, the trained-here
-    zoo, the paper's hub checkpoints), the same whatever model is audited."""
+    """``model``: an audit test of a claim about the models given with ``--model`` (its target's scope);
+    ``paper``: a paper-wide claim (the algebra, the graphs, the trained-here zoo, the paper's hub
+    checkpoints), the same whatever model is audited, and every self-test."""
     case = getattr(getattr(item, "callspec", None), "params", {}).get("audit_case")
-    if case is not None:
-        return case.target.scope
-    if "model_spec" in getattr(item, "fixturenames", ()) or item.get_closest_marker("models"):
-        return "model"
-    return "paper"
+    return case.target.scope if case is not None else "paper"
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
+@pytest.hookimpl(tryfirst=True)  # deselect before the other plugins (xdist) see the items
 def pytest_collection_modifyitems(session, config, items):
     """A model-scoped run (``--model`` given, no ``--all-claims``) keeps only the claims about the
     given models: the paper-wide ones are deselected (listed in the report), so the exit status
-    answers "does this model satisfy the claims?". Every test of one model joins the xdist group
-    of that model, so ``-n N --dist loadgroup`` runs each model on one worker (one device)."""
+    answers "does this model satisfy the claims?". (Every audit test of one model is in that model's
+    xdist group, :func:`_case_marks`, so ``-n N --dist loadgroup`` runs each model on one worker.)"""
     opts = config.stash.get(OPTIONS, None)
-    for item in items:
-        spec = getattr(getattr(item, "callspec", None), "params", {}).get("model_spec")
-        if spec is not None:
-            item.add_marker(pytest.mark.xdist_group(name=spec.label))
     if opts is None or opts.scope != "model":
         return
     keep, drop = [], []
@@ -289,6 +264,7 @@ class RunState:
     """What the plugin gathers during a run (``config.stash[STATE]``), read at session end."""
 
     def __init__(self):
+        self.t0 = time.monotonic()  # the run's start (before the one-time model conversion), for the verdict lines
         self.results: list[dict] = []
         self.outcomes: list[dict] = []
         self.deselected: list[str] = []  # paper-wide claims left out of a model-scoped run
@@ -333,6 +309,9 @@ class ResultCollector:
         recorded = [dict(json.loads(v), scope=scope) for k, v in report.user_properties if k == RESULT_KEY]
         if report.when == "call":
             state.results.extend(recorded)
+            if recorded and not hasattr(self.config, "workerinput"):  # each verdict as it is decided (issue 26)
+                for r in recorded:
+                    note(f"verdict after {time.monotonic() - state.t0:.0f} s: {r['claim']} on {r['model']}: {r['verdict']}")
         if report.skipped or report.failed or (report.when == "call" and report.passed):
             reason = ""
             if report.skipped and isinstance(report.longrepr, tuple):

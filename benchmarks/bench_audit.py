@@ -9,6 +9,10 @@ Prints, for one run on the embedded SmolLM2-135M at 150 × 128 (override with fl
   all TF claim checks, divided by the wall time of the two bare forward passes they need
   (same model, same batches, eager attention, no hooks; the real one with the LM head, since
   its loss is needed) — target ≤ 1.2 (issue 26);
+* clamp ratio = wall time of MA-3's four clamp passes (massive, null, Sun-mean, zero; the layers before the
+  first clamped stream run once and are replayed, :class:`fixtures.residual.Prefix`) divided by four bare
+  forward passes with the LM head (each clamp pass needs its loss) — the floor is the bare passes; below 1
+  is the shared prefix;
 * peak RSS of the process — target ≤ 4 GiB.
 
 Run: ``.venv/bin/python benchmarks/bench_audit.py [--n-seqs 150 --seq-len 128 --threads 2]``
@@ -25,9 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from claims import checks_tf  # noqa: E402
+from claims import checks_massive, checks_tf  # noqa: E402
 from fixtures.data import shuffle_tokens, wikitext_sequences  # noqa: E402
-from fixtures.measure import STREAM_TOP_K, run_pass  # noqa: E402
+from fixtures.measure import STREAM_TOP_K, run_pass, stream_stats  # noqa: E402
+from fixtures.residual import Prefix, clamp_pass  # noqa: E402
 from fixtures.models import DEFAULT_MODEL, load_model, resolve  # noqa: E402
 from suite.options import RunOptions, resolve_data_dir  # noqa: E402
 from suite.registry import registry  # noqa: E402
@@ -76,12 +81,30 @@ def main():
     for cid in ("TF-1", "TF-2", "TF-5", "TF-6", "TF-7"):  # the audit's check(claim, record) for each claim
         checks_tf.CHECKS[cid](reg[cid], rec)
     audit += time.perf_counter() - t0
+    # MA-3's clamp passes on the plan the audit makes from this real pass's streams
+    stats = stream_stats(real, int(reg["MA-1"].param("top_k")))
+    plan, null, _ = checks_massive.clamp_plans(reg["MA-3"], stats, 0)
+    plans = [plan, null, *checks_massive.contrast_plans(stats, plan)] if plan else []
+    clamp_bare = clamp = 0.0
+    prefix = Prefix(min(plan)) if plan else None
+    for p in plans:
+        t0 = time.perf_counter()
+        bare_pass(variants[0], head=True)
+        clamp_bare += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        clamp_pass(lm.model, variants[0], p, a.batch_size, a.model, progress=False, prefix=prefix)
+        clamp += time.perf_counter() - t0
     rss_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     ratio = audit / bare
     print(f"model {a.model}, {a.n_seqs}×{a.seq_len}, batch {a.batch_size}, {a.threads} threads")
     print(f"bare forward passes (real + shuffled): {bare:.1f} s")
     print(f"audit passes + TF checks:              {audit:.1f} s")
     print(f"overhead ratio audit/bare: {ratio:.2f}  (target ≤ {TARGET_RATIO}) {'OK' if ratio <= TARGET_RATIO else 'MISSED'}")
+    if plans:
+        print(f"MA-3 clamp passes ({len(plans)}, layers < {prefix.j0} shared): {clamp:.1f} s against {clamp_bare:.1f} s "
+              f"of bare passes with the LM head: ratio {clamp / clamp_bare:.2f} (floor 1 without the shared prefix)")
+    else:
+        print("MA-3 clamp passes: none (no massive coordinate in this model's streams)")
     print(f"peak RSS: {rss_gib:.2f} GiB  (target ≤ {TARGET_RSS_GIB}) {'OK' if rss_gib <= TARGET_RSS_GIB else 'MISSED'}")
 
 

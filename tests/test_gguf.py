@@ -96,6 +96,7 @@ def test_pytest_claims_audits_a_gguf_file_from_scratch(tmp_path):
     report = json.loads((tmp_path / "r" / "tiny" / "latest.json").read_text())
     tf1 = [r for r in report["results"] if r["claim"] == "TF-1"][0]
     assert tf1["verdict"] == "inconclusive"
+    assert "verdict after" in p.stderr and "TF-1 on tiny: inconclusive" in p.stderr, p.stderr[-2000:]  # as decided
     assert tf1["provenance"]["gguf_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     md = (tmp_path / "r" / "tiny" / "latest.md").read_text()
     assert "quantisation: `F32`" in md and "gguf_sha256" in md
