@@ -329,7 +329,11 @@ class ResultCollector:
         state = config.stash[STATE]
         if hasattr(config, "workerinput") or not state.outcomes:
             return
+        import claims
+        from suite import plots
         from suite.report import write_reports
+
+        plots.load(claims)  # the families' figures and report sections (the harness imports no family)
 
         try:
             state.report_paths = write_reports(state.results, state.outcomes, config.stash[OPTIONS],

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from suite.plots import by_claim, plotter, pyplot, safe_name, save_figure
+from fixtures.zoo import training_curves
+from suite.plots import by_claim, plotter, pyplot, safe_name, section, save_figure
+from suite.registry import registry
 
 
 @plotter("zoo-PR-1")
@@ -207,3 +209,27 @@ def trajectory_table(entries: dict) -> str:
         rows.append(f"| {name} | {_arch(e)} | {e.get('tokens_seen', 0) / 1e6:.2f} M | {e['val_loss']:.3f} "
                     f"({e['unigram_loss']:.3f}) | {peak} | {first} | {e.get('train_seconds', 0):.0f} |")
     return "\n".join(rows)
+
+
+# ----------------------------------------------------------------------------- the report's zoo section
+def _zoo_data(rows: list[dict], options) -> dict:
+    """The cached trained-here entries (training curves and trajectories) when the report has zoo results."""
+    return training_curves(options) if any(str(r.get("model", "")).startswith("zoo") for r in rows) else {}
+
+
+def _zoo_figures(entries: dict, outdir: Path, stem: str) -> list:
+    tf = trajectory_figure(entries, outdir / f"{stem}-zoo-trajectory.png",
+                           onset=registry()["PR-1"].param("onset_threshold"))
+    return [] if tf is None else [("Trained-here zoo: concentration, sink and LM gain against training tokens "
+                                   "(each entry's own checkpoints)", tf)]
+
+
+def _zoo_markdown(entries: dict, options) -> list[str]:
+    return ["## The trained-here zoo", "",
+            f"Zoo scale `{getattr(options, 'zoo', 'full')}` (fixtures/zoo.py; recipe chosen from the training "
+            "trajectory by the claims' premises, claims/registry/zoo.toml). Last checkpoint of each entry:", "",
+            trajectory_table(entries), ""]
+
+
+section("zoo", data=_zoo_data, figures=_zoo_figures, markdown=_zoo_markdown,
+        record=lambda entries: {n: {k: v for k, v in e.items() if k not in ("steps", "loss")} for n, e in entries.items()})

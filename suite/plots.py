@@ -1,17 +1,21 @@
-"""Figure registry for the report.
+"""Figure and report-section registry for the report.
 
 A plotter is ``fn(results: list[dict], outdir: Path, stem: str) -> list[tuple[str, Path]]``
 that draws from recorded ClaimResult JSON only (so it runs on the xdist controller) and
 returns ``(caption, png_path)`` pairs; it returns ``[]`` when its claims are absent.
-Register with ``@plotter("name")``. Modules named ``claims/plots_*.py`` are imported
-automatically, so each claim family keeps its figures beside its checks (``claims/plots_tf.py``
-beside ``claims/checks_tf.py``).
+Register with ``@plotter("name")``. A family that adds a part of its own to every report (the
+zoo's trajectories) registers a :class:`Section` with :func:`section`. The harness imports no
+family: the plugin calls :func:`load` with the families' package, which imports its
+``plots_*.py`` modules, so each claim family keeps its figures beside its checks
+(``claims/plots_tf.py`` beside ``claims/checks_tf.py``).
 """
 from __future__ import annotations
 
 import importlib
 import pkgutil
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 PLOTTERS: dict = {}
 
@@ -24,12 +28,32 @@ def plotter(name: str):
     return deco
 
 
-def load_all():
-    import claims
+@dataclass(frozen=True)
+class Section:
+    """A family's own part of every model's report: ``data(rows, options)`` what it reads (``{}``: no
+    section in this run), ``record(data)`` its entry in the report's JSON (under the section's name),
+    ``figures(data, outdir, stem)`` → ``[(caption, path)]`` and ``markdown(data, options)`` → lines."""
 
-    for mod in pkgutil.iter_modules(claims.__path__):
+    data: Callable
+    record: Callable
+    figures: Callable
+    markdown: Callable
+
+
+SECTIONS: dict[str, Section] = {}
+
+
+def section(name: str, **parts) -> Section:
+    SECTIONS[name] = Section(**parts)
+    return SECTIONS[name]
+
+
+def load(package) -> dict:
+    """Import every ``plots_*`` module of ``package`` (the claim families), which registers its plotters and
+    sections; returns the plotters."""
+    for mod in pkgutil.iter_modules(package.__path__):
         if mod.name.startswith("plots_"):
-            importlib.import_module(f"claims.{mod.name}")
+            importlib.import_module(f"{package.__name__}.{mod.name}")
     return PLOTTERS
 
 
@@ -70,7 +94,8 @@ def by_claim(results: list[dict], claim_id: str) -> list[dict]:
 
 
 def draw_all(results: list[dict], outdir: Path, stem: str) -> list[tuple[str, Path]]:
+    """Every registered plotter's figures (:func:`load` first)."""
     figs = []
-    for name, fn in sorted(load_all().items()):
+    for name, fn in sorted(PLOTTERS.items()):
         figs += fn(results, outdir, stem) or []
     return figs

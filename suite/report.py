@@ -14,10 +14,9 @@ import math
 import shutil
 from pathlib import Path
 
-from fixtures.zoo import training_curves
 from suite import provenance
 from suite.cache import write_atomic
-from suite.plots import draw_all
+from suite.plots import SECTIONS, draw_all
 from suite.registry import registry
 from suite.results import SCHEMA_VERSION
 from suite.robustness import mark_text
@@ -243,15 +242,6 @@ def scope_line(options, not_run) -> str:
             "Run `pytest claims/` (the full audit) or add `--all-claims` for them.")
 
 
-def zoo_entries(rows, options) -> dict:
-    """The cached trained-here entries (training curves and trajectories) when the report has zoo
-    results, else ``{}``."""
-    if not any(str(r.get("model", "")).startswith("zoo") for r in rows):
-        return {}
-
-    return training_curves(options)
-
-
 def lock_lines(env: dict) -> list[str]:
     """The report's warning when the installed libraries are not the locked ones (requirements.lock)."""
     diff = env.get("lock_differs") or {}
@@ -330,7 +320,7 @@ def write_reports(results, outcomes, options, specs, deselected=(), partial: str
     if scoped:  # registry claims with no test collected at all are listed too
         not_run = sorted(set(not_run) | (set(registry()) - ran), key=claim_order)
     written, docs = [], []
-    zoo = zoo_entries(rows_all, options)  # the same cached entries for every model's report
+    sections = {n: sec.data(rows_all, options) for n, sec in SECTIONS.items()}  # the same for every model's report
     for spec in specs:
         mine, paper = split_rows(rows_all, spec.label, labels)
         rows = mine + paper
@@ -340,14 +330,9 @@ def write_reports(results, outcomes, options, specs, deselected=(), partial: str
         fig_error = None
         try:
             figs = draw_all(rows, outdir, stamp)
-            if zoo:
-                from claims.plots_zoo import trajectory_figure
-
-                tf = trajectory_figure(zoo, outdir / f"{stamp}-zoo-trajectory.png",
-                                       onset=registry()["PR-1"].param("onset_threshold"))
-                if tf is not None:
-                    figs.append(("Trained-here zoo: concentration, sink and LM gain against training tokens "
-                                 "(each entry's own checkpoints)", tf))
+            for n, sec in SECTIONS.items():
+                if sections[n]:
+                    figs += sec.figures(sections[n], outdir, stamp)
         except Exception as exc:  # figures must not hide the numbers; say so in the report
             fig_error = f"{type(exc).__name__}: {exc}"
         doc = {
@@ -362,7 +347,7 @@ def write_reports(results, outcomes, options, specs, deselected=(), partial: str
             "environment": provenance.environment(),
             "results": rows,
             "figures": [{"caption": c, "path": Path(p).name} for c, p in figs],
-            "zoo": {n: {k: v for k, v in e.items() if k not in ("steps", "loss")} for n, e in zoo.items()},
+            **{n: sec.record(sections[n]) for n, sec in SECTIONS.items()},
         }
         jpath = outdir / f"{stamp}.json"
         doc = provenance.portable(doc)  # no machine paths in a report that is cited or committed
@@ -408,13 +393,9 @@ def write_reports(results, outcomes, options, specs, deselected=(), partial: str
                    paper_table, ""]
         elif sl:
             md += ["## The paper's other claims", "", sl, ""]
-        if zoo:
-            from claims.plots_zoo import trajectory_table
-
-            md += ["## The trained-here zoo", "",
-                   f"Zoo scale `{getattr(options, 'zoo', 'full')}` (fixtures/zoo.py; recipe chosen from the training "
-                   "trajectory by the claims' premises, claims/registry/zoo.toml). Last checkpoint of each entry:", "",
-                   trajectory_table(zoo), ""]
+        for n, sec in SECTIONS.items():
+            if sections[n]:
+                md += sec.markdown(sections[n], options)
         if fig_error:
             md += [f"**Figures failed to render:** {fig_error}", ""]
         if figs:
