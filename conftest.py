@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from suite import errors
-from suite.options import RunOptions, resolve_data_dir, resolve_graph_root, validate
+from suite.options import BOS_MODES, RunOptions, resolve_data_dir, resolve_graph_root, validate
 from suite.progress import note
 from suite.registry import registry
 
@@ -56,7 +56,7 @@ def pytest_addoption(parser):
     g.addoption("--zoo-seed", type=int, default=0, metavar="N",
                 help="train the zoo again with every entry's weight and data seeds shifted (another draw of each "
                      "recipe, cached apart); use a separate --report-dir and feed its report to --panel-from")
-    g.addoption("--bos", default="auto", choices=("auto", "always", "never"),
+    g.addoption("--bos", default="auto", choices=BOS_MODES,
                 help="BOS at position 0 of each window: auto (as the model's tokenizer does by default), always, never")
 
 
@@ -125,9 +125,10 @@ def pytest_configure(config):
     try:
         config.stash[OPTIONS] = opts = _options(config)
         registry()  # schema check before anything runs
-        from fixtures.models import preflight, resolve, unique_labels
+        from fixtures.models import preflight
+        from fixtures.targets import run_specs
 
-        config.stash[SPECS] = unique_labels([resolve(m) for m in opts.models])
+        config.stash[SPECS] = list(run_specs(tuple(opts.models)))  # resolved once: the families read the same
         if not hasattr(config, "workerinput"):  # once, on the controller
             for spec in config.stash[SPECS]:
                 preflight(spec, opts.seq_len)

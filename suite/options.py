@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, get_args
 
 from suite import errors
 
@@ -14,6 +15,12 @@ DEVICE_MAPS = ("auto", "balanced", "balanced_low_0", "sequential")
 
 def default_shared_data() -> Path:
     return ROOT.parent / "shared" / "data"
+
+
+#: ``--bos``: the BOS at position 0 of each window — as the model's tokenizer does by default, always, never
+#: (resolved per model by fixtures.data.resolve_bos)
+Bos = Literal["auto", "always", "never"]
+BOS_MODES: tuple[str, ...] = get_args(Bos)
 
 
 @dataclass(frozen=True)
@@ -30,7 +37,7 @@ class RunOptions:
     retrain: bool = False
     zoo: str = "full"  # full | smoke: the trained-here zoo's scale (fixtures.zoo.entry_recipe)
     batch_size: int = 8
-    bos: str = "auto"  # auto | always | never (fixtures.data.resolve_bos)
+    bos: Bos = "auto"
     device_map: str | None = None  # "auto" etc.: spread the model over the visible devices (accelerate)
     scope: str = "all"  # all: the full audit; model: only the claims about the --model models
     panel_from: tuple[str, ...] = ()  # reports of --perturb-weights / --zoo-seed runs: the panel's on-request rows
@@ -81,8 +88,8 @@ def resolve_graph_root(cli_value: str | None) -> str | None:
 def validate(opts: RunOptions) -> RunOptions:
     if opts.dtype not in DTYPES:
         raise errors.UsageError(errors.BAD_OPTION.format(option="--dtype", problem=f"{opts.dtype!r} not in {DTYPES}"))
-    if opts.bos not in ("auto", "always", "never"):
-        raise errors.UsageError(errors.BAD_OPTION.format(option="--bos", problem=f"{opts.bos!r} not in auto, always, never"))
+    if opts.bos not in BOS_MODES:
+        raise errors.UsageError(errors.BAD_OPTION.format(option="--bos", problem=f"{opts.bos!r} not in {', '.join(BOS_MODES)}"))
     if opts.batch_size < 1:
         raise errors.UsageError(errors.BAD_OPTION.format(option="--batch-size", problem="needs at least 1 sequence per batch"))
     if opts.n_seqs < 2:
