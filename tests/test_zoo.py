@@ -18,7 +18,7 @@ from claims import checks_zoo
 from fixtures import zoo
 from fixtures.alibi import GPTNeoXAlibiConfig, GPTNeoXAlibiForCausalLM, alibi_slopes
 from fixtures.attnres import AttnResConfig, AttnResForCausalLM, recency_offset, source_counts
-from probes import stats
+from probes import stats, subspace
 from probes.capture import attnres_routers, capture_attnres
 from suite.registry import registry
 
@@ -393,7 +393,7 @@ def test_random_subspace_baseline_against_exact_moment():
         c2.append((np.cos(subspace_angles(a, b)) ** 2).sum())
     c2 = np.asarray(c2)
     assert abs(c2.mean() - r * r / d) < 4 * stats.sem(c2)
-    mean, se = checks_zoo.random_subspace_angle(d, r, reps, 0)
+    mean, se = subspace.random_subspace_angle(d, r, reps, 0)
     assert 60 < mean < 80 and se < 0.5
 
 
@@ -406,7 +406,7 @@ def _moments(ka, kb):
 
 def _cov_of(k):
     m = _moments(k, k)
-    return checks_zoo._cov(m["sum_a"], m["outer_a"], float(m["n"]))
+    return subspace.covariance(m["sum_a"], m["outer_a"], float(m["n"]))
 
 
 def _keys(rng, L=3, n=400, H=2, d=16, rank=6):
@@ -470,7 +470,7 @@ def test_sc1_hard_null_rotated_copy(rotary_dim):
 
 def test_symmetry_alignment_stays_in_the_symmetry_group():
     rng = np.random.default_rng(1)
-    o = checks_zoo.symmetry_alignment(rng.standard_normal((8, 8)), rotary_dim=4)
+    o = subspace.symmetry_alignment(rng.standard_normal((8, 8)), rotary_dim=4)
     assert np.allclose(o.T @ o, np.eye(8), atol=1e-12)
     assert np.allclose(o[:4, 4:], 0) and np.allclose(o[4:, :4], 0)  # rotary and plain dims never mix
     plane = o[np.ix_([0, 2], [0, 2])]
@@ -533,7 +533,7 @@ def test_sc1_identical_seeds_give_zero_angles(tiny_cache):
         model.config._attn_implementation = "eager"
         models.append(model.eval())
     a, b, res = _sc1_real(*models, _tiny_val())
-    assert checks_zoo.mean_canonical_angles(a.key_covariance(), b.key_covariance(), 8).max() < ANGLE_TOL
+    assert subspace.mean_canonical_angles(a.key_covariance(), b.key_covariance(), 8).max() < ANGLE_TOL
     assert res.verdict == "not reproduced", res.message()
 
 
