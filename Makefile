@@ -43,7 +43,8 @@ gemma: $(STAMP)
 
 # the trained-here zoo at the audit's recipes (cached by recipe hash; `make audit` trains it too when missing)
 zoo: $(STAMP)
-	$(VENV)/bin/python -m fixtures.zoo --train-all --figure reports/zoo-trajectory.png
+	$(VENV)/bin/python -m fixtures.zoo --train-all
+	$(VENV)/bin/python -m claims.plots_zoo reports/zoo-trajectory.png
 
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/bench_audit.py

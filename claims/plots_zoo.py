@@ -1,9 +1,12 @@
 """Figures of the trained-here zoo claims (PR-1, SC-1, AR-1, AR-2, AR-3), drawn from recorded JSON only."""
 from __future__ import annotations
 
+import argparse
+import sys
 from pathlib import Path
+from types import SimpleNamespace
 
-from fixtures.zoo import training_curves
+from fixtures.zoo import ZOO_SCALES, training_curves
 from suite.plots import by_claim, plotter, pyplot, safe_name, section, save_figure
 from suite.registry import registry
 
@@ -233,3 +236,24 @@ def _zoo_markdown(entries: dict, options) -> list[str]:
 
 section("zoo", data=_zoo_data, figures=_zoo_figures, markdown=_zoo_markdown,
         record=lambda entries: {n: {k: v for k, v in e.items() if k not in ("steps", "loss")} for n, e in entries.items()})
+
+
+def main(argv=None) -> int:
+    """``python -m claims.plots_zoo OUT.png``: the training-trajectory figure of the cached zoo entries."""
+    ap = argparse.ArgumentParser(prog="python -m claims.plots_zoo", description=main.__doc__.split(": ", 1)[1])
+    ap.add_argument("out", help="the PNG to write")
+    ap.add_argument("--zoo", default="full", choices=ZOO_SCALES)
+    ap.add_argument("--steps", type=int, default=None, help="the entries trained with `python -m fixtures.zoo --steps N`")
+    ap.add_argument("--data-dir", default=None)
+    a = ap.parse_args(argv)
+    entries = training_curves(SimpleNamespace(data_dir=a.data_dir, zoo=a.zoo, retrain=False), steps=a.steps)
+    if trajectory_figure(entries, Path(a.out), onset=registry()["PR-1"].param("onset_threshold")) is None:
+        print("error: no trained zoo entry with a trajectory is cached at these recipes; train them first: "
+              "python -m fixtures.zoo --train-all" + (f" --steps {a.steps}" if a.steps else ""), file=sys.stderr)
+        return 2
+    print(f"trajectory figure: {a.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

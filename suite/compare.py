@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from suite.plots import pyplot
-from suite.report import fmt_value, claim_order
+from suite.results import claim_order, fmt_value
 
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
 Z95 = 1.959963984540054  # two-sided 95 % normal quantile, for ±SEM bands

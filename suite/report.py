@@ -18,31 +18,14 @@ from suite import provenance
 from suite.cache import write_atomic
 from suite.plots import SECTIONS, draw_all
 from suite.registry import registry
-from suite.results import SCHEMA_VERSION
+from suite.compare import write_compare
+from suite.results import SCHEMA_VERSION, claim_order, fmt_value
 from suite.robustness import mark_text
 
 SHARED_MODELS_PREFIXES = ("algebra", "webkb", "zoo")
 UNSETTLED = ("error",)  # verdicts that leave a report incomplete ("pending" is a registry state, not a failure)
 DTYPE_RANK = {"float64": 2, "float32": 1}  # a 16-bit run stands lower than a float32 one
 NOT_SELECTED = "not selected in this run"  # the summary of a registry claim a narrowed selection left out
-
-
-def fmt_value(v, digits=3) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, bool):
-        return str(v)
-    if isinstance(v, (int,)):
-        return str(v)
-    if isinstance(v, float):
-        return f"{v:.{digits}g}" if abs(v) < 1e4 else f"{v:.3e}"
-    if isinstance(v, dict):
-        return "; ".join(f"{k} {fmt_value(x, digits)}" for k, x in v.items())
-    if isinstance(v, (list, tuple)):
-        if len(v) <= 4:
-            return "[" + ", ".join(fmt_value(x, digits) for x in v) + "]"
-        return f"[{len(v)} values]"
-    return str(v).replace("|", "\\|").replace("\n", " ")
 
 
 def _rows(results, outcomes, scoped: bool = False):
@@ -100,14 +83,6 @@ def count_verdicts(rows) -> dict:
 
 def _counts_text(counts) -> str:
     return ", ".join(f"{v} {n}" for v, n in sorted(counts.items())) or "none"
-
-
-FAMILY_ORDER = ("ID", "TF", "GR", "MB", "RW", "AR", "SC", "PR", "BK", "MA")
-
-
-def claim_order(cid: str):
-    fam, _, num = cid.partition("-")
-    return (FAMILY_ORDER.index(fam) if fam in FAMILY_ORDER else 99, int(num) if num.isdigit() else 0)
 
 
 def markdown_table(rows) -> str:
@@ -434,8 +409,6 @@ def write_reports(results, outcomes, options, specs, deselected=(), partial: str
                         "counts": counts, "paper_counts": paper_counts, "scope_line": sl,
                         "latest_kept": f"{outdir / 'latest.json'} kept: {kept}" if kept else None})
     if len(docs) > 1:  # several models: the cross-model page beside their reports
-        from suite.compare import write_compare
-
         page = write_compare([d for _, d in docs], Path(options.report_dir) / "compare")
         for w in written:
             w["compare"] = page["html"]

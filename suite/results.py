@@ -233,3 +233,28 @@ def premise_checks(claim: Claim, premises: dict | None) -> list[Check]:
     return out
 
 
+# ----------------------------------------------------------------------------- rendering (report, compare)
+FAMILY_ORDER = ("ID", "TF", "GR", "MB", "RW", "AR", "SC", "PR", "BK", "MA")
+
+
+def claim_order(cid: str):
+    fam, _, num = cid.partition("-")
+    return (FAMILY_ORDER.index(fam) if fam in FAMILY_ORDER else 99, int(num) if num.isdigit() else 0)
+
+
+def fmt_value(v, digits=3) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, (int,)):
+        return str(v)
+    if isinstance(v, float):
+        return f"{v:.{digits}g}" if abs(v) < 1e4 else f"{v:.3e}"
+    if isinstance(v, dict):
+        return "; ".join(f"{k} {fmt_value(x, digits)}" for k, x in v.items())
+    if isinstance(v, (list, tuple)):
+        if len(v) <= 4:
+            return "[" + ", ".join(fmt_value(x, digits) for x in v) + "]"
+        return f"[{len(v)} values]"
+    return str(v).replace("|", "\\|").replace("\n", " ")

@@ -988,6 +988,21 @@ def test_zoo_entry_beats_the_unigram_baseline(name):
         f"{name}: validation loss {info['val_loss']:.3f} is not below the unigram baseline {info['unigram_loss']:.3f}")
 
 
+@pytest.mark.zoo
+def test_trajectory_figure_command_draws_every_cached_entry(tmp_path):
+    """``python -m claims.plots_zoo OUT.png`` (what `make zoo` runs after training): every cached entry is drawn,
+    and entries not trained at the asked recipe end in one line."""
+    from claims import plots_zoo
+
+    opts = SimpleNamespace(data_dir=None, zoo=zoo.cached_scale(), retrain=False)
+    for name in zoo.ZOO_ENTRIES:
+        zoo.zoo_entry_dir(name, opts)  # the zoo the audit reads (trained once, shared through the cache)
+    curves = zoo.training_curves(opts)
+    assert list(curves) == list(zoo.ZOO_ENTRIES) and all(c["trajectory"] and c["steps"][0] == 0 for c in curves.values())
+    assert plots_zoo.main([str(tmp_path / "t.png"), "--zoo", opts.zoo]) == 0 and (tmp_path / "t.png").stat().st_size
+    assert plots_zoo.main([str(tmp_path / "u.png"), "--zoo", opts.zoo, "--steps", "7"]) == 2
+
+
 def test_training_reports_progress_lines(tiny_cache, monkeypatch, capsys):
     """The zoo's training prints a progress line a person can see (suite.progress); here its
     pytest-capture bypass is switched off so capsys can read the line."""
