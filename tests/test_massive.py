@@ -250,8 +250,10 @@ def test_clamp_passes_sharing_their_prefix_equal_full_passes(tiny):
         np.testing.assert_array_equal(a.delta_norm, b.delta_norm)
         assert a.nll == b.nll
     assert not any("forward" in vars(layer) for layer in tiny.model.base_model.layers)  # the skips are undone
-    with pytest.raises(ValueError, match="sequences"):
+    with pytest.raises(ValueError, match="other sequences"):
         clamp_pass(tiny.model, ids[:4], plans[0], batch_size=3, progress=False, prefix=prefix)
+    with pytest.raises(ValueError, match="other sequences"):  # as many windows, other tokens
+        clamp_pass(tiny.model, _ids(n=7, seed=2), plans[0], batch_size=3, progress=False, prefix=prefix)
     with pytest.raises(ValueError, match="skip the clamp"):
         clamp_pass(tiny.model, ids, {0: (np.array([1]), np.array([0.0]))}, batch_size=3, progress=False, prefix=prefix)
 
