@@ -78,6 +78,8 @@ def column_sums(k: torch.Tensor, w: torch.Tensor, u: torch.Tensor, n_late: int =
     k = k.to(torch.float64)
     w, u = w.to(torch.float64), u.to(torch.float64)
     N, T, C = k.shape
+    if not 0 <= n_late < T:
+        raise ValueError(f"n_late = {n_late} late queries of {T}: needs 0 ≤ n_late < T (at least one earlier source)")
     ek = (k - (k.amax(1, keepdim=True) + u.clamp(min=0))).exp()  # e^{k_s − m} ≤ 1
     ew, eu = w.exp(), u.exp()
     Z = torch.empty_like(k)

@@ -242,8 +242,18 @@ def test_clamp_passes_sharing_their_prefix_equal_full_passes(tiny):
     j0 = tiny.model.config.num_hidden_layers - 1  # the tiny models have 2 layers: layer 0 is the prefix
     plans = [{j0: (np.array([2, 5]), np.array([30.0, -4.0]))}, {j0: (np.array([1]), np.array([0.0]))}]
     full = [clamp_pass(tiny.model, ids, p, batch_size=3, progress=False) for p in plans]
+    layer0 = tiny.model.base_model.layers[0]
+    calls = []
+
+    def wrapped(*a, **k):  # an instance-level forward, as accelerate's device hooks (--device-map) install
+        calls.append(1)
+        return type(layer0).forward(layer0, *a, **k)
+
+    layer0.forward = wrapped
     prefix = Prefix(j0)
     shared = [clamp_pass(tiny.model, ids, p, batch_size=3, progress=False, prefix=prefix) for p in plans + plans]
+    assert vars(layer0)["forward"] is wrapped and len(calls) == 3  # the record pass only; restored after each replay
+    del layer0.forward
     assert prefix.recorded and len(prefix.outputs) == 3
     for a, b in zip(full + full, shared):
         np.testing.assert_array_equal(a.sink, b.sink)

@@ -306,6 +306,13 @@ def test_rwkv_column_sums_match_the_dense_routing(N, T, C, late, log_decay, key_
             assert np.allclose(infl[i].numpy(), ref * C, rtol=1e-10, atol=1e-12)
 
 
+def test_rwkv_late_queries_out_of_range_are_refused():
+    k, w, u = torch.zeros(1, 8, 2, dtype=torch.float64), -torch.ones(2, dtype=torch.float64), torch.zeros(2, dtype=torch.float64)
+    for bad in (-1, 8, 9):
+        with pytest.raises(ValueError, match="late queries"):
+            pr.column_sums(k, w, u, bad)
+
+
 def test_rwkv_column_sums_fall_back_where_the_denominator_leaves_float_range():
     """Keys spanning e^{±1000} underflow the shifted denominator of the faster path: that sequence is redone densely."""
     T, C = 12, 2
