@@ -62,7 +62,6 @@ def late_query_influence(R: torch.Tensor, n_late: int) -> tuple[np.ndarray, np.n
     return infl.double().cpu().numpy(), np.arange(cut, dtype=float)
 
 
-
 def column_sums(k: torch.Tensor, w: torch.Tensor, u: torch.Tensor, n_late: int = 0):
     """Channel-summed WKV routing columns of keys ``k [N,T,C]`` in O(N·T·C), without the ``[C,T,T]`` weights:
     ``col [N,T]`` = Σ_c Σ_t α^{(c)}_{t,s} (C · :func:`routing_matrix` ``.sum(0)`` per sequence) and, for
