@@ -166,10 +166,11 @@ def options(pytestconfig) -> RunOptions:
 
 def pytest_generate_tests(metafunc):
     if "audit_case" in metafunc.fixturenames:  # claims/test_audit.py: registry × targets
-        from claims import FAMILIES
+        import claims
         from suite.family import audit_cases, load_families
 
-        cases = audit_cases(load_families(FAMILIES), metafunc.config.stash[OPTIONS])
+        load_families(claims)
+        cases = audit_cases(metafunc.config.stash[OPTIONS])
         metafunc.config.stash[CASES] = cases
         metafunc.parametrize("audit_case", [pytest.param(c, id=c.id, marks=_case_marks(c)) for c in cases])
 
@@ -184,7 +185,7 @@ def _case_marks(case) -> list:
 
 @pytest.fixture(scope="session")
 def measurements(request):
-    """One measurement per (family, target) for the whole session (``suite.family.Measurements``); under
+    """One record per (measurement, target) for the whole session (``suite.family.Measurements``); under
     pytest-xdist every worker but gw0 first prefetches the run's measurements from the back (the zoo first)."""
     from suite.family import Measurements, measurement_jobs
 

@@ -4,21 +4,20 @@ BK-4 γ and sink as two axes across models, BK-5 the sink forms in pretraining, 
 sinks under the θ rescale, BK-8 the γ re-rise (by depth), BK-10 a first-position sink without a
 BOS token, BK-11 softmax as the free-energy minimum. (BK-7, BK-9, BK-12, BK-13 are recorded, not tested.)
 
-The family follows :mod:`suite.family`. :func:`targets` lists, for a run:
+The family follows :mod:`suite.family`; its measurements (each claim's ``measure`` in ``book.toml``):
 
-* each ``--model`` twice (scope ``model``): once for the θ-sweep claims BK-1/2/6/8 (the registry's
-  ``applies_to = ["rope"]`` leaves a model without a rotary embedding not applicable) and once for
-  BK-10 on its real pass (every softmax-attention model);
-* each RoPE entry of the trained-here zoo (mark ``zoo``): BK-1, BK-5, BK-6, BK-8, BK-10 from its θ
-  sweep (native point: the zoo measurement PR-1/SC-1 use) and its training trajectory;
-* ``across-models`` (mark ``zoo``): BK-4 over the run's RoPE models and the zoo's RoPE entries;
-* ``algebra``: BK-3 (quadrature oracle over the γ grid and the Hypothesis search over γ) and BK-11.
+* ``theta-sweep`` on each ``--model`` (scope ``model``; the registry's ``applies_to = ["rope"]`` leaves a
+  model without a rotary embedding not applicable) and ``first-position``, its real pass for BK-10;
+* ``rope-zoo-entry`` on each RoPE entry of the trained-here zoo (mark ``zoo``): its θ sweep (native point:
+  the zoo measurement PR-1/SC-1 use) and its training trajectory;
+* ``rope-axes`` (``across-models``, mark ``zoo``): BK-4 over the run's RoPE models and the zoo's RoPE entries;
+* ``book-algebra``: BK-3 (quadrature oracle over the γ grid and the Hypothesis search over γ) and BK-11.
 
-:func:`measure` makes one record of a target (:class:`BookMeasurement`, :class:`AxesMeasurement`,
-:class:`AlgebraMeasurement`); :func:`summarise_sweep` turns a :class:`fixtures.rope.ThetaSweep`
-(real or synthetic) into per-θ probe results, computed once per sweep in a session (BK-4 reuses
-the sweeps of the other targets). Every check in :data:`CHECKS` is ``check(claim, record) ->
-ClaimResult``, a pure function. Statistics come from :mod:`probes.stats`. No pytest here.
+Each makes one record (:class:`BookMeasurement`, :class:`AxesMeasurement`, :class:`AlgebraMeasurement`);
+:func:`summarise_sweep` turns a :class:`fixtures.rope.ThetaSweep` (real or synthetic) into per-θ probe
+results, computed once per sweep in a session (BK-4 reuses the sweeps of the other subjects). Every
+``@check`` is ``check(claim, record) -> ClaimResult``, a pure function. Statistics come from
+:mod:`probes.stats`. No pytest here.
 """
 from __future__ import annotations
 
@@ -39,7 +38,7 @@ from fixtures.zoo import entry_info, entry_recipe, zoo_entry_dir
 from fixtures.zoo_measure import transformer_measurement
 from probes import decay
 from probes.stats import bootstrap_counts, least_lm_gain, lm_gain, pearson, sem, sink_mass, uniform_sink_mass
-from suite.family import Target
+from suite.family import Target, check, measurement
 from suite.provenance import collect
 from suite.registry import Claim, registry
 from suite.results import Check, ClaimResult, evaluate
@@ -184,6 +183,7 @@ def book_flat_spread(claim: Claim) -> float:
     return float(np.ptp(b) / b.mean())
 
 
+@check("BK-1")
 def check_bk1(claim: Claim, m: "BookMeasurement") -> ClaimResult:
     """Book ch. 18 §18.4 (Fig. 18.1): γ moves (both protocols, beyond CI and null) while the sink
     mass stays flat — its range over θ, relative to its level, no larger than the book's own 'flat'
@@ -298,6 +298,7 @@ def check_bk1(claim: Claim, m: "BookMeasurement") -> ClaimResult:
 _PROTOCOL = {"gamma_ap": "all_pairs", "gamma_lq": "last_query"}
 
 
+@check("BK-2")
 def check_bk2(claim: Claim, m: "BookMeasurement") -> ClaimResult:
     """Book ch. 18 §18.5: the BEC closed form at each measured γ against the measured sink mass.
 
@@ -414,6 +415,7 @@ def fractional_order_inputs(claim: Claim, alpha_fn=decay.fractional_order, gamma
                            measured_gamma=mg, measured_alpha=None if mg is None else np.asarray(alpha_fn(mg), float))
 
 
+@check("BK-3")
 def check_bk3(claim: Claim, m: "AlgebraMeasurement") -> ClaimResult:
     """α(γ) against the symbol exponent of the |x|^−γ kernel (quadrature), over the γ grid and the
     Hypothesis draws (α − s/2 and the inversion 1 + 2α = γ)."""
@@ -465,6 +467,7 @@ def _rank(x) -> np.ndarray:
     return r
 
 
+@check("BK-4")
 def check_bk4(claim: Claim, m: "AxesMeasurement") -> ClaimResult:
     """Book ch. 18 §18.6 ('a model can have high γ and little sink, or the other way around'):
     across the models of a run, a pair whose order by γ and order by sink mass disagree beyond
@@ -534,6 +537,7 @@ def check_bk4(claim: Claim, m: "AxesMeasurement") -> ClaimResult:
 
 
 # ----------------------------------------------------------------------------- BK-5
+@check("BK-5")
 def check_bk5(claim: Claim, m: "BookMeasurement") -> ClaimResult:
     """Book ch. 18 §18.3 / ch. 40 §40.3 ('the sink emerges in pretraining', Gu et al. 2025): along
     training checkpoints (``trajectory``: ``{"tokens", "sink", "sink_sem"}``, in training order, the
@@ -576,6 +580,7 @@ def check_bk5(claim: Claim, m: "BookMeasurement") -> ClaimResult:
 
 
 # ----------------------------------------------------------------------------- BK-6
+@check("BK-6")
 def check_bk6(claim: Claim, m: "BookMeasurement") -> ClaimResult:
     """Book ch. 18 §18.6 (open question): do secondary sinks appear or disappear under the θ
     rescale? Tested here is the one direction the seed cites ('large-θ models sometimes lack
@@ -614,6 +619,7 @@ def check_bk6(claim: Claim, m: "BookMeasurement") -> ClaimResult:
 
 
 # ----------------------------------------------------------------------------- BK-8
+@check("BK-8")
 def check_bk8(claim: Claim, m: "BookMeasurement") -> ClaimResult:
     """Book ch. 40 §40.4.1 ('γ-rerise / CKA ↔ grokking', the seed's own speculation): the
     measurable half — that γ re-rises — read on γ by depth at the native θ: with ℓ* the interior
@@ -657,6 +663,7 @@ def check_bk8(claim: Claim, m: "BookMeasurement") -> ClaimResult:
 
 
 # ----------------------------------------------------------------------------- BK-10
+@check("BK-10")
 def check_bk10(claim: Claim, m: "BookMeasurement") -> ClaimResult:
     """Book ch. 18 §18.3 ('it's not a quirk of the BOS token', Gu et al. 2025): with an ordinary
     text token at position 0 (no BOS), the first position still draws a sink — mean A[t,0] above
@@ -730,6 +737,7 @@ def free_energy_inputs(claim: Claim, weights_fn=softmax) -> FreeEnergyDraws:
                            draws=tuple(draws), n_draws=m)
 
 
+@check("BK-11")
 def check_bk11(claim: Claim, rec: "AlgebraMeasurement") -> ClaimResult:
     """Book ch. 40 §40.3 (Kim 2026; 'that the softmax minimizes the free energy is a derivation'):
     p* = softmax(s/τ) minimises F(p) = −⟨p, s⟩ + τ Σ p log p over the simplex. Oracle: the Gibbs
@@ -817,11 +825,6 @@ def _sweep_of(m: BookMeasurement) -> dict:
 
 
 # ----------------------------------------------------------------------------- targets and measurements
-SWEEP_IDS = ("BK-1", "BK-2", "BK-6", "BK-8")  # a --model's θ sweep
-PASS_IDS = ("BK-10",)  # a --model's real pass
-ZOO_IDS = ("BK-1", "BK-5", "BK-6", "BK-8", "BK-10")  # a trained-here RoPE zoo entry
-AXES_IDS = ("BK-4",)
-ALGEBRA_IDS = ("BK-3", "BK-11")
 #: the trained-here zoo's RoPE entries (GPT-NeoX with rotary dims): the base and its seed twins
 ZOO_ROPE = ("rope", "rope-seedw", "rope-seedd", "rope-seedwd")
 #: their architecture classes (the registry's applies_to vocabulary), as fixtures.targets.architecture would read them
@@ -835,17 +838,9 @@ def _zoo_rope_entries() -> list[str]:
     return [n for n in zoo.TRANSFORMERS if zoo.ZOO_ENTRIES[n].arch == "gpt_neox" and zoo.ZOO_ENTRIES[n].rotary > 0]
 
 
-def targets(options) -> list[Target]:
-    """Each ``--model`` for BK-1/2/6/8 (its θ sweep) and for BK-10 (its real pass); each RoPE zoo entry
-    (mark ``zoo``); BK-4 across the run's RoPE models and the zoo (mark ``zoo``); the algebra."""
-
-    out = model_targets(options, claims=SWEEP_IDS) + model_targets(options, claims=PASS_IDS)
-    out += [Target(label=f"zoo-{e}", ref=("zoo", e), claims=ZOO_IDS, marks=("zoo",), arch=ZOO_ARCH, group=f"zoo-{e}")
-            for e in ZOO_ROPE]
-    out.append(Target(label=AXES_LABEL, ref=("axes", tuple(options.models)), claims=AXES_IDS, marks=("zoo",),
-                      arch=frozenset({"rope", "trained-zoo"})))
-    out.append(Target(label=ALGEBRA_LABEL, ref=("algebra",), claims=ALGEBRA_IDS, arch=frozenset({"algebra"})))
-    return out
+def zoo_rope_targets(options) -> list[Target]:
+    """Each RoPE zoo entry (mark ``zoo``), trained here on first use."""
+    return [Target(label=f"zoo-{e}", ref=e, marks=("zoo",), arch=ZOO_ARCH, group=f"zoo-{e}") for e in ZOO_ROPE]
 
 
 _SUMMARIES: dict = {}
@@ -878,11 +873,13 @@ def zoo_summary(entry: str, options) -> dict:
     return rope_sweep_summary(zoo_spec(entry, options), options, native=lambda: transformer_measurement(entry, options))
 
 
-def zoo_measurement(entry: str, options, label: str) -> BookMeasurement:
+@measurement("rope-zoo-entry", subjects=zoo_rope_targets)
+def zoo_measurement(target: Target, options) -> BookMeasurement:
     """BK-1/6/8 (the sweep), BK-10 (its native point) and BK-5 (the entry's own training checkpoints,
     fixtures.zoo_trajectory: the sink mass at each on the 150 × 128 validation windows; the final model's
     BK-1 native-θ sink beside them) of a RoPE zoo entry."""
 
+    entry, label = target.ref, target.label
     summ = zoo_summary(entry, options)
     nat = native_point(summ)
     prov = summ.get("provenance") or {}
@@ -897,54 +894,40 @@ def zoo_measurement(entry: str, options, label: str) -> BookMeasurement:
                                 tokens_seen=r.steps * r.batch * r.seq_len, provenance=prov))
 
 
-def first_position_measurement(spec, options, label: str) -> BookMeasurement:
+@measurement("first-position", subjects=model_targets)
+def first_position_measurement(target: Target, options) -> BookMeasurement:
     """BK-10 on a model's real pass (any softmax-attention model): mean A[t,0] per sequence."""
 
-    m = measure_pass(spec, options, "real")
-    return BookMeasurement(label=label, seed=options.seed, first_position=FirstPositionSink(
+    m = measure_pass(target.ref, options, "real")
+    return BookMeasurement(label=target.label, seed=options.seed, first_position=FirstPositionSink(
         sink_seq=sink_mass(m.colsum).mean((0, 2)), T=int(m.colsum.shape[-1]), bos=m.provenance.get("bos"),
         provenance=m.provenance, colsum=m.colsum))
 
 
-def axes_measurement(options, label: str = AXES_LABEL) -> AxesMeasurement:
+@measurement("rope-axes", subjects=lambda options: [
+    Target(label=AXES_LABEL, marks=("zoo",), arch=frozenset({"rope", "trained-zoo"}))])
+def axes_measurement(target: Target, options) -> AxesMeasurement:
     """BK-4: every RoPE model of the run and the trained-here RoPE zoo, at native θ (the BK-1 sweeps
     reused). A model that is not a RoPE transformer has no γ to read; one offline raises WeightsUnavailable."""
 
     axes = [model_axes(rope_sweep_summary(spec, options)) for spec in run_specs(tuple(options.models))
             if "rope" in architecture(spec)]
     axes += [model_axes(zoo_summary(entry, options)) for entry in ZOO_ROPE]
-    return AxesMeasurement(label=label, axes=tuple(axes))
+    return AxesMeasurement(label=target.label, axes=tuple(axes))
 
 
-def algebra_measurement(label: str = ALGEBRA_LABEL) -> AlgebraMeasurement:
+@measurement("book-algebra", subjects=lambda options: [Target(label=ALGEBRA_LABEL, arch=frozenset({"algebra"}))])
+def algebra_measurement(target: Target, options) -> AlgebraMeasurement:
     """BK-3 (the claimed map α = (γ−1)/2 against quadrature, grid and Hypothesis search) and BK-11 (softmax
     against the free energy), model-free."""
 
     reg = registry()
     with isolated_examples():  # the draws depend on the property alone (suite.search)
-        return AlgebraMeasurement(label=label, fractional=fractional_order_inputs(reg["BK-3"]),
+        return AlgebraMeasurement(label=target.label, fractional=fractional_order_inputs(reg["BK-3"]),
                                   free_energy=free_energy_inputs(reg["BK-11"]))
 
 
-def measure(target: Target, options):
-    """The target's record: :class:`BookMeasurement` (a model's sweep or real pass; a zoo entry),
-    :class:`AxesMeasurement` (BK-4) or :class:`AlgebraMeasurement`."""
-    ref = target.ref
-    if isinstance(ref, tuple):
-        kind = ref[0]
-        if kind == "zoo":
-            return zoo_measurement(ref[1], options, target.label)
-        if kind == "axes":
-            return axes_measurement(options, target.label)
-        if kind == "algebra":
-            return algebra_measurement(target.label)
-        raise ValueError(f"unknown book target {target}")
-    if tuple(target.claims) == PASS_IDS:
-        return first_position_measurement(ref, options, target.label)
-    return BookMeasurement(label=target.label, seed=options.seed, summary=rope_sweep_summary(ref, options))
-
-
-CHECKS = {
-    "BK-1": check_bk1, "BK-2": check_bk2, "BK-3": check_bk3, "BK-4": check_bk4, "BK-5": check_bk5,
-    "BK-6": check_bk6, "BK-8": check_bk8, "BK-10": check_bk10, "BK-11": check_bk11,
-}
+@measurement("theta-sweep", subjects=model_targets)
+def sweep_measurement(target: Target, options) -> BookMeasurement:
+    """BK-1/2/6/8 on a model: its θ sweep summarised (:func:`rope_sweep_summary`)."""
+    return BookMeasurement(label=target.label, seed=options.seed, summary=rope_sweep_summary(target.ref, options))

@@ -1,8 +1,8 @@
 """Claim logic for GR-1 (paper §5.1, Table 6): a GAT collapses more than a depth/width-matched
 GCN on the WebKB graphs (depth-averaged VE@4 differential > 0); accuracy reported beside it.
 
-The family follows :mod:`suite.family`: :func:`targets` lists the WebKB graphs of the registry (one
-target each, mark ``graph``), :func:`measure` trains (or loads from the disk cache) both arms on a
+The family follows :mod:`suite.family`: :func:`graphs` lists the WebKB graphs of the registry (one
+subject each, mark ``graph``), ``webkb-arms`` (:func:`measure`) trains (or loads from the disk cache) both arms on a
 graph and makes one :class:`GraphArms` record — two :class:`~fixtures.graphs.GraphMeasurement` (the
 attention arm and the GCN control, trained on the same splits with the same seeds) — and the check
 is ``check(claim, record) -> ClaimResult``, a pure function. The self-tests feed it a GAT whose
@@ -24,7 +24,7 @@ from scipy import stats
 
 from fixtures.graphs import GraphRecipe, graph_label, measure_arms
 from probes.stats import sem
-from suite.family import Target
+from suite.family import Target, check, measurement
 from suite.registry import Claim, registry
 from suite.results import Check, evaluate
 
@@ -60,6 +60,7 @@ def split_differentials(att, ctl, r: int, feature: str = "post", depth: str = "m
     return (att.depth_mean(r, feature, depth) - ctl.depth_mean(r, feature, depth)).mean(1)
 
 
+@check("GR-1")
 def check_gr1(claim: Claim, m: GraphArms):
     """Depth-averaged VE@r of the attention arm exceeds the GCN control's, beyond the
     one-sided paired-t margin across splits; test accuracy of both reported (not gated)."""
@@ -134,11 +135,8 @@ def check_gr1(claim: Claim, m: GraphArms):
     return res
 
 
-# ----------------------------------------------------------------------------- the family interface
-CHECKS = {"GR-1": check_gr1}
-
-
-def targets(options) -> list[Target]:
+# ----------------------------------------------------------------------------- the measurement
+def graphs(options) -> list[Target]:
     """One target per WebKB graph of GR-1's registry record (``params.graphs``), labelled ``webkb-<name>``,
     paper-wide, mark ``graph``."""
 
@@ -146,6 +144,7 @@ def targets(options) -> list[Target]:
             for g in registry()["GR-1"].param("graphs")]
 
 
+@measurement("webkb-arms", subjects=graphs)
 def measure(target: Target, options) -> GraphArms:
     """Both arms of GR-1 (``params.arms``) trained on every split × seed of the graph with the registry's
     recipe (runs cached on disk under ``fixtures.models.cache_root()``, keyed by a hash of the recipe)."""

@@ -3,11 +3,11 @@
 check functions that turn the collected examples into a verdict. Oracles here are written
 independently of the probes (plain float64 numpy, no torch).
 
-The family follows :mod:`suite.family`: one paper-wide target, ``algebra``; :func:`measure`
+The family follows :mod:`suite.family`: one paper-wide subject, ``algebra``; its measurement :func:`measure`
 runs the four property searches (numpy style: each example asserts the property itself, with
 the registry's named tolerance, so a violation is shrunk by Hypothesis to a minimal
 counterexample, which the verdict then carries) and collects the examples' figures into one
-:class:`AlgebraMeasurement`; every check in :data:`CHECKS` is ``check(claim, record)``. The
+:class:`AlgebraMeasurement`; every ``@check`` is ``check(claim, record)``. The
 Hypothesis settings profile is the one the root ``conftest.py`` loads (``ci``: derandomised, so
 every run draws the same examples).
 """
@@ -21,7 +21,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from probes.geometry import mp_ve_null, simulated_ve_null, ve_at_r
-from suite.family import Target
+from suite.family import Target, check, measurement
 from suite.registry import Claim, registry
 from suite.results import Check, evaluate
 from suite.search import isolated_examples
@@ -130,6 +130,7 @@ def counterexample_check(counterexample: str | None) -> list:
     return [Check("Hypothesis found no counterexample", False, "true", True, note=f"shrunk to: {counterexample}")]
 
 
+@check("ID-1")
 def check_id1(claim: Claim, m: AlgebraMeasurement):
     e = m.id1
     equal_errs, term_resids, gaps, counterexample = e.equal_errs, e.term_resids, e.gaps, e.counterexample
@@ -163,6 +164,7 @@ def max_entropy_deficit(dist2, beta, direction, eps):
     return entropy(a) - entropy(b)
 
 
+@check("ID-2")
 def check_id2(claim: Claim, m: AlgebraMeasurement):
     d, counterexample = np.asarray(m.id2.deficits, float), m.id2.counterexample
     checks = counterexample_check(counterexample) + [Check("min entropy deficit of feasible non-Boltzmann weightings", float(d.min()), ">", claim.threshold,
@@ -190,6 +192,7 @@ def zero_query_score(M):
     return float(abs(k @ M @ k))
 
 
+@check("ID-3")
 def check_id3(claim: Claim, m: AlgebraMeasurement):
     residuals, zero_scores, counterexample = m.id3.residuals, m.id3.zero_scores, m.id3.counterexample
     thr = claim.threshold
@@ -201,6 +204,7 @@ def check_id3(claim: Claim, m: AlgebraMeasurement):
                     summary=f"{len(residuals)} symmetric M ≠ 0; smallest bilinear-fit residual {np.min(residuals):.3g}")
 
 
+@check("TF-3")
 def check_tf3(claim: Claim, m: AlgebraMeasurement):
     """Simulated VE@8 ladder vs the paper; scale/mean invariance of the null."""
     ladder, mp, scale_errs, counterexample = m.tf3.ladder, m.tf3.mp, m.tf3.scale_errs, m.tf3.counterexample
@@ -316,15 +320,8 @@ def search_tf3(claim: Claim) -> Tf3Null:
     return Tf3Null(ladder=ladder, mp=mp, scale_errs=scale_errs, counterexample=bad)
 
 
-# ----------------------------------------------------------------------------- the family interface
-CHECKS = {"ID-1": check_id1, "ID-2": check_id2, "ID-3": check_id3, "TF-3": check_tf3}
-
-
-def targets(options) -> list[Target]:
-    """The algebra: one paper-wide target for all four claims."""
-    return [Target(label=LABEL, arch=frozenset({"algebra"}))]
-
-
+# ----------------------------------------------------------------------------- the measurement
+@measurement("algebra", subjects=lambda options: [Target(label=LABEL, arch=frozenset({"algebra"}))])
 def measure(target: Target, options) -> AlgebraMeasurement:
     """Run the four searches (each claim's parameters from its registry record)."""
     reg = registry()

@@ -6,13 +6,13 @@ MA-1 massive activations at the sink token (Sun et al. 2024 §2's criterion) aga
 MA-2 their onset at or before the sink's; MA-3 the clamp intervention against a matched null clamp;
 MA-4 the compression valley (matrix entropy by depth) where the massive activations and the sink are.
 
-The family follows :mod:`suite.family`: :func:`targets` lists the run's ``--model`` models (the registry's
-``applies_to`` keeps the softmax-attention ones), :func:`measure` makes one :class:`MassiveMeasurement` of
+The family follows :mod:`suite.family`: the measurement ``massive`` runs on the run's ``--model`` models (the
+registry's ``applies_to`` keeps the softmax-attention ones): :func:`measure` makes one :class:`MassiveMeasurement` of
 each — the residual-stream statistics (:func:`fixtures.measure.residual_stats`, read from the real pass), the *sink input*
 ``{"sink": [L,N,H] mean A[t,0] over t ≥ 1, "lm_gain": nats, "T": int, "provenance": {...}}`` of the audit's
 real pass (:func:`sink_input` of :func:`fixtures.measure.measure`) and MA-3's two clamp passes
-(:class:`fixtures.residual.ClampResult`, under the plans of :func:`clamp_plans`) — and every check in
-:data:`CHECKS` is ``check(claim, record) -> ClaimResult``, a pure function (no pytest). Statistics from
+(:class:`fixtures.residual.ClampResult`, under the plans of :func:`clamp_plans`) — and every ``@check``
+is ``check(claim, record) -> ClaimResult``, a pure function (no pytest). Statistics from
 :mod:`probes.stats`; constants from ``claims/registry/massive.toml``.
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ from fixtures.residual import clamp_measurement
 from fixtures.targets import model_targets
 from probes import residual
 from probes.stats import least_lm_gain, pearson, sem, uniform_sink_mass
-from suite.family import Target
+from suite.family import Target, check, measurement
 from suite.provenance import collect
 from suite.registry import Claim, registry
 from suite.results import Check, ClaimResult, evaluate
@@ -133,6 +133,7 @@ def _inputs(claim: Claim, m: "MassiveMeasurement"):
 
 
 # ----------------------------------------------------------------------------- MA-1
+@check("MA-1")
 def check_ma1(claim: Claim, m: MassiveMeasurement) -> ClaimResult:
     """Sun et al.'s criterion at the sink token at some stream, and not at the other tokens there."""
     stats, sink, model_label, ratio, z = _inputs(claim, m)
@@ -169,6 +170,7 @@ def check_ma1(claim: Claim, m: MassiveMeasurement) -> ClaimResult:
 
 
 # ----------------------------------------------------------------------------- MA-2
+@check("MA-2")
 def check_ma2(claim: Claim, m: MassiveMeasurement) -> ClaimResult:
     """First massive stream ≤ first attention layer with a formed sink."""
     stats, sink, model_label, ratio, z = _inputs(claim, m)
@@ -242,6 +244,7 @@ def clamp_plans(claim: Claim, stats, seed: int) -> tuple[dict, dict, dict]:
     return real, null, info
 
 
+@check("MA-3")
 def check_ma3(claim: Claim, m: MassiveMeasurement) -> ClaimResult:
     """The clamp removes ≥ excess_fraction of the sink's excess over uniform, more than the null clamp."""
     stats, sink, model_label, ratio, z = _inputs(claim, m)
@@ -332,6 +335,7 @@ def _contrast_text(name, clamp, b_mean, lay, unigram):
 
 
 # ----------------------------------------------------------------------------- MA-4
+@check("MA-4")
 def check_ma4(claim: Claim, m: MassiveMeasurement) -> ClaimResult:
     """An interior entropy minimum, at a massive stream whose attention layer has a formed sink."""
     stats, sink, model_label, ratio, z = _inputs(claim, m)
@@ -370,6 +374,7 @@ def check_ma4(claim: Claim, m: MassiveMeasurement) -> ClaimResult:
 
 
 # ----------------------------------------------------------------------------- MA-5
+@check("MA-5")
 def check_ma5(claim: Claim, m: MassiveMeasurement) -> ClaimResult:
     """Paper App. D (citing Kimi Team's AttnRes): 'in a PreNorm residual stream the hidden-state magnitudes grow
     with depth'. Read on the median |h| of each stream (Sun et al.'s reference magnitude, blind to the few
@@ -400,17 +405,8 @@ def check_ma5(claim: Claim, m: MassiveMeasurement) -> ClaimResult:
         provenance=_prov(stats, sink, magnitude="median |h| over (T, D) per sequence and stream, Sun et al.'s reference"))
 
 
-# ----------------------------------------------------------------------------- the family interface
-CHECKS = {"MA-1": check_ma1, "MA-2": check_ma2, "MA-3": check_ma3, "MA-4": check_ma4, "MA-5": check_ma5}
-
-
-def targets(options) -> list[Target]:
-    """Every ``--model`` of the run (scope model), for all four claims; the registry's ``applies_to``
-    (softmax-attention) makes them not applicable to a model of another architecture."""
-
-    return model_targets(options)
-
-
+# ----------------------------------------------------------------------------- the measurement
+@measurement("massive", subjects=model_targets)  # the registry's applies_to: not applicable to other architectures
 def measure(target: Target, options) -> MassiveMeasurement:
     """One model's record: the residual-stream pass (top-k of MA-1's registry record), the sink input of the
     audit's real pass, and MA-3's massive and matched-null clamp passes (each pass cached on disk by

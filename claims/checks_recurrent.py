@@ -6,10 +6,11 @@ matrix B), RW-5 (RWKV's keys) — and key-norm stratification against 1/√(2d) 
 :mod:`probes.geometry`, the Gaussian null of TF-2 (:func:`probes.geometry.gaussian_ve_null`), the pooled
 key-norm CV and its bootstrap of TF-1 (:func:`probes.stats.pooled_cv_bootstrap`).
 
-The family follows :mod:`suite.family`: :func:`targets` lists the routers of the run (each ``--model``, the
-trained-here zoo's ``mamba``/``rwkv``, the paper's hub checkpoints), :func:`measure` makes one record of
-each (:class:`RouterMeasurement` for MB-*/RW-*, :class:`Tf8Measurement` for TF-8) from the cached pass of
-:mod:`fixtures.recurrent`, and every check in :data:`CHECKS` is ``check(claim, record) -> ClaimResult``, a
+The family follows :mod:`suite.family`: :func:`routers` lists the routers of the run (each ``--model``, the
+trained-here zoo's ``mamba``/``rwkv``, the paper's hub checkpoints); the measurements ``mamba-pass`` (MB-*),
+``rwkv-pass`` (RW-*) and ``router-vs-transformers`` (TF-8) make one record of each
+(:class:`RouterMeasurement`, :class:`Tf8Measurement`) from the cached pass of :mod:`fixtures.recurrent`, and
+every ``@check`` is ``check(claim, record) -> ClaimResult``, a
 pure function. Every constant comes from the claim's registry record (``claims/registry/recurrent.toml``),
 every statistic from :mod:`probes.stats`. Layer values are means over sequences; margins are z × SEM over
 sequences (z = ``params.z``).
@@ -40,7 +41,7 @@ from probes.geometry import gaussian_norm_cv_baseline, gaussian_ve_null_chunked,
 from probes.stats import (least_lm_gain, onset_fraction, pearson, pooled_cv_bootstrap, pooled_cv_bootstrap_sums, relative_spread, sem,
                           uniform_share)
 from suite.errors import UsageError
-from suite.family import Target
+from suite.family import Target, check, measurement
 from suite.provenance import collect
 from suite.registry import registry
 from suite.results import Check, evaluate
@@ -136,6 +137,7 @@ class Tf8Measurement:
 
 
 # ----------------------------------------------------------------------------- Mamba
+@check("MB-1")
 def check_mb1(claim, rec):
     """§5.2 / Table 5: Mamba's concentration "onsets late (56-81%) ... and stays weak (peak 0.22-0.31)".
     Premise: a functioning model only (the onset is what the claim states)."""
@@ -175,6 +177,7 @@ def check_mb1(claim, rec):
     )
 
 
+@check("MB-2")
 def check_mb2(claim, rec):
     """§5.2 / Fig. 2 left: freezing Δ to its per-position mean flattens the concentration; freezing B, C too
     drives it near uniform. Premises: a functioning model and a concentration above R's uniform reference.
@@ -221,6 +224,7 @@ def check_mb2(claim, rec):
     )
 
 
+@check("MB-3")
 def check_mb3(claim, rec):
     """§5.2: CV(Δ) "tracks the concentration peak layer by layer while the static input-projection norm
     stays flat". The tracking must be significant over the L layers (Pearson p < alpha)."""
@@ -258,6 +262,7 @@ def _variant_profile(m, scale):
     return profile(m.conc[m.index(scale)])
 
 
+@check("RW-1")
 def check_rw1(claim, rec):
     """§5.3 / Fig. 2 right: killing the carry "removes the concentration completely: it sits flat at 0.015".
     Given the premise (a learned-decay concentration above H_T/T) the checks follow from the operator
@@ -292,6 +297,7 @@ def check_rw1(claim, rec):
                     provenance=_prov(m))
 
 
+@check("RW-2")
 def check_rw2(claim, rec):
     """§5.3: "more carry brings the onset earlier": no decay onsets before the learned decay does.
     Premises: a functioning model and a learned-decay concentration above H_T/T to move."""
@@ -335,6 +341,7 @@ def _sweep_peaks(m):
     return idx, np.array(peaks), np.array(ses), blind
 
 
+@check("RW-3")
 def check_rw3(claim, rec):
     """§5.3 / Fig. 6 left: "peak concentration rises from 0.083 under heavy decay to 0.288 at full carry".
 
@@ -381,6 +388,7 @@ def _r_seq(m, i):
     return np.nanmean(m.r_norm[i], axis=0), np.nanmean(m.r_pos[i], axis=0)
 
 
+@check("RW-4")
 def check_rw4(claim, rec):
     """§5.3 / Fig. 6 right, each statement of the text a check:
     full carry content-picked (r(norm) > r(pos)); the learned decay balanced (|r(norm) − r(pos)| smaller
@@ -423,6 +431,7 @@ def check_rw4(claim, rec):
 
 
 # ----------------------------------------------------------------------------- TF-8
+@check("TF-8")
 def check_tf8(claim, rec):
     """§5 / Table 2: transformers onset earlier and peak higher than the recurrent router.
 
@@ -520,6 +529,7 @@ def _check_ve(claim, eig, n: int, d: int, model_label: str, router: str, what: s
         provenance=prov)
 
 
+@check("MB-4")
 def check_mb4(claim, rec):
     """Fig. 3 / Table 5: Mamba's rank-8 VE of the input matrix B clears its matched Gaussian null.
     The cloud is each sequence's T positions of B_t ∈ ℝ^{Nst} (the routed key before Δ), per layer;
@@ -533,6 +543,7 @@ def check_mb4(claim, rec):
                      untrained_eig=None if u is None else u.b_eigvals)
 
 
+@check("RW-5")
 def check_rw5(claim, rec):
     """Fig. 3: RWKV's rank-8 VE of the key geometry (keys k_t ∈ ℝ^C of each sequence at the learned decay)
     clears its Gaussian null. Premise: a functioning model."""
@@ -582,6 +593,7 @@ def _check_norm(claim, layer_cv, layer_se, d: int, model_label: str, router: str
         provenance=prov)
 
 
+@check("MB-5")
 def check_mb5(claim, rec):
     """§3 ('the key-norm assumption ... fails in every layer of every model'), §5.2 / App. B.2: Mamba's effective
     key of source s is Δ_s·B_s, norm Δ_s[d]·‖B_s‖ per channel d; its pooled CV over (sequence, position),
@@ -611,6 +623,7 @@ def check_mb5(claim, rec):
                        untrained=unt)
 
 
+@check("RW-6")
 def check_rw6(claim, rec):
     """§3 ('fails in every layer of every model') for RWKV: the pooled CV of the key norms ‖k_t‖ (attention.key
     output, learned decay) over (sequence, position) exceeds 1/√(2C) at every layer. Premise: a functioning model."""
@@ -629,19 +642,12 @@ def check_rw6(claim, rec):
 
 
 # ----------------------------------------------------------------------------- the family (suite.family)
-CHECKS = {"MB-1": check_mb1, "MB-2": check_mb2, "MB-3": check_mb3, "MB-4": check_mb4, "MB-5": check_mb5,
-          "RW-1": check_rw1, "RW-2": check_rw2, "RW-3": check_rw3, "RW-4": check_rw4, "RW-5": check_rw5,
-          "RW-6": check_rw6, "TF-8": check_tf8}
-MB_IDS = ("MB-1", "MB-2", "MB-3", "MB-4", "MB-5")
-RW_IDS = ("RW-1", "RW-2", "RW-3", "RW-4", "RW-5", "RW-6")
-TF8_IDS = ("TF-8",)  # decided on a target of its own: its record adds the run's pretrained transformers
-ROUTER_IDS = {"mamba": MB_IDS, "rwkv": RW_IDS}
 #: registry architecture classes of each router (fixtures.targets.architecture's, for targets known by name)
 # cold-cache seconds of each zoo entry on 2 cores (training + trajectory checkpoints, 2026-12-05 zoo.json): the plan's order
 ZOO_COST = {"mamba": 320.0, "rwkv": 220.0}
 ROUTER_ARCH = {"mamba": frozenset({"selective-ssm", "all-routers"}), "rwkv": frozenset({"rwkv4", "all-routers"})}
 ZOO_ROUTERS = ("mamba", "rwkv")  # the trained-here zoo's recurrent entries
-HUB_MAMBA, HUB_RWKV = PAPER_MAMBA, PAPER_RWKV  # the paper's recurrent checkpoints (fixtures.models)
+HUB_REFS = {"mamba": PAPER_MAMBA, "rwkv": PAPER_RWKV}  # the paper's recurrent checkpoints (fixtures.models)
 HUB_ENV = "COLLAPSE_CLAIMS_HUB_RECURRENT"
 
 
@@ -656,31 +662,45 @@ def hub_unavailable(ref: str, label: str) -> str | None:
             f"or `pytest claims/test_audit.py --model {ref}`")
 
 
-def targets(options) -> list[Target]:
-    """The recurrent routers of this run, each once for its router's claims (MB-* or RW-*) and once for TF-8:
+@dataclass(frozen=True)
+class ZooRouter:
+    """A subject trained here: the zoo's ``mamba`` or ``rwkv`` entry (trained on first use), whose recipe also
+    rebuilds its untrained weights."""
 
-    * every ``--model`` (MB-* and RW-* on it; its architecture decides, through the registry's
-      ``applies_to``, which apply — a transformer is not applicable to any of them, TF-8 included);
-    * the trained-here zoo's ``mamba`` and ``rwkv`` entries (mark ``zoo``);
+    kind: str
+
+    def spec(self, options, untrained: bool = False) -> ModelSpec:
+        from fixtures.zoo import untrained_entry_dir, zoo_entry_dir
+
+        where = (untrained_entry_dir if untrained else zoo_entry_dir)(self.kind, options)
+        return ModelSpec(label=f"zoo-{self.kind}" + ("-untrained" if untrained else ""), source="local", ref=str(where))
+
+
+def routers(kinds):
+    """The subjects of a recurrent measurement over the routers ``kinds``:
+
+    * every ``--model`` (its architecture decides, through the registry's ``applies_to``, which claims apply —
+      a transformer is not applicable to any of them);
+    * the trained-here zoo's entries (mark ``zoo``);
     * the paper's hub checkpoints (mark ``hub``): measured when in the local HF cache or with
       ``COLLAPSE_CLAIMS_HUB_RECURRENT=1`` (online), otherwise unavailable with the command that runs them;
       one that is also a ``--model`` of the run is measured as that model.
     """
 
-    out = model_targets(options, claims=MB_IDS + RW_IDS) + model_targets(options, claims=TF8_IDS)
-    for kind in ZOO_ROUTERS:
-        out += [Target(label=f"zoo-{kind}", ref=("zoo", kind), claims=ids, marks=("zoo",), arch=ROUTER_ARCH[kind],
-                       cost=ZOO_COST[kind]) for ids in (ROUTER_IDS[kind], TF8_IDS)]
-    run_labels = {s.label for s in run_specs(tuple(options.models))}
-    for kind, refs in (("mamba", HUB_MAMBA), ("rwkv", HUB_RWKV)):
-        for ref in refs:
-            spec = resolve(ref)
-            if spec.label in run_labels:
-                continue
-            why = hub_unavailable(ref, spec.label)
-            out += [Target(label=spec.label, ref=spec, claims=ids, marks=("hub",), arch=ROUTER_ARCH[kind],
-                           unavailable=why) for ids in (ROUTER_IDS[kind], TF8_IDS)]
-    return out
+    def subjects(options) -> list[Target]:
+        out = model_targets(options)
+        out += [Target(label=f"zoo-{k}", ref=ZooRouter(k), marks=("zoo",), arch=ROUTER_ARCH[k], cost=ZOO_COST[k])
+                for k in kinds]
+        run_labels = {s.label for s in run_specs(tuple(options.models))}
+        for kind in kinds:
+            for ref in HUB_REFS[kind]:
+                spec = resolve(ref)
+                if spec.label not in run_labels:
+                    out.append(Target(label=spec.label, ref=spec, marks=("hub",), arch=ROUTER_ARCH[kind],
+                                      unavailable=hub_unavailable(ref, spec.label)))
+        return out
+
+    return subjects
 
 
 def _router_of(target: Target) -> str:
@@ -691,13 +711,8 @@ def _router_of(target: Target) -> str:
                      "registry's applies_to should have made its recurrent claims not applicable")
 
 
-def _spec_of(target: Target, options):
-
-    if isinstance(target.ref, tuple) and target.ref[0] == "zoo":
-        from fixtures.zoo import zoo_entry_dir
-
-        return ModelSpec(label=target.label, source="local", ref=str(zoo_entry_dir(target.ref[1], options)))
-    return target.ref
+def _spec_of(target: Target, options) -> ModelSpec:
+    return target.ref.spec(options) if isinstance(target.ref, ZooRouter) else target.ref
 
 
 def router_pass(spec, kind: str, options):
@@ -740,22 +755,32 @@ def transformer_profiles(options) -> dict:
     return out
 
 
-def measure(target: Target, options):
-    """One recurrent router's record: :class:`RouterMeasurement` for its MB-*/RW-* claims, or
-    :class:`Tf8Measurement` (the same cached pass, with the run's pretrained transformers) for TF-8."""
-    kind = _router_of(target)
-    spec = _spec_of(target, options)
-    m = router_pass(spec, kind, options)
-    if tuple(target.claims) != TF8_IDS:
-        untrained = None
-        if isinstance(target.ref, tuple) and target.ref[0] == "zoo":  # a recipe rebuilds its initial weights
-            from fixtures.zoo import untrained_entry_dir
+def _router_record(target: Target, options, kind: str) -> RouterMeasurement:
+    m = router_pass(_spec_of(target, options), kind, options)
+    # a recipe rebuilds its initial weights: the untrained nearest alternative (hub checkpoints have none)
+    untrained = (router_pass(target.ref.spec(options, untrained=True), kind, options)
+                 if isinstance(target.ref, ZooRouter) else None)
+    return RouterMeasurement(label=target.label, router=kind, measurement=m, seed=options.seed, untrained=untrained)
 
-            uspec = ModelSpec(label=f"{target.label}-untrained", source="local",
-                              ref=str(untrained_entry_dir(target.ref[1], options)))
-            untrained = router_pass(uspec, kind, options)
-        return RouterMeasurement(label=target.label, router=kind, measurement=m, seed=options.seed,
-                                 untrained=untrained)
+
+@measurement("mamba-pass", subjects=routers(("mamba",)))
+def mamba_record(target: Target, options) -> RouterMeasurement:
+    """A Mamba's :class:`RouterMeasurement` for MB-1..5 (the cached pass of :mod:`fixtures.recurrent`)."""
+    return _router_record(target, options, "mamba")
+
+
+@measurement("rwkv-pass", subjects=routers(("rwkv",)))
+def rwkv_record(target: Target, options) -> RouterMeasurement:
+    """An RWKV-4's :class:`RouterMeasurement` for RW-1..6 (the cached pass of :mod:`fixtures.recurrent`)."""
+    return _router_record(target, options, "rwkv")
+
+
+@measurement("router-vs-transformers", subjects=routers(ZOO_ROUTERS))
+def tf8_record(target: Target, options) -> Tf8Measurement:
+    """TF-8's :class:`Tf8Measurement`: a router's cached pass (the router its architecture classes name) beside
+    the run's pretrained transformers."""
+    kind = _router_of(target)
+    m = router_pass(_spec_of(target, options), kind, options)
     if kind == "mamba":
         conc, uniform, gain = m.conc, m.uniform_rows, m.lm_gain()
     else:  # the learned decay (s = 1): the model as trained

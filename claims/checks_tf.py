@@ -3,17 +3,17 @@ TF-9..TF-14 (paper §4, §7, App. C).
 
 The family follows :mod:`suite.family`:
 
-* :func:`targets` lists, for each ``--model`` of the run (scope ``model``, architecture from its
-  config), one target for the claims read on its real pass alone (TF-1, TF-5, TF-6) and one for
-  those that also need the token-shuffled re-run (TF-2, TF-7; TF-7 applies to ``rope`` only, which
-  the registry's ``applies_to`` decides); and the cross-model targets (scope ``model``, mark
-  ``models``): one per model family with at least two models in the run for TF-4, TF-9, TF-10,
-  TF-12 and TF-14, one per model named by TF-11, one over the paper's models for TF-13 — each
-  unavailable, with the command that runs it, when the run lacks those models;
-* :func:`measure` makes one record: a :class:`ModelRecord` (a model's real pass, its shuffled
-  re-run where the target's claims need it, the seed) or a :class:`FamilyRecord` (those of every
-  model of the group, their sizes and refs), from :func:`fixtures.measure.measure`;
-* every check in :data:`CHECKS` is ``check(claim, record) -> ClaimResult``, a pure function: the
+* its measurements (each claim's ``measure`` in ``transformer.toml``): ``attention-pass`` (TF-1, TF-5,
+  TF-6) and ``shuffled-pass`` (TF-2, TF-7; TF-7 applies to ``rope`` only, which the registry's
+  ``applies_to`` decides) on each ``--model`` (scope ``model``, architecture from its config); the
+  cross-model ones (scope ``model``, mark ``models``): ``family-passes`` / ``family-shuffled-passes``
+  one per model family with at least two models in the run (TF-9, TF-10, TF-12 / TF-4, TF-14),
+  ``named-model-pass`` per model TF-11 names, ``paper-model-passes`` over the paper's models (TF-13) —
+  each unavailable, with the command that runs it, when the run lacks those models. Each makes one
+  record: a :class:`ModelRecord` (a model's real pass, its shuffled re-run where read, the seed) or a
+  :class:`FamilyRecord` (those of every model of the group, their sizes and refs), from
+  :func:`fixtures.measure.measure`;
+* every ``@check`` is ``check(claim, record) -> ClaimResult``, a pure function: the
   self-tests feed the same functions synthetic measurements on which each claim is false. A
   sibling claim's definitions (TF-5's crossing thresholds in TF-9/10/13, TF-6's α in TF-12, TF-2's
   Gaussian null in TF-14) are read from :func:`suite.registry.registry`.
@@ -33,15 +33,10 @@ from fixtures.targets import model_targets, run_specs
 from probes.geometry import gaussian_norm_cv_baseline, gaussian_ve_null
 from probes.stats import (bootstrap_counts, completion_depth, cv_replicates, onset, onset_fraction, pearson,
                           pooled_cv_bootstrap, sem, uniform_share)
-from suite.family import MODEL, Target
+from suite.family import MODEL, Target, check, measurement, reading
 from suite.registry import Claim, registry
 from suite.results import Check, ClaimResult, evaluate
 
-#: claims decided on one model's real pass, and those that also read its token-shuffled re-run
-REAL_IDS = ("TF-1", "TF-5", "TF-6")
-SHUFFLE_IDS = ("TF-2", "TF-7")
-#: the cross-model claims: (claim id, whether its models' shuffled re-runs are read)
-FAMILY_IDS = (("TF-4", True), ("TF-9", False), ("TF-10", False), ("TF-12", False), ("TF-14", True))
 PAPER_MODELS_CMD = "run `pytest claims/ --paper-models` where huggingface.co is reachable"
 PAPER_MODELS_LABEL = "paper-models"  # TF-13's target when the run lacks two of the paper's models
 
@@ -83,12 +78,13 @@ def _prov(m, *others):
 
 def _shuffled(rec: ModelRecord, cid: str):
     if rec.shuffled is None:
-        raise ValueError(f"{cid}: the record of {rec.label} has no shuffled re-run (a bug in targets(): "
-                         f"{cid} is one of {SHUFFLE_IDS})")
+        raise ValueError(f"{cid}: the record of {rec.label} has no shuffled re-run (the registry's measure of "
+                         f"{cid} should be a shuffled one)")
     return rec.shuffled
 
 
 # ----------------------------------------------------------------------------- TF-1
+@check("TF-1")
 def check_tf1(claim: Claim, rec: ModelRecord) -> ClaimResult:
     """Every layer's key-norm CV (mean over KV heads) exceeds 1/sqrt(2 d_h) beyond z·SE."""
     m = rec.real
@@ -139,6 +135,7 @@ def shuffle_degenerate_layers(m, shuffled, r: int, tol: float, post: bool = Fals
     return np.abs(a - b).reshape(a.shape[0], -1).max(1) <= tol
 
 
+@check("TF-2")
 def check_tf2(claim: Claim, rec: ModelRecord) -> ClaimResult:
     """VE@8 above the Gaussian (MP) null and the token-shuffle null (§4.2): the depth mean
     (Table 1: 'real keys clear both nulls in all nine models') and every layer (Fig. 4: 'at
@@ -198,6 +195,7 @@ def _pairs(rec: FamilyRecord, cid: str) -> list:
     return [(m.real, _shuffled(m, cid)) for m in rec.models]
 
 
+@check("TF-4")
 def check_tf4(claim: Claim, rec: FamilyRecord) -> ClaimResult:
     """Content effect non-decreasing with scale in a family (the models' real and shuffled runs)."""
     pairs, n_params = _pairs(rec, "TF-4"), list(rec.n_params)
@@ -228,6 +226,7 @@ def check_tf4(claim: Claim, rec: FamilyRecord) -> ClaimResult:
 
 
 # ----------------------------------------------------------------------------- TF-5
+@check("TF-5")
 def check_tf5(claim: Claim, rec: ModelRecord) -> ClaimResult:
     """Onset (first layer > 0.20) in 9–25 % of depth; L* reported."""
     m = rec.real
@@ -288,6 +287,7 @@ def tf6_bootstrap(m, reps: int, seed: int) -> np.ndarray:
     return np.array([pearson(*norm_share_points(m.info, cv[i], share[i]))[0] for i in range(len(w))])
 
 
+@check("TF-6")
 def check_tf6(claim: Claim, rec: ModelRecord) -> ClaimResult:
     """Pearson r(key-norm CV, max share) over (layer, query head) > 0."""
     m = rec.real
@@ -304,6 +304,7 @@ def check_tf6(claim: Claim, rec: ModelRecord) -> ClaimResult:
 
 
 # ----------------------------------------------------------------------------- TF-7
+@check("TF-7")
 def check_tf7(claim: Claim, rec: ModelRecord) -> ClaimResult:
     """RoPE (§7, App. C.3 Fig. 5): norms preserved; VE@1 roughly halved; VE@8 lowered only
     slightly and still above the nulls of Fig. 3 (for transformers: the Gaussian null). The
@@ -420,6 +421,7 @@ def _family_crossings(claim: Claim, rec: FamilyRecord):
     return z, ms, rows, sizes, col
 
 
+@check("TF-9")
 def check_tf9(claim: Claim, rec: FamilyRecord) -> ClaimResult:
     """§4.3: 'The Pythia models lock in quickly after onset and do so earlier as they scale, with
     Pythia 2.8B crossing at 9 % depth.' Onset and L* fall from the smallest to the largest model;
@@ -443,6 +445,7 @@ def check_tf9(claim: Claim, rec: FamilyRecord) -> ClaimResult:
         extra=_crossing_extra(rows), ms=ms)
 
 
+@check("TF-10")
 def check_tf10(claim: Claim, rec: FamilyRecord) -> ClaimResult:
     """§4.3: 'The larger GPT-2 models do the opposite: GPT-2 XL first exceeds the 0.20 onset at
     17 % depth but does not pass a 0.50 share until 60 % depth.' The completion gap (L* − onset)
@@ -470,6 +473,7 @@ def check_tf10(claim: Claim, rec: FamilyRecord) -> ClaimResult:
         extra=_crossing_extra(rows), ms=ms)
 
 
+@check("TF-11")
 def check_tf11(claim: Claim, rec: ModelRecord) -> ClaimResult:
     """§4.3: 'both GPT-2 large and XL drop their concentration sharply in the final layer as
     routing gives way to the readout.' The final layer's mean max share falls below the
@@ -504,6 +508,7 @@ def check_tf11(claim: Claim, rec: ModelRecord) -> ClaimResult:
     )
 
 
+@check("TF-12")
 def check_tf12(claim: Claim, rec: FamilyRecord) -> ClaimResult:
     """§4.3 'On the correlation …': 'in GPT-2 it is strong and grows with scale (0.37 to 0.70); in
     Pythia it is weak and decays toward zero, not significant at 410M.' TF-6's r per model, its
@@ -540,6 +545,7 @@ def check_tf12(claim: Claim, rec: FamilyRecord) -> ClaimResult:
         extra={"r": r, "r_se": se, "p": p, "alpha": alpha, "direction": direction}, ms=ms_o)
 
 
+@check("TF-13")
 def check_tf13(claim: Claim, rec: FamilyRecord) -> ClaimResult:
     """§4.3: 'There is no single onset depth, and no fixed completion depth either.' A crossing at
     layer k of L places the depth in ((k−1)/L, k/L]; widened by z bootstrap SEs, these intervals
@@ -568,6 +574,7 @@ def check_tf13(claim: Claim, rec: FamilyRecord) -> ClaimResult:
     )
 
 
+@check("TF-14")
 def check_tf14(claim: Claim, rec: FamilyRecord) -> ClaimResult:
     """§4.2: 'The smallest model, Pythia 160M, is the cautionary case: almost all of its apparent
     collapse (0.819 of 0.885) is reproduced by the shuffle null … This caveat disappears at
@@ -606,16 +613,13 @@ def check_tf14(claim: Claim, rec: FamilyRecord) -> ClaimResult:
         ms=ms)
 
 
-CHECKS = {"TF-1": check_tf1, "TF-2": check_tf2, "TF-4": check_tf4, "TF-5": check_tf5, "TF-6": check_tf6,
-          "TF-7": check_tf7, "TF-9": check_tf9, "TF-10": check_tf10, "TF-11": check_tf11, "TF-12": check_tf12,
-          "TF-13": check_tf13, "TF-14": check_tf14}
 
 
-# ----------------------------------------------------------------------------- targets and measurements
-def _family_targets(cid: str, specs, wanted, shuffled: bool) -> list[Target]:
-    """The run's models grouped by family (gpt2, pythia; ``wanted`` of them, all if None), one target per
-    family with at least two models; when none has two, one target unavailable with the command that
-    runs it."""
+# ----------------------------------------------------------------------------- the measurements
+def _family_targets(cid: str, specs, wanted) -> list[Target]:
+    """The run's models grouped by family (gpt2, pythia; ``wanted`` of them, all if None), one target of
+    ``cid`` per family with at least two models (ref ``(family, specs)``); when none has two, one target
+    unavailable with the command that runs it."""
 
     names = [f for f in FAMILIES if wanted is None or f in wanted]
     runnable = {f: ss for f in names if len(ss := [s for s in specs if s.family == f]) >= 2}
@@ -623,42 +627,47 @@ def _family_targets(cid: str, specs, wanted, shuffled: bool) -> list[Target]:
         return [Target(label="+".join(names), claims=(cid,), scope=MODEL, marks=("models",),
                        unavailable=f"{cid} compares models of one family ({' or '.join(names)}) and needs at least "
                                    f"two of them: " + PAPER_MODELS_CMD)]
-    return [Target(label=f, ref=("group", f, tuple(ss), shuffled), claims=(cid,), scope=MODEL, marks=("models",))
+    return [Target(label=f, ref=(f, tuple(ss)), claims=(cid,), scope=MODEL, marks=("models",))
             for f, ss in runnable.items()]
 
 
-def targets(options) -> list[Target]:
-    """Every ``--model`` of the run twice (scope ``model``): for TF-1, TF-5, TF-6 (its real pass) and for
-    TF-2, TF-7 (and its shuffled re-run); the registry's ``applies_to`` keeps the softmax-attention models
-    (TF-7: the rotary ones). Then the cross-model targets (scope ``model``, mark ``models``): TF-4, TF-9,
-    TF-10, TF-12, TF-14 one per family with >= 2 models in the run (TF-9/TF-10/TF-14: the registry's
-    ``families``), TF-11 one per model it names, TF-13 one over the paper's models in the run; each
-    unavailable, with the command that runs it, when the run lacks those models."""
+def family_groups(name: str):
+    """The subjects of the cross-model measurement ``name``: for each claim reading it (TF-4, TF-9, TF-10,
+    TF-12, TF-14), the run's models of each family it names (the registry's ``families``) with at least two
+    models, scope ``model``, mark ``models``; unavailable, with the command that runs it, when none has two."""
 
-    reg = registry()
-    specs = run_specs(tuple(options.models))
-    out = model_targets(options, claims=REAL_IDS) + model_targets(options, claims=SHUFFLE_IDS)
-    for cid, shuffled in FAMILY_IDS:
-        wanted = reg[cid].params.get("families")
-        out += _family_targets(cid, specs, wanted, shuffled)
-    named = reg["TF-11"].param("models")
+    def subjects(options) -> list[Target]:
+        specs, reg = run_specs(tuple(options.models)), registry()
+        return [t for cid in reading(name) for t in _family_targets(cid, specs, reg[cid].params.get("families"))]
+
+    return subjects
+
+
+def named_models(options) -> list[Target]:
+    """TF-11's subjects: each model its registry record names that is in the run; one unavailable target per
+    named model otherwise."""
+
+    specs, named = run_specs(tuple(options.models)), registry()["TF-11"].param("models")
+    out = []
     for ref in named:
         present = [s for s in specs if s.ref == ref]
-        if present:
-            out += [Target(label=s.label, ref=s, claims=("TF-11",), scope=MODEL, marks=("models",)) for s in present]
-        else:
-            out.append(Target(label=ref, claims=("TF-11",), scope=MODEL, marks=("models",),
-                              unavailable=f"TF-11 is about {' and '.join(named)}, not in this run (hub weights, not "
-                                          f"available offline): " + PAPER_MODELS_CMD))
-    paper = tuple(s for s in specs if s.ref in PAPER_MODELS)
-    if len(paper) < 2:
-        out.append(Target(label=PAPER_MODELS_LABEL, claims=("TF-13",), scope=MODEL, marks=("models",),
-                          unavailable="TF-13 compares the paper's transformers and needs at least two of them: "
-                                      + PAPER_MODELS_CMD))
-    else:
-        out.append(Target(label="+".join(s.label for s in paper), ref=("group", None, paper, False),
-                          claims=("TF-13",), scope=MODEL, marks=("models",)))
+        out += [Target(label=s.label, ref=s, scope=MODEL, marks=("models",)) for s in present] or [
+            Target(label=ref, scope=MODEL, marks=("models",),
+                   unavailable=f"TF-11 is about {' and '.join(named)}, not in this run (hub weights, not available "
+                               f"offline): " + PAPER_MODELS_CMD)]
     return out
+
+
+def paper_models(options) -> list[Target]:
+    """TF-13's subject: the paper's transformers in the run (ref ``(None, specs)``), unavailable with the
+    command that runs it when the run has fewer than two."""
+
+    paper = tuple(s for s in run_specs(tuple(options.models)) if s.ref in PAPER_MODELS)
+    if len(paper) < 2:
+        return [Target(label=PAPER_MODELS_LABEL, scope=MODEL, marks=("models",),
+                       unavailable="TF-13 compares the paper's transformers and needs at least two of them: "
+                                   + PAPER_MODELS_CMD)]
+    return [Target(label="+".join(s.label for s in paper), ref=(None, paper), scope=MODEL, marks=("models",))]
 
 
 def model_size(spec) -> int:
@@ -676,14 +685,35 @@ def _model_record(spec, options, shuffled: bool) -> ModelRecord:
     return ModelRecord(label=spec.label, real=real, shuffled=shuf, seed=options.seed)
 
 
-def measure(target: Target, options):
-    """The target's record: a :class:`ModelRecord` of one model (a ``--model``, with the shuffled re-run for
-    TF-2 and TF-7; a model TF-11 names), or a :class:`FamilyRecord` of a group of models.
-    Passes are :func:`fixtures.measure.measure`'s (cached on disk); missing hub weights raise
-    WeightsUnavailable (the harness skips)."""
-    if not isinstance(target.ref, tuple):  # one model (a ModelSpec)
-        return _model_record(target.ref, options, bool(set(target.ids(CHECKS)) & set(SHUFFLE_IDS)))
-    _, family, specs, shuffled = target.ref
+@measurement("attention-pass", subjects=model_targets)
+@measurement("named-model-pass", subjects=named_models)
+def real_record(target: Target, options) -> ModelRecord:
+    """One model's :class:`ModelRecord` from its real pass (:func:`fixtures.measure.measure`, cached on disk;
+    missing hub weights raise WeightsUnavailable, which the harness skips)."""
+    return _model_record(target.ref, options, False)
+
+
+@measurement("shuffled-pass", subjects=model_targets)
+def shuffled_record(target: Target, options) -> ModelRecord:
+    """One model's :class:`ModelRecord` with its token-shuffled re-run (TF-2, TF-7)."""
+    return _model_record(target.ref, options, True)
+
+
+def _family_record(target: Target, options, shuffled: bool) -> FamilyRecord:
+    family, specs = target.ref
     models = tuple(_model_record(s, options, shuffled) for s in specs)
     return FamilyRecord(label=target.label, models=models, n_params=tuple(model_size(s) for s in specs),
                         refs=tuple(s.ref for s in specs), family=family, seed=options.seed)
+
+
+@measurement("family-passes", subjects=family_groups("family-passes"))
+@measurement("paper-model-passes", subjects=paper_models)
+def family_record(target: Target, options) -> FamilyRecord:
+    """A :class:`FamilyRecord` of a group of models (one family; TF-13: the paper's models), real passes."""
+    return _family_record(target, options, False)
+
+
+@measurement("family-shuffled-passes", subjects=family_groups("family-shuffled-passes"))
+def family_shuffled_record(target: Target, options) -> FamilyRecord:
+    """A :class:`FamilyRecord` of one family's models with their token-shuffled re-runs (TF-4, TF-14)."""
+    return _family_record(target, options, True)

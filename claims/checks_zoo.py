@@ -1,10 +1,11 @@
 """Claims on the trained-here zoo: PR-1 (brake ordering, §7), SC-1 (seed control, App. C.6),
 AR-1 / AR-2 / AR-3 (attention residuals, §5.4, App. C.5, Fig. 8); and the same claims on the open
 hub checkpoints where they can be had (AttnRes 0.6B, PolyPythias seed twins). A family of the audit
-(``suite.family``): :func:`targets` lists the zoo's entries (marked ``zoo``) and the hub checkpoints
-(marked ``hub``; skipped offline with the command that runs them), :func:`measure` builds one record
-per target (:class:`BrakeOrdering`, :class:`SeedTwins`, :class:`DepthRouting`) from the cached
-measurements of fixtures/zoo_measure.py, and :data:`CHECKS` decide them: pure functions, record in,
+(``suite.family``): its measurements run on the zoo's entries (marked ``zoo``) and the hub
+checkpoints (marked ``hub``; skipped offline with the command that runs them): ``brake-ordering``,
+``zoo-seed-twins`` / ``hub-seed-twins``, ``zoo-depth-routing`` / ``hub-depth-routing``, each one record
+(:class:`BrakeOrdering`, :class:`SeedTwins`, :class:`DepthRouting`) from the cached measurements of
+fixtures/zoo_measure.py; the ``@check`` functions decide them: pure functions, record in,
 ``ClaimResult`` out. The self-tests (tests/test_zoo.py) feed the same functions records on which
 each claim is false, including each claim's hard null (the nearest explanation other than the
 claimed mechanism).
@@ -35,7 +36,7 @@ from fixtures.zoo_measure import (key_cross_moments_many, routing_measurement, r
                                   twin_cross_moments)
 from probes import stats
 from probes.subspace import aligned_canonical_angles, mean_canonical_angles, random_subspace_angle
-from suite.family import Target
+from suite.family import Target, check, measurement, reading
 from suite.provenance import collect
 from suite.registry import Claim, registry
 from suite.results import Check, evaluate
@@ -45,7 +46,6 @@ HUB_ATTNRES = PAPER_ATTNRES  # the paper's AttnRes checkpoint (fixtures.models)
 HUB_TWINS = {"base": "EleutherAI/pythia-160m", "weight": "EleutherAI/pythia-160m-weight-seed1",
              "data": "EleutherAI/pythia-160m-data-seed1", "both": "EleutherAI/pythia-160m-seed1"}
 ZOO_ATTNRES = "attnres"  # the zoo entry AR-1/2/3 read
-AR_IDS = ("AR-1", "AR-2", "AR-3")
 LABELS = {"brake-ordering": "zoo: nope/rope/alibi", "seed-twins": "zoo: rope seed twins",
           "attnres": f"zoo-{ZOO_ATTNRES}", "polypythias": "PolyPythias pythia-160m seed twins"}
 # `pytest -k` expressions that select each hub target's tests (named in its offline skip reason)
@@ -101,7 +101,8 @@ def depth_routing(measured, label: str | None = None) -> DepthRouting:
     sweep ``{δ: RoutingMeasurement}`` whose δ = 0 entry carries the nulls."""
     sweep = measured if isinstance(measured, dict) else {0.0: measured}
     trained = sweep[0.0]
-    return DepthRouting(label=label or trained.label, sweep=sweep, with_nulls={cid: trained for cid in AR_IDS})
+    return DepthRouting(label=label or trained.label, sweep=sweep,
+                        with_nulls={cid: trained for cid in reading("zoo-depth-routing")})
 
 
 def lm_gain(provenance: dict | None, nll: float | None = None) -> float:
@@ -196,6 +197,7 @@ def seed_spread(profiles: dict, threshold: float) -> tuple[float, dict]:
     return (float(vals.std(ddof=1)) if vals.size > 1 else float("nan")), ons
 
 
+@check("PR-1")
 def check_pr1(claim: Claim, m: BrakeOrdering):
     """§7's prediction: onset orders NoPE < RoPE < ALiBi (``m``: :class:`BrakeOrdering`).
 
@@ -278,6 +280,7 @@ def ve_by_construction(ve_a, ve_b, bound: float) -> np.ndarray:
     return np.minimum(np.asarray(ve_a, dtype=float), np.asarray(ve_b, dtype=float)) > 1.0 - bound
 
 
+@check("SC-1")
 def check_sc1(claim: Claim, m: SeedTwins):
     """App. C.6 / Fig. 10: seeds give the same geometry, different directions (``m``: :class:`SeedTwins`).
 
@@ -368,6 +371,7 @@ def _routing_premise(rm, ftol: float) -> dict:
             "uniform_max_share": uniform_baseline(rm.counts) + ftol}
 
 
+@check("AR-1")
 def check_ar1(claim: Claim, m: DepthRouting):
     """§5.4 / Fig. 9 left: AttnRes depth routing concentrates although its keys' norm CV is zero.
 
@@ -431,6 +435,7 @@ def renormalised_null(rm) -> dict:
             "probe_max_share": np.stack([s.max(2) for s in rm.null_rest_shares], 1)}
 
 
+@check("AR-2")
 def check_ar2(claim: Claim, m: DepthRouting):
     """§5.4 / App. C.5 Table 7: the recency-bias offset.
 
@@ -560,6 +565,7 @@ def depth_thirds(n_sublayers: int) -> list[np.ndarray]:
     return np.array_split(np.arange(n_sublayers), 3)
 
 
+@check("AR-3")
 def check_ar3(claim: Claim, m: DepthRouting):
     """App. C.5 / Fig. 8: 'the token embeddings dominate the early sublayers (the depth sink), the current
     block dominates the middle, and the late sublayers route from specific intermediate blocks'.
@@ -657,35 +663,14 @@ def offline_reason(repos, select: str) -> str | None:
             f"`pytest claims/test_audit.py -m hub -k \"{select}\"` on a machine that reaches huggingface.co")
 
 
-def targets(options) -> list[Target]:
-    """The zoo's targets (PR-1's schemes, SC-1's RoPE seed twins, the AttnRes entry for AR-1/2/3)
-    and the hub checkpoints (the open AttnRes for AR-1/2/3, PolyPythias for SC-1). The zoo's scale
-    is ``options.zoo``, read where the entries are (``fixtures.zoo.zoo_entry_dir(name, options)``)."""
-    zoo = frozenset({"trained-zoo"})
-    return [
-        # cost: cold-cache seconds on 2 cores (each entry ~80 s of training and checkpoints; AttnRes 140): the plan's order
-        Target(label=LABELS["brake-ordering"], ref=("zoo-brake-ordering", None), claims=("PR-1",), marks=("zoo",),
-               arch=zoo, cost=240.0),
-        Target(label=LABELS["seed-twins"], ref=("zoo-seed-twins", None), claims=("SC-1",), marks=("zoo",), arch=zoo,
-               cost=400.0),
-        Target(label=LABELS["attnres"], ref=("zoo-routing", ZOO_ATTNRES), claims=AR_IDS, marks=("zoo",),
-               arch=zoo | {"attention-residuals"}, group=LABELS["attnres"], cost=140.0),
-        Target(label=HUB_ATTNRES, ref=("hub-routing", HUB_ATTNRES), claims=AR_IDS, marks=("hub",),
-               arch=frozenset({"attention-residuals"}), group=HUB_ATTNRES,
-               unavailable=offline_reason([HUB_ATTNRES], HUB_SELECT[HUB_ATTNRES])),
-        # arch not checked: SC-1 applies to the trained-here zoo; PolyPythias are its paper-scale twins
-        Target(label=LABELS["polypythias"], ref=("hub-seed-twins", tuple(HUB_TWINS.items())), claims=("SC-1",),
-               marks=("hub",), unavailable=offline_reason(list(HUB_TWINS.values()), HUB_SELECT["polypythias"])),
-    ]
+ZOO = frozenset({"trained-zoo"})
 
 
-def measure(target: Target, options):
-    """The target's measurement record (the zoo's from the cached per-entry measurements)."""
-    kind, arg = target.ref
-    return _MEASURES[kind](target, arg, options)
-
-
-def _brake_ordering(target, _arg, options) -> BrakeOrdering:
+# cost: cold-cache seconds on 2 cores (each entry ~80 s of training and checkpoints; AttnRes 140): the plan's order
+@measurement("brake-ordering", subjects=lambda options: [
+    Target(label=LABELS["brake-ordering"], marks=("zoo",), arch=ZOO, cost=240.0)])
+def brake_ordering(target: Target, options) -> BrakeOrdering:
+    """PR-1: the zoo's NoPE/RoPE/ALiBi entries, the ALiBi slope sweep and the RoPE seed family."""
 
     c = registry()["PR-1"]
     schemes = {k: transformer_measurement(k, options) for k in c.param("order")}
@@ -703,7 +688,10 @@ def _brake_ordering(target, _arg, options) -> BrakeOrdering:
                          seed=options.seed, provenance=base, curves=zoo.training_curves(options))
 
 
-def _zoo_seed_twins(target, _arg, options) -> SeedTwins:
+@measurement("zoo-seed-twins", subjects=lambda options: [
+    Target(label=LABELS["seed-twins"], marks=("zoo",), arch=ZOO, cost=400.0)])
+def zoo_seed_twins(target: Target, options) -> SeedTwins:
+    """SC-1 on the zoo's RoPE entry and its three seed twins."""
 
     r = registry()["SC-1"].param("rank")
     base = transformer_measurement(zoo.TWIN_BASE, options)
@@ -720,9 +708,13 @@ def _zoo_seed_twins(target, _arg, options) -> SeedTwins:
                      rotary_dim=base.info.rotary_dim, lm_gains=gains, seed=options.seed, provenance=prov)
 
 
-def _hub_seed_twins(target, repos, options) -> SeedTwins:
-
-    repos = dict(repos)
+# arch not checked: SC-1 applies to the trained-here zoo; PolyPythias are its paper-scale twins
+@measurement("hub-seed-twins", subjects=lambda options: [
+    Target(label=LABELS["polypythias"], ref=tuple(HUB_TWINS.items()), marks=("hub",),
+           unavailable=offline_reason(list(HUB_TWINS.values()), HUB_SELECT["polypythias"]))])
+def hub_seed_twins(target: Target, options) -> SeedTwins:
+    """SC-1 on the PolyPythias seed twins (hub)."""
+    repos = dict(target.ref)
     r = registry()["SC-1"].param("rank")
     ms = {}
     for typ, repo in repos.items():
@@ -748,7 +740,7 @@ def _hub_seed_twins(target, repos, options) -> SeedTwins:
 def _ar_nulls() -> dict:
     """``{claim id: {"null_probes": R, "null_seed": s}}``: each AR claim's random-probe nulls."""
     return {cid: {"null_probes": registry()[cid].param("null_probes"), "null_seed": registry()[cid].param("null_seed")}
-            for cid in AR_IDS}
+            for cid in reading("zoo-depth-routing")}
 
 
 def _routing_record(label: str, sweep: dict, nulls: dict, trained_with) -> DepthRouting:
@@ -756,7 +748,7 @@ def _routing_record(label: str, sweep: dict, nulls: dict, trained_with) -> Depth
     trained measurement where their null parameters equal AR-2's, else ``trained_with(their nulls)``."""
     by_nulls = {tuple(sorted(nulls["AR-2"].items())): sweep[0.0]}
     with_nulls = {}
-    for cid in AR_IDS:
+    for cid in reading("zoo-depth-routing"):
         key = tuple(sorted(nulls[cid].items()))
         if key not in by_nulls:
             by_nulls[key] = trained_with(nulls[cid])
@@ -764,7 +756,12 @@ def _routing_record(label: str, sweep: dict, nulls: dict, trained_with) -> Depth
     return DepthRouting(label=label, sweep=sweep, with_nulls=with_nulls)
 
 
-def _zoo_routing(target, name, options) -> DepthRouting:
+@measurement("zoo-depth-routing", subjects=lambda options: [
+    Target(label=LABELS["attnres"], ref=ZOO_ATTNRES, marks=("zoo",), arch=ZOO | {"attention-residuals"},
+           group=LABELS["attnres"], cost=140.0)])
+def zoo_routing(target: Target, options) -> DepthRouting:
+    """AR-1..3 on the zoo's AttnRes entry: AR-2's offset sweep, each AR claim's random-probe nulls."""
+    name = target.ref
 
     nulls = _ar_nulls()
     sweep = {float(d): routing_measurement(name, options, offset=float(d), **(nulls["AR-2"] if d == 0 else {}))
@@ -788,8 +785,12 @@ def _hub_model(repo: str, options, trust_remote_code: bool = False):
     return model, tok, str(next(model.parameters()).device)
 
 
-def _hub_routing(target, repo, options) -> DepthRouting:
-
+@measurement("hub-depth-routing", subjects=lambda options: [
+    Target(label=HUB_ATTNRES, ref=HUB_ATTNRES, marks=("hub",), arch=frozenset({"attention-residuals"}),
+           group=HUB_ATTNRES, unavailable=offline_reason([HUB_ATTNRES], HUB_SELECT[HUB_ATTNRES]))])
+def hub_routing(target: Target, options) -> DepthRouting:
+    """AR-1..3 on the open AttnRes checkpoint (hub), in the run's ``--device``/``--dtype``."""
+    repo = target.ref
     model, tok, device = _hub_model(repo, options, trust_remote_code=True)
     data = wikitext_sequences(options, tok, repo)
     ids = data.input_ids
@@ -807,7 +808,4 @@ def _hub_routing(target, repo, options) -> DepthRouting:
     return _routing_record(target.label, sweep, nulls, lambda nl: run(0.0, **nl))
 
 
-_MEASURES = {"zoo-brake-ordering": _brake_ordering, "zoo-seed-twins": _zoo_seed_twins,
-             "zoo-routing": _zoo_routing, "hub-routing": _hub_routing, "hub-seed-twins": _hub_seed_twins}
 
-CHECKS = {"PR-1": check_pr1, "SC-1": check_sc1, "AR-1": check_ar1, "AR-2": check_ar2, "AR-3": check_ar3}

@@ -11,7 +11,7 @@ import pytest
 
 from fixtures.models import WeightsUnavailable
 from fixtures.standing import stand_in
-from suite.family import skip_reason
+from suite.family import CHECKS, skip_reason
 from suite.outcome import conclude
 from suite.robustness import load_panel_from, panel, with_on_request
 
@@ -22,10 +22,10 @@ def test_claim(audit_case, claims, measurements, options, record_claim):
     if reason:
         pytest.skip(reason)
     try:
-        m = measurements.get(audit_case.family, target, options)
+        m = measurements.get(audit_case.measurement, target, options)
     except WeightsUnavailable as exc:
         pytest.skip(str(exc))
-    check = audit_case.family.CHECKS[audit_case.cid]
+    check = CHECKS[audit_case.cid]
     result = check(claim, m)
     result.stands_on = stand_in(result, claim, target, options)
     result.robustness = with_on_request(

@@ -17,6 +17,8 @@ Schema (checked by :func:`load_registry`, no model needed)::
     threshold   = 0.20 | [a, b] | "text"      # the number the quantity is compared with
     null        = "..."                       # what the quantity is compared against
     applies_to  = ["softmax-attention"]       # architectures (see ARCH_CLASSES)
+    measure     = "attention-pass"            # the named measurement it reads (suite.family.measurement),
+                                              #   or a list: one per kind of subject it is decided on
     paper_values = { key = value, ... }
     [claim.tolerance]  value / unit / provenance
     [claim.params]     named constants the test reads (onset threshold, ranks, ...)
@@ -192,6 +194,7 @@ class Claim:
     alternatives: tuple = ()  # Alternative entries (the robustness panel)
     regime_check: str = ""
     intervention: Intervention | None = None
+    measure: tuple[str, ...] = ()  # the named measurements (suite.family.measurement) it is decided on
 
     def param(self, name: str):
         """A named constant of this claim; a missing one is a registry error, not a KeyError."""
@@ -290,7 +293,7 @@ def _parse(rec: dict, path: Path, premises: dict | None = None) -> Claim:
     changelog = _parse_changelog(rec, path)
     alternatives = _parse_alternatives(rec, path)
     known = set(REQUIRED) | {"paper_values", "params", "expected", "notes", "preconditions", "not_tested",
-                             "changelog", "alternatives", "regime_check", "intervention"}
+                             "changelog", "alternatives", "regime_check", "intervention", "measure"}
     extra = set(rec) - known
     if extra:
         raise _problem(path, f"{cid}: unknown fields {sorted(extra)}")
@@ -304,8 +307,18 @@ def _parse(rec: dict, path: Path, premises: dict | None = None) -> Claim:
         expected=dict(rec.get("expected", {})), notes=rec.get("notes", ""), not_tested=rec.get("not_tested", ""), file=str(path),
         preconditions=_claim_preconditions(rec, path, premises or {}),
         changelog=changelog, alternatives=alternatives, regime_check=str(rec.get("regime_check", "")),
-        intervention=_parse_intervention(rec, path),
+        intervention=_parse_intervention(rec, path), measure=_parse_measure(rec, path),
     )
+
+
+def _parse_measure(rec: dict, path) -> tuple[str, ...]:
+    m = rec.get("measure", ())
+    names = (m,) if isinstance(m, str) else tuple(m)
+    if not all(isinstance(n, str) and n.strip() for n in names):
+        raise _problem(path, f"{rec['id']}: measure must name a measurement (a string, or a list of them)")
+    if names and rec["status"] == "recorded":
+        raise _problem(path, f"{rec['id']}: a recorded (untested) claim reads no measurement")
+    return names
 
 
 def _parse_intervention(rec: dict, path) -> Intervention | None:

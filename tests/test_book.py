@@ -768,33 +768,38 @@ def test_bk11_gibbs_identity_against_brute_force(tau):
 
 # ----------------------------------------------------------------------------- the family interface
 def test_targets_of_the_default_run():
-    """``targets(default options)``: the default model for the θ-sweep claims and, separately, for BK-10
-    on its real pass (scope model); each RoPE zoo entry for BK-1/5/6/8/10 (mark zoo); BK-4 across models
-    (mark zoo); the algebra (BK-3, BK-11). Every check has a target; labels are unique per claim."""
+    """The book's measurements in the default run: the default model's θ sweep and, separately, its real pass
+    for BK-10 (scope model); each RoPE zoo entry for BK-1/5/6/8/10 (mark zoo); BK-4 across models (mark zoo);
+    the algebra (BK-3, BK-11). Every check has a subject; labels are unique per claim."""
     from suite.family import skip_reason
     from suite.options import RunOptions
+    from tests import audit
 
-    got = checks_book.targets(RunOptions(models=("smollm2-135m",), zoo="smoke"))
-    pairs = [(cid, t.label) for t in got for cid in t.ids(checks_book.CHECKS)]
+    cases = audit.cases(checks_book, RunOptions(models=("smollm2-135m",), zoo="smoke"))
+    pairs = [(c.cid, c.target.label) for c in cases]
     zoo = [f"zoo-{e}" for e in ("rope", "rope-seedw", "rope-seedd", "rope-seedwd")]
     want = ({(cid, "smollm2-135m") for cid in ("BK-1", "BK-2", "BK-6", "BK-8", "BK-10")}
             | {(cid, z) for z in zoo for cid in ("BK-1", "BK-5", "BK-6", "BK-8", "BK-10")}
             | {("BK-4", "across-models"), ("BK-3", "algebra"), ("BK-11", "algebra")})
     assert set(pairs) == want and len(pairs) == len(want)
-    assert {cid for cid, _ in pairs} == set(checks_book.CHECKS)
+    assert {cid for cid, _ in pairs} == set(audit.checks_of(checks_book))
     reg = registry()
-    for t in got:
-        assert hash(t.ref) is not None and set(t.claims) <= set(checks_book.CHECKS)
+    for c in cases:
+        t = c.target
+        assert hash(t.ref) is not None and not t.claims
         if t.label == "smollm2-135m":
             assert t.scope == "model" and not t.marks and "rope" in t.arch
         elif t.label in zoo or t.label == "across-models":
             assert t.scope == "paper" and t.marks == ("zoo",)
         else:
             assert (t.label, t.scope, t.marks) == ("algebra", "paper", ())
-        assert all(skip_reason(reg[cid], t) is None for cid in t.ids(checks_book.CHECKS)), t.label
-    # the θ-sweep claims of one model share one target (one measurement), BK-10 reads the real pass
-    model = [t for t in got if t.label == "smollm2-135m"]
-    assert sorted(t.claims for t in model) == [("BK-1", "BK-2", "BK-6", "BK-8"), ("BK-10",)]
+        assert skip_reason(reg[c.cid], t) is None, t.label
+    # the θ-sweep claims of one model share one measurement, BK-10 reads the real pass
+    model = {}
+    for c in cases:
+        if c.target.label == "smollm2-135m":
+            model.setdefault(c.measurement.name, []).append(c.cid)
+    assert model == {"theta-sweep": ["BK-1", "BK-2", "BK-6", "BK-8"], "first-position": ["BK-10"]}
 
 
 def test_a_model_without_rotary_embedding_is_not_applicable_to_the_sweep_claims():
@@ -817,12 +822,13 @@ def test_measure_makes_the_record_of_each_target(monkeypatch):
     from fixtures.models import ModelSpec
     from suite.family import Target
     from suite.options import RunOptions
+    from tests import audit
 
     options = RunOptions(models=("smollm2-135m",), seed=7, zoo="smoke")
     spec = ModelSpec(label="m", source="hub", ref="org/m")
     summ = _synthetic_sweep(np.array([0.9, 0.8, 0.7]), np.array([0.40, 0.41, 0.42]), sink_noise=0.01)
     monkeypatch.setattr(checks_book, "rope_sweep_summary", lambda s, o, native=None: dict(summ, label=s.label))
-    rec = checks_book.measure(Target(label="m", ref=spec, claims=checks_book.SWEEP_IDS, scope="model"), options)
+    rec = audit.measure("theta-sweep", Target(label="m", ref=spec, scope="model"), options)
     assert isinstance(rec, BookMeasurement) and (rec.label, rec.seed, rec.summary["label"]) == ("m", 7, "m")
     assert rec.first_position is None and rec.pretraining is None
 
@@ -832,7 +838,7 @@ def test_measure_makes_the_record_of_each_target(monkeypatch):
 
     monkeypatch.setattr(checks_book, "measure_pass", lambda s, o, variant="real", loaded=None: SimpleNamespace(
         colsum=colsum, provenance={"bos": "no BOS"}))
-    rec = checks_book.measure(Target(label="m", ref=spec, claims=checks_book.PASS_IDS, scope="model"), options)
+    rec = audit.measure("first-position", Target(label="m", ref=spec, scope="model"), options)
     f = rec.first_position
     np.testing.assert_allclose(f.sink_seq, np.full(3, 0.25), rtol=1e-12)
     assert (f.T, f.bos, f.colsum is colsum, rec.summary) == (8, "no BOS", True, None)
@@ -842,12 +848,12 @@ def test_measure_makes_the_record_of_each_target(monkeypatch):
     for where in (fixtures.targets, checks_book):  # the run's targets and BK-4's own reading
         monkeypatch.setattr(where, "architecture", lambda s: frozenset({"softmax-attention", "rope"}))
     monkeypatch.setattr(checks_book, "zoo_summary", lambda e, o: dict(summ, label=f"zoo-{e}"))
-    axes = checks_book.measure([t for t in checks_book.targets(options) if t.label == "across-models"][0], options)
+    axes = audit.measure("rope-axes", audit.subjects("rope-axes", options)[0], options)
     assert isinstance(axes, AxesMeasurement)
     assert [a["label"] for a in axes.axes] == ["smollm2-135m"] + [f"zoo-{e}" for e in checks_book.ZOO_ROPE]
     assert all(a["gamma_ap"] == 0.7 for a in axes.axes)  # the native point (factor 1, index 2)
 
-    alg = checks_book.measure([t for t in checks_book.targets(options) if t.label == "algebra"][0], options)
+    alg = audit.measure("book-algebra", audit.subjects("book-algebra", options)[0], options)
     assert isinstance(alg, AlgebraMeasurement) and alg.fractional is not None and alg.free_energy is not None
     reg = registry()
     assert checks_book.check_bk3(reg["BK-3"], alg).verdict == "reproduced"

@@ -201,12 +201,14 @@ def test_plot_draws_from_recorded_json(tmp_path):
 
 # ----------------------------------------------------------------------------- the family interface
 def test_targets_are_the_registrys_graphs():
-    """``targets(default options)``: one paper-wide target per WebKB graph of the registry, mark ``graph``."""
+    """``webkb-arms`` in the default run: one paper-wide subject per WebKB graph of the registry, mark ``graph``."""
     from suite.family import skip_reason
     from suite.options import RunOptions
+    from tests import audit
 
-    got = checks_graph.targets(RunOptions(models=("smollm2-135m",)))
-    pairs = [(cid, t.label) for t in got for cid in t.ids(checks_graph.CHECKS)]
+    options = RunOptions(models=("smollm2-135m",))
+    got = audit.subjects("webkb-arms", options)
+    pairs = audit.pairs(checks_graph, options)
     assert pairs == [("GR-1", "webkb-cornell"), ("GR-1", "webkb-texas"), ("GR-1", "webkb-wisconsin")]
     assert [t.ref for t in got] == GR1.param("graphs")
     for t in got:

@@ -4,6 +4,7 @@ family's interface (one paper-wide target, ``algebra``; measure() runs the four 
 record); and the hard nulls of ID-1..3 and TF-3 through the checks' record."""
 from __future__ import annotations
 
+from suite.family import CHECKS
 import inspect
 
 import numpy as np
@@ -41,17 +42,18 @@ def test_a_property_that_holds_reads_reproduced():
 
 # ----------------------------------------------------------------------------- the family interface
 def test_targets_are_the_algebra():
-    """``targets(default options)``: one paper-wide target, ``algebra``, for ID-1..3 and TF-3."""
+    """``algebra`` in the default run: one paper-wide subject, ``algebra``, for ID-1..3 and TF-3."""
     from suite.family import skip_reason
     from suite.options import RunOptions
+    from tests import audit
 
-    got = ci.targets(RunOptions(models=("smollm2-135m",)))
-    assert [(cid, t.label) for t in got for cid in t.ids(ci.CHECKS)] == [
+    options = RunOptions(models=("smollm2-135m",))
+    assert sorted(audit.pairs(ci, options)) == [
         ("ID-1", "algebra"), ("ID-2", "algebra"), ("ID-3", "algebra"), ("TF-3", "algebra")]
-    (t,) = got
+    (t,) = audit.subjects("algebra", options)
     assert t.scope == "paper" and not t.marks and t.unavailable is None
-    assert all(skip_reason(REG[cid], t) is None for cid in ci.CHECKS)
-    for fn in ci.CHECKS.values():
+    assert all(skip_reason(REG[cid], t) is None for cid in audit.checks_of(ci))
+    for fn in audit.checks_of(ci).values():
         assert list(inspect.signature(fn).parameters) == ["claim", "m"]
 
 
@@ -79,7 +81,7 @@ def test_the_searches_hold_on_the_algebra():
                                ("ID-3", ci.search_id3, "id3")):
         found = search(REG[cid])
         assert found.counterexample is None, (cid, found.counterexample)
-        r = ci.CHECKS[cid](REG[cid], AlgebraMeasurement(**{field: found}))
+        r = CHECKS[cid](REG[cid], AlgebraMeasurement(**{field: found}))
         assert r.verdict == "reproduced" and r.model == "algebra", r.message()
 
 

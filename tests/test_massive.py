@@ -457,17 +457,17 @@ def test_windows_must_match():
 
 # ----------------------------------------------------------------------------- the family interface
 def test_targets_of_the_default_run():
-    """``targets(default options)``: the default model, scope model, for all four claims (all applicable:
-    SmolLM2 is a softmax-attention transformer)."""
+    """The ``massive`` measurement in the default run: the default model, scope model, for all five claims (all
+    applicable: SmolLM2 is a softmax-attention transformer)."""
     from suite.family import skip_reason
     from suite.options import RunOptions
+    from tests import audit
 
-    got = checks_massive.targets(RunOptions(models=("smollm2-135m",)))
-    pairs = [(cid, t.label) for t in got for cid in t.ids(checks_massive.CHECKS)]
-    assert pairs == [(cid, "smollm2-135m") for cid in ("MA-1", "MA-2", "MA-3", "MA-4", "MA-5")]
-    (t,) = got
+    options = RunOptions(models=("smollm2-135m",))
+    assert audit.pairs(checks_massive, options) == [(cid, "smollm2-135m") for cid in ("MA-1", "MA-2", "MA-3", "MA-4", "MA-5")]
+    (t,) = audit.subjects("massive", options)
     assert t.scope == "model" and not t.marks and "softmax-attention" in t.arch and hash(t.ref) is not None
-    assert all(skip_reason(_c(cid), t) is None for cid in checks_massive.CHECKS)
+    assert all(skip_reason(_c(cid), t) is None for cid in audit.checks_of(checks_massive))
 
 
 class _RealPass:
@@ -517,8 +517,10 @@ def test_measure_makes_the_record(monkeypatch, massive_from):
 def test_every_check_takes_the_claim_and_the_record():
     import inspect
 
-    assert set(checks_massive.CHECKS) == {"MA-1", "MA-2", "MA-3", "MA-4", "MA-5"}
-    for fn in checks_massive.CHECKS.values():
+    from tests import audit
+
+    assert set(audit.checks_of(checks_massive)) == {"MA-1", "MA-2", "MA-3", "MA-4", "MA-5"}
+    for fn in audit.checks_of(checks_massive).values():
         assert list(inspect.signature(fn).parameters) == ["claim", "m"]
 
 

@@ -7,17 +7,18 @@ import types
 
 import pytest
 
-from suite.family import Case, Measurements, Target, audit_cases, measurement_jobs
+from suite import family as sf
+from suite.family import Case, Measurement, Measurements, Target, audit_cases, measurement_jobs
 
 
-def _family(name, calls, fail=()):
+def _family(name, calls, fail=(), subjects=lambda options: []):
     def measure(target, options):
         calls.append((name, target.label))
         if target.label in fail:
             raise RuntimeError(f"broken {target.label}")
         return f"{name}:{target.label}"
 
-    return types.SimpleNamespace(__name__=f"claims.{name}", measure=measure, CHECKS={"X-1": None})
+    return Measurement(name, measure, subjects, "claims.checks_x")
 
 
 def _jobs(fam, labels):
@@ -70,17 +71,46 @@ def test_single_process_measures_in_test_order_without_marks():
     assert m._start(fam, Target(label="x")) is None and m.get(fam, Target(label="x"), None) == "fam:x"
 
 
-def test_training_targets_run_last_and_jobs_are_distinct():
+def _claim(name):
+    return types.SimpleNamespace(applies_to=("x",), measure=(name,), status="implemented", file="x.toml")
+
+
+def test_training_targets_run_last_and_jobs_are_distinct(monkeypatch):
     calls = []
-    fam = _family("fam", calls)
-    zoo, model = Target(label="zoo-a", marks=("zoo",), cost=400.0), Target(label="smollm2")
+    zoo, model = Target(label="zoo-a", marks=("zoo",), cost=400.0), Target(label="smollm2", scope="model")
     cheap = Target(label="zoo-b", marks=("zoo",), cost=80.0)
-    fam.targets = lambda options: [zoo, model, cheap]
-    fam.CHECKS = {"TF-1": None, "TF-2": None}
-    cases = audit_cases([fam], None)
+    fam = _family("fam", calls, subjects=lambda options: [zoo, model, cheap])
+    monkeypatch.setattr(sf, "MEASUREMENTS", {"fam": fam})
+    monkeypatch.setattr(sf, "CHECKS", {"TF-1": None, "TF-2": None})
+    claims = {cid: _claim("fam") for cid in ("TF-2", "TF-1")}
+    cases = audit_cases(None, claims)
     assert [c.target.label for c in cases] == ["smollm2", "smollm2", "zoo-b", "zoo-b", "zoo-a", "zoo-a"]
-    claims = {cid: types.SimpleNamespace(applies_to=("x",)) for cid in fam.CHECKS}
+    assert [c.cid for c in cases[:2]] == ["TF-1", "TF-2"]  # the report's claim order within a subject
     jobs = measurement_jobs(cases, claims)
     assert [t.label for _, t in jobs] == ["smollm2", "zoo-b", "zoo-a"]  # a helper starts from the back: zoo-a
     offline = Target(label="hub", unavailable="not available offline")
     assert measurement_jobs([Case(fam, "TF-1", offline)], claims) == []
+
+
+def test_claims_measurements_and_checks_pair_up_or_the_audit_refuses(monkeypatch):
+    """A claim reading a measurement nobody registers (with a did-you-mean), a tested claim without a check, a
+    check of no claim: a one-line registry error at collection, never a silently missing test."""
+    from suite import errors
+
+    monkeypatch.setattr(sf, "MEASUREMENTS", {"theta-sweep": _family("theta-sweep", [])})
+    monkeypatch.setattr(sf, "CHECKS", {"BK-1": None, "BK-9": None})
+    claims = {"BK-1": _claim("theta-swep"), "BK-2": _claim("theta-sweep")}
+    with pytest.raises(errors.UsageError) as exc:
+        audit_cases(None, claims)
+    msg = str(exc.value)
+    assert "'theta-swep'" in msg and "theta-sweep" in msg.split("'theta-swep'")[1]  # did you mean
+    assert "BK-2 has no @check('BK-2')" in msg and "@check('BK-9') checks no tested claim" in msg
+
+
+def test_the_real_registry_pairs_up():
+    """Every tested claim of the registry reads a registered measurement and has a check, and every check a
+    claim (the families loaded as the plugin loads them)."""
+    import tests.audit  # noqa: F401 — loads the families
+    from suite.registry import registry
+
+    assert sf.wiring_problems(registry()) == []

@@ -3,6 +3,7 @@ uses (``check(claim, record)``), fed records of synthetic measurements on which 
 (ID-1..3 and TF-3's controls are in tests/test_identity.py.)"""
 from __future__ import annotations
 
+from suite.family import CHECKS
 import numpy as np
 import pytest
 import torch
@@ -281,22 +282,23 @@ def test_targets_of_the_default_run():
     and the cross-model claims, unavailable with the command that runs them (no family has two models)."""
     from suite.family import skip_reason
     from suite.options import RunOptions
+    from tests import audit
 
-    got = checks_tf.targets(RunOptions(models=("smollm2-135m",)))
-    pairs = sorted((cid, t.label) for t in got for cid in t.ids(checks_tf.CHECKS))
+    got = audit.cases(checks_tf, RunOptions(models=("smollm2-135m",)))
+    pairs = sorted((c.cid, c.target.label) for c in got if c.cid != "TF-8")  # TF-8: the recurrent family's
     assert pairs == sorted([(c, "smollm2-135m") for c in ("TF-1", "TF-2", "TF-5", "TF-6", "TF-7")]
                            + [("TF-4", "gpt2+pythia"), ("TF-9", "pythia"), ("TF-10", "gpt2"), ("TF-12", "gpt2+pythia"),
                               ("TF-14", "pythia"), ("TF-11", "gpt2-large"), ("TF-11", "gpt2-xl"),
                               ("TF-13", "paper-models")])
-    assert set(checks_tf.CHECKS) == {c for c, _ in pairs}
-    assert all(t.scope == "model" for t in got)
-    for t in got:
-        for cid in t.ids(checks_tf.CHECKS):
-            why = skip_reason(REG[cid], t)
-            if t.label == "smollm2-135m":
-                assert why is None, (cid, why)
-            else:
-                assert "models" in t.marks and "--paper-models" in why and why.startswith(cid), (cid, why)
+    assert set(audit.checks_of(checks_tf)) == {c for c, _ in pairs}
+    assert all(c.target.scope == "model" for c in got)
+    for c in got:
+        cid, t = c.cid, c.target
+        why = skip_reason(REG[cid], t)
+        if t.label == "smollm2-135m":
+            assert why is None, (cid, why)
+        else:
+            assert "models" in t.marks and "--paper-models" in why and why.startswith(cid), (cid, why)
 
 
 def test_a_record_without_its_shuffled_run_is_an_error_not_a_skip():
@@ -304,22 +306,24 @@ def test_a_record_without_its_shuffled_run_is_an_error_not_a_skip():
     m = run(lowrank_keys(60))
     for cid in ("TF-2", "TF-7"):
         with pytest.raises(ValueError, match="shuffled"):
-            checks_tf.CHECKS[cid](REG[cid], rec(m))
+            CHECKS[cid](REG[cid], rec(m))
 
 
 def test_measure_reads_the_shuffled_run_only_for_tf2_and_tf7(monkeypatch):
-    """measure(): a --model target's record has the real pass, and the shuffled re-run only on the
-    TF-2/TF-7 target (fixtures.measure.measure, variants "real" and "shuffled"), with the run's seed."""
+    """A --model's ``attention-pass`` record has the real pass, and its ``shuffled-pass`` record (TF-2/TF-7) the
+    shuffled re-run too (fixtures.measure.measure, variants "real" and "shuffled"), with the run's seed."""
     from suite.options import RunOptions
+    from tests import audit
 
     calls = []
     fake = {"real": run(lowrank_keys(61)), "shuffled": run(gaussian_keys(62))}
     monkeypatch.setattr(checks_tf, "attention_pass",
                         lambda spec, options, variant="real": calls.append((spec.label, variant)) or fake[variant])
     opts = RunOptions(models=("smollm2-135m",), seed=3)
-    by_claims = {t.claims: t for t in checks_tf.targets(opts) if t.label == "smollm2-135m"}
-    r1 = checks_tf.measure(by_claims[checks_tf.REAL_IDS], opts)
+    (t,) = audit.subjects("attention-pass", opts)
+    r1 = audit.measure("attention-pass", t, opts)
     assert calls == [("smollm2-135m", "real")] and r1.shuffled is None and r1.seed == 3
-    r2 = checks_tf.measure(by_claims[checks_tf.SHUFFLE_IDS], opts)
+    assert [REG[c].measure for c in ("TF-2", "TF-7")] == [("shuffled-pass",)] * 2
+    r2 = audit.measure("shuffled-pass", t, opts)
     assert calls[1:] == [("smollm2-135m", "real"), ("smollm2-135m", "shuffled")]
     assert r2.real is fake["real"] and r2.shuffled is fake["shuffled"] and r2.label == "smollm2-135m"

@@ -44,6 +44,8 @@ from suite.registry import registry
 REL_TOL = 1e-6  # the issue's float64 exactness bound
 LN2 = math.log(2.0)
 
+MB, RW, TF8 = tuple(f"MB-{i}" for i in range(1, 6)), tuple(f"RW-{i}" for i in range(1, 7)), ("TF-8",)
+
 
 def _sans(claim, *premise_ids):
     """The claim without the named preconditions (tiny random-init models are not functioning LMs)."""
@@ -916,33 +918,34 @@ def test_rwkv_key_geometry_taken_at_the_learned_decay(rwkv_dir):
 
 # ----------------------------------------------------------------------------- the family interface
 def test_targets_of_the_default_run():
-    """``targets(default options)``: the default model (scope model; its architecture makes every claim of the
-    family not applicable), the zoo's two routers, the paper's hub checkpoints; each router once for its own
-    claims and once for TF-8; a hub checkpoint not in the local HF cache says how to run it."""
+    """The recurrent measurements in the default run: the default model (scope model; its architecture makes
+    every claim of the family not applicable), the zoo's two routers, the paper's hub checkpoints; each router
+    once for its own claims and once for TF-8; a hub checkpoint not in the local HF cache says how to run it."""
     from suite.family import skip_reason
     from suite.options import RunOptions
+    from tests import audit
 
     options = RunOptions(models=("smollm2-135m",), zoo="smoke")
-    got = cr.targets(options)
-    pairs = {(cid, t.label) for t in got for cid in t.ids(cr.CHECKS)}
+    cases = audit.cases(cr, options)
+    pairs = {(c.cid, c.target.label) for c in cases}
     hub_mamba = [f"state-spaces__mamba-{s}-hf" for s in ("130m", "370m", "790m", "1.4b")]
-    want = ({(cid, "smollm2-135m") for cid in cr.CHECKS}
-            | {(cid, "zoo-mamba") for cid in cr.MB_IDS + cr.TF8_IDS}
-            | {(cid, "zoo-rwkv") for cid in cr.RW_IDS + cr.TF8_IDS}
-            | {(cid, lab) for lab in hub_mamba for cid in cr.MB_IDS + cr.TF8_IDS}
-            | {(cid, "RWKV__rwkv-4-169m-pile") for cid in cr.RW_IDS + cr.TF8_IDS})
+    want = ({(cid, "smollm2-135m") for cid in audit.checks_of(cr)}
+            | {(cid, "zoo-mamba") for cid in MB + TF8}
+            | {(cid, "zoo-rwkv") for cid in RW + TF8}
+            | {(cid, lab) for lab in hub_mamba for cid in MB + TF8}
+            | {(cid, "RWKV__rwkv-4-169m-pile") for cid in RW + TF8})
     assert pairs == want
-    assert len(pairs) == sum(len(t.ids(cr.CHECKS)) for t in got)  # labels unique per claim id
+    assert len(pairs) == len(cases)  # labels unique per claim id
     reg = registry()
-    for t in got:
+    for c in cases:
+        t, cid = c.target, c.cid
         assert hash(t.ref) is not None
         if t.label == "smollm2-135m":
             assert t.scope == "model" and not t.marks
-            for cid in t.ids(cr.CHECKS):
-                assert skip_reason(reg[cid], t).startswith("not applicable: smollm2-135m"), cid
+            assert skip_reason(reg[cid], t).startswith("not applicable: smollm2-135m"), cid
         elif t.label.startswith("zoo-"):
             assert t.marks == ("zoo",) and t.scope == "paper" and t.unavailable is None
-            assert all(skip_reason(reg[cid], t) is None for cid in t.ids(cr.CHECKS))
+            assert skip_reason(reg[cid], t) is None
         else:
             assert t.marks == ("hub",) and t.scope == "paper"
             assert t.unavailable is None or (
@@ -953,19 +956,24 @@ def test_targets_of_the_default_run():
 def test_hub_checkpoint_given_as_model_is_measured_once(monkeypatch):
     """A hub checkpoint that is also a ``--model`` of the run is that model's target (scope model), once."""
     from suite.options import RunOptions
+    from tests import audit
 
-    got = cr.targets(RunOptions(models=("smollm2-135m", "RWKV/rwkv-4-169m-pile"), zoo="smoke"))
-    rwkv = [t for t in got if t.label == "RWKV__rwkv-4-169m-pile"]
-    assert [(t.scope, t.marks) for t in rwkv] == [("model", ()), ("model", ())]
-    assert {t.claims for t in rwkv} == {cr.MB_IDS + cr.RW_IDS, cr.TF8_IDS}
+    got = audit.cases(cr, RunOptions(models=("smollm2-135m", "RWKV/rwkv-4-169m-pile"), zoo="smoke"))
+    rwkv = [c for c in got if c.target.label == "RWKV__rwkv-4-169m-pile"]
+    assert {(c.target.scope, c.target.marks) for c in rwkv} == {("model", ())}
+    assert sorted(c.cid for c in rwkv) == sorted(MB + RW + TF8)
 
 
 def test_hub_env_lets_the_hub_targets_run(monkeypatch):
     from suite.options import RunOptions
+    from tests import audit
 
     monkeypatch.setenv(cr.HUB_ENV, "1")
-    hub = [t for t in cr.targets(RunOptions(models=("smollm2-135m",))) if "hub" in t.marks]
-    assert len(hub) == 2 * (len(cr.HUB_MAMBA) + len(cr.HUB_RWKV)) and all(t.unavailable is None for t in hub)
+    options = RunOptions(models=("smollm2-135m",))
+    hub = [t for name in ("mamba-pass", "rwkv-pass", "router-vs-transformers")
+           for t in audit.subjects(name, options) if "hub" in t.marks]
+    n = len(cr.HUB_REFS["mamba"]) + len(cr.HUB_REFS["rwkv"])
+    assert len(hub) == 2 * n and all(t.unavailable is None for t in hub)
 
 
 def test_measure_makes_the_record_of_each_target(monkeypatch):
@@ -974,6 +982,7 @@ def test_measure_makes_the_record_of_each_target(monkeypatch):
     from fixtures.models import ModelSpec
     from suite.family import Target
     from suite.options import RunOptions
+    from tests import audit
 
     passes = {"rwkv": _rwkv_meas(_sweep()), "mamba": _mamba_meas(LATE)}
     tfs = {"tf": {"conc": np.full((6, 4), 0.5), "uniform": H128, "lm_gain": 3.0}}
@@ -982,11 +991,11 @@ def test_measure_makes_the_record_of_each_target(monkeypatch):
     options = RunOptions(models=("smollm2-135m",), seed=7)
     for kind in ("rwkv", "mamba"):
         spec = ModelSpec(label=f"some-{kind}", source="hub", ref=f"org/{kind}")
-        own = cr.measure(Target(label=spec.label, ref=spec, claims=cr.ROUTER_IDS[kind], arch=cr.ROUTER_ARCH[kind]),
-                         options)
+        own = audit.measure(f"{kind}-pass", Target(label=spec.label, ref=spec, arch=cr.ROUTER_ARCH[kind]), options)
         assert isinstance(own, cr.RouterMeasurement) and own.measurement is passes[kind]
         assert (own.label, own.router, own.seed) == (spec.label, kind, 7)
-        tf8 = cr.measure(Target(label=spec.label, ref=spec, claims=cr.TF8_IDS, arch=cr.ROUTER_ARCH[kind]), options)
+        tf8 = audit.measure("router-vs-transformers", Target(label=spec.label, ref=spec, arch=cr.ROUTER_ARCH[kind]),
+                            options)
         assert isinstance(tf8, cr.Tf8Measurement) and tf8.transformers is tfs and tf8.router == kind
         m = passes[kind]
         if kind == "rwkv":
@@ -995,7 +1004,8 @@ def test_measure_makes_the_record_of_each_target(monkeypatch):
         else:
             assert tf8.conc is m.conc and tf8.uniform is m.uniform_rows and tf8.lm_gain == m.lm_gain()
     with pytest.raises(ValueError, match="not a recurrent router"):
-        cr.measure(Target(label="tf", ref=spec, arch=frozenset({"softmax-attention", "all-routers"})), options)
+        audit.measure("router-vs-transformers",
+                      Target(label="tf", ref=spec, arch=frozenset({"softmax-attention", "all-routers"})), options)
 
 
 PEARSON_TOL = 1e-12  # probes.stats.pearson (scipy) against the np.corrcoef r MB-3 read before
@@ -1017,14 +1027,14 @@ def test_a_model_router_gets_its_claims_and_tf8(mamba_dir, rwkv_dir):
     applies_to against the architecture read from the config."""
     from suite.family import skip_reason
     from suite.options import RunOptions
+    from tests import audit
 
     reg = registry()
-    for path, own, other in ((mamba_dir, cr.MB_IDS, cr.RW_IDS), (rwkv_dir, cr.RW_IDS, cr.MB_IDS)):
-        got = [t for t in cr.targets(RunOptions(models=(str(path),))) if t.scope == "model"]
-        decided = {cid for t in got for cid in t.ids(cr.CHECKS) if skip_reason(reg[cid], t) is None}
-        assert decided == set(own + cr.TF8_IDS)
-        assert all(skip_reason(reg[cid], t).startswith("not applicable")
-                   for t in got for cid in t.ids(cr.CHECKS) if cid in other)
+    for path, own, other in ((mamba_dir, MB, RW), (rwkv_dir, RW, MB)):
+        got = [c for c in audit.cases(cr, RunOptions(models=(str(path),))) if c.target.scope == "model"]
+        decided = {c.cid for c in got if skip_reason(reg[c.cid], c.target) is None}
+        assert decided == set(own + TF8)
+        assert all(skip_reason(reg[c.cid], c.target).startswith("not applicable") for c in got if c.cid in other)
 
 
 def test_geometry_claims_meet_the_untrained_model():

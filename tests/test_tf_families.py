@@ -4,6 +4,7 @@ synthetic measurements (fixtures.synthetic) on which each claim holds (reproduce
 (not reproduced), and a broken model (inconclusive); and the family's cross-model targets."""
 from __future__ import annotations
 
+from suite.family import CHECKS
 import numpy as np
 import torch
 
@@ -282,33 +283,35 @@ PYTHIA_REFS = ["EleutherAI/pythia-160m", "EleutherAI/pythia-410m", "EleutherAI/p
 
 
 def _family_targets(monkeypatch, models):
-    """checks_tf.targets() of a run of ``models``, less the --model targets (their configs are hub files)."""
+    """The cross-model audit cases of a run of ``models`` (not the --model ones: their configs are hub files)."""
     from suite.options import RunOptions
+    from tests import audit
 
-    monkeypatch.setattr(checks_tf, "model_targets", lambda options, **kw: [])
     opts = RunOptions(models=tuple(models))
-    return opts, checks_tf.targets(opts)
+    names = ("family-passes", "family-shuffled-passes", "named-model-pass", "paper-model-passes")
+    return opts, [c for c in audit.cases(checks_tf, opts) if c.measurement.name in names]
 
 
 def test_family_targets_one_per_family_with_two_models(monkeypatch):
     """Two GPT-2 and two Pythia models: TF-4 and TF-12 one target per family, TF-9/TF-14 Pythia's, TF-10
     GPT-2's, TF-13 one over the four (scope model, mark models, measurable); TF-11's named models absent."""
     _, ts = _family_targets(monkeypatch, ["gpt2", "gpt2-medium"] + PYTHIA_REFS[:2])
-    labels = {cid: [t.label for t in ts if cid in t.claims and t.unavailable is None] for cid in checks_tf.CHECKS}
+    labels = {cid: [c.target.label for c in ts if c.cid == cid and c.target.unavailable is None]
+              for cid in ("TF-4", "TF-9", "TF-10", "TF-11", "TF-12", "TF-13", "TF-14")}
     assert labels["TF-4"] == labels["TF-12"] == ["gpt2", "pythia"]
     assert labels["TF-9"] == labels["TF-14"] == ["pythia"] and labels["TF-10"] == ["gpt2"]
     assert len(labels["TF-13"]) == 1 and labels["TF-13"][0].count("+") == 3
     assert labels["TF-11"] == []
-    tf11 = [t for t in ts if t.claims == ("TF-11",)]
+    tf11 = [c.target for c in ts if c.cid == "TF-11"]
     assert [t.label for t in tf11] == ["gpt2-large", "gpt2-xl"] and all("--paper-models" in t.unavailable for t in tf11)
-    assert all(t.scope == "model" and "models" in t.marks for t in ts)
+    assert all(c.target.scope == "model" and "models" in c.target.marks for c in ts)
 
 
 def test_tf11_targets_the_named_models_in_the_run(monkeypatch):
     from fixtures.models import resolve
 
     _, ts = _family_targets(monkeypatch, ["gpt2-large"])
-    tf11 = {t.label: t for t in ts if t.claims == ("TF-11",)}
+    tf11 = {c.target.label: c.target for c in ts if c.cid == "TF-11"}
     large = resolve("gpt2-large")
     assert tf11[large.label].unavailable is None and tf11[large.label].ref == large
     assert "not in this run" in tf11["gpt2-xl"].unavailable
@@ -328,10 +331,10 @@ def test_audit_measures_a_family_from_cached_measurements(monkeypatch):
         num_hidden_layers=PYTHIA_REFS.index(spec.ref) + 1, hidden_size=64))
     # the order of the run is not size order
     opts, ts = _family_targets(monkeypatch, list(reversed(PYTHIA_REFS)) + ["smollm2-135m"])
-    tf9 = [t for t in ts if t.claims == ("TF-9",)]
-    assert [t.label for t in tf9] == ["pythia"] and tf9[0].unavailable is None
-    rec = checks_tf.measure(tf9[0], opts)
+    tf9 = [c for c in ts if c.cid == "TF-9"]
+    assert [c.target.label for c in tf9] == ["pythia"] and tf9[0].target.unavailable is None
+    rec = tf9[0].measurement.measure(tf9[0].target, opts)
     assert rec.family == "pythia" and rec.models[0].shuffled is None
-    r = checks_tf.CHECKS["TF-9"](REG["TF-9"], rec)
+    r = CHECKS["TF-9"](REG["TF-9"], rec)
     assert r.model == "pythia" and r.verdict == "reproduced", r.message()
     assert r.extra["models"] == ["pythia-160m", "pythia-410m", "pythia-1b"]

@@ -7,6 +7,7 @@ except the ``zoo``-marked test at the end, which needs the real zoo.
 """
 from __future__ import annotations
 
+from suite.family import CHECKS, MEASUREMENTS
 import math
 from types import SimpleNamespace
 
@@ -25,6 +26,8 @@ from suite.registry import registry
 TINY = dict(n_layers=2, width=32, heads=2, ffn=64, steps=6, batch=4, checkpoints=0)
 ANGLE_TOL = 1e-4  # degrees: float64 round-off of identical subspaces
 LOGIT_TOL = 1e-5  # float32 round-off of logits
+
+AR = ("AR-1", "AR-2", "AR-3")
 
 
 @pytest.fixture(scope="module")
@@ -613,7 +616,7 @@ COUNTS = source_counts(4, 1)
 
 def _ar(cid, measured):
     """AR-1/2/3's check on the record of one trained measurement or of an offset sweep {δ: measurement}."""
-    return checks_zoo.CHECKS[cid](registry()[cid], checks_zoo.depth_routing(measured))
+    return CHECKS[cid](registry()[cid], checks_zoo.depth_routing(measured))
 
 
 def _peaked(hub):
@@ -899,10 +902,10 @@ def test_routing_record_shares_the_trained_pass_unless_the_nulls_differ():
     rm = _synthetic_routing(_peaked(-1), COUNTS)
     sweep = {-10.0: _synthetic_routing(_peaked(0), COUNTS, seed=1), 0.0: rm,
              10.0: _synthetic_routing(_peaked(-1), COUNTS)}
-    same = {cid: {"null_probes": 32, "null_seed": 0} for cid in checks_zoo.AR_IDS}
+    same = {cid: {"null_probes": 32, "null_seed": 0} for cid in AR}
     calls = []
     rec = checks_zoo._routing_record("x", sweep, same, calls.append)
-    assert not calls and all(rec.trained(registry()[c]) is rm for c in checks_zoo.AR_IDS) and rec.sweep is sweep
+    assert not calls and all(rec.trained(registry()[c]) is rm for c in AR) and rec.sweep is sweep
     other = {**same, "AR-3": {"null_probes": 8, "null_seed": 1}}
     rec = checks_zoo._routing_record("x", sweep, other, lambda nl: calls.append(nl) or "own")
     assert calls == [{"null_probes": 8, "null_seed": 1}]
@@ -922,15 +925,15 @@ def test_hub_attnres_record_runs_the_offset_sweep_once(tiny_cache, monkeypatch):
     model, tok = AttnResForCausalLM(cfg).eval(), load_zoo_tokenizer(tokenizer_dir(4096))
     monkeypatch.setattr(checks_zoo, "_hub_model", lambda repo, options, trust_remote_code=False: (model, tok, "cpu"))
     options = RunOptions(models=("smollm2-135m",), n_seqs=4, seq_len=16, batch_size=4, data_dir=resolve_data_dir(None))
-    (target,) = [t for t in checks_zoo.targets(options) if t.label == checks_zoo.HUB_ATTNRES]
-    rec = checks_zoo.measure(target, options)
+    (target,) = MEASUREMENTS["hub-depth-routing"].subjects(options)
+    rec = checks_zoo.hub_routing(target, options)
     assert sorted(rec.sweep) == sorted(registry()["AR-2"].param("offsets")) and rec.label == checks_zoo.HUB_ATTNRES
-    assert all(rec.trained(registry()[c]) is rec.sweep[0.0] for c in checks_zoo.AR_IDS)
+    assert all(rec.trained(registry()[c]) is rec.sweep[0.0] for c in AR)
     assert rec.sweep[0.0].null_shares is not None and rec.sweep[10.0].null_shares is None
     assert rec.sweep[0.0].provenance["unigram_loss"] > 0 and rec.sweep[0.0].provenance["recency_offset"] == 0.0
     assert (rec.sweep[0.0].provenance["dtype"], rec.sweep[0.0].provenance["device"]) == ("float32", "cpu")
-    for cid in checks_zoo.AR_IDS:
-        assert checks_zoo.CHECKS[cid](registry()[cid], rec).model == checks_zoo.HUB_ATTNRES
+    for cid in AR:
+        assert CHECKS[cid](registry()[cid], rec).model == checks_zoo.HUB_ATTNRES
 
 
 # ----------------------------------------------------------------------------- the family's targets
@@ -955,19 +958,21 @@ def test_targets_list_the_zoo_and_the_hub_checkpoints(monkeypatch, reachable):
     import fixtures.models
     from suite.family import not_applicable
     from suite.options import RunOptions
+    from tests import audit
 
     for where in (fixtures.models, checks_zoo):
         monkeypatch.setattr(where, "in_local_hub_cache", lambda ref: False)
     monkeypatch.setattr(checks_zoo, "_hub_reachable", lambda: reachable)
-    ts = checks_zoo.targets(RunOptions(models=("smollm2-135m",), zoo="smoke"))
-    pairs = [(cid, t.label) for t in ts for cid in t.ids(checks_zoo.CHECKS)]
+    cases = audit.cases(checks_zoo, RunOptions(models=("smollm2-135m",), zoo="smoke"))
+    pairs = [(c.cid, c.target.label) for c in cases]
     assert set(pairs) == ZOO_PAIRS | HUB_PAIRS and len(pairs) == len(set(pairs))
-    assert set(checks_zoo.CHECKS) == {"PR-1", "SC-1", "AR-1", "AR-2", "AR-3"}
+    assert set(audit.checks_of(checks_zoo)) == {"PR-1", "SC-1", "AR-1", "AR-2", "AR-3"}
     ids = [f"{cid}-{label}" for cid, label in pairs]
-    for t in ts:
+    for t in {c.target for c in cases}:
+        own = [cid for cid, label in pairs if label == t.label]
         assert t.scope == "paper"
-        assert all(not_applicable(registry()[cid], t) is None for cid in t.ids(checks_zoo.CHECKS))
-        if (t.claims[0], t.label) in ZOO_PAIRS:
+        assert all(not_applicable(registry()[cid], t) is None for cid in own)
+        if (own[0], t.label) in ZOO_PAIRS:
             assert t.marks == ("zoo",) and t.unavailable is None
             continue
         assert t.marks == ("hub",)
@@ -976,7 +981,7 @@ def test_targets_list_the_zoo_and_the_hub_checkpoints(monkeypatch, reachable):
             continue
         assert "not available offline" in t.unavailable and "pytest claims/test_audit.py -m hub -k" in t.unavailable
         expr = t.unavailable.split('-k "')[1].split('"')[0]
-        assert [i for i in ids if _k_selects(expr, i)] == [f"{cid}-{t.label}" for cid in t.claims], expr
+        assert [i for i in ids if _k_selects(expr, i)] == [f"{cid}-{t.label}" for cid in own], expr
 
 
 # ----------------------------------------------------------------------------- the real zoo
