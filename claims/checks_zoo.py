@@ -32,8 +32,8 @@ from fixtures.data import wikitext_sequences
 from fixtures.measure import measure as measure_model
 from fixtures.models import (PAPER_ATTNRES, WeightsUnavailable, hub_reachable, in_local_hub_cache, load_for_run,
                              resolve)
-from fixtures.zoo_measure import (key_cross_moments_many, routing_measurement, run_routing, transformer_measurement,
-                                  twin_cross_moments)
+from fixtures.routing import run_routing
+from fixtures.zoo_measure import key_cross_moments_many, routing_measurement, transformer_measurement, twin_cross_moments
 from probes import stats
 from probes.subspace import aligned_canonical_angles, mean_canonical_angles, random_subspace_angle
 from suite.family import Target, check, measurement, reading

@@ -513,7 +513,8 @@ def _tiny_val(n=8, t=32):
 
 def _sc1_real(a_model, b_model, val):
     from fixtures.measure import run_pass
-    from fixtures.zoo_measure import attn_info_for, key_cross_moments
+    from fixtures.routing import attn_info_for
+    from fixtures.zoo_measure import key_cross_moments
 
     ma, mb = (run_pass(m, val, 8, label="tiny", info=attn_info_for(m, "tiny"), progress=False) for m in (a_model, b_model))
     mom = key_cross_moments(a_model, b_model, val, 8)
@@ -591,7 +592,7 @@ def _synthetic_routing(shares_fn, counts, cv=0.0, n=30, seed=0, noise=0.01, null
     """A RoutingMeasurement from mean shares per sublayer (``shares_fn(j, n_sources)``), with its
     nulls: random-probe shares from ``null_fn(j, c, rng)`` (default: noise around uniform) and the
     per-sequence renormalised shares without the current block."""
-    from fixtures.zoo_measure import RoutingMeasurement
+    from fixtures.routing import RoutingMeasurement
 
     rng = np.random.default_rng(seed)
 
@@ -652,7 +653,7 @@ def test_ar1_hard_null_random_query_on_a_real_model():
     """A real (tiny, untrained) AttnRes whose queries are random directions of norm 3 — a router
     with the schedule and a logit scale, but no learned direction. It passes the uniform
     comparison; against random probes of its own norms it must not read reproduced."""
-    from fixtures.zoo_measure import run_routing
+    from fixtures.routing import run_routing
 
     m = _attnres(attnres_layers_per_block=1)
     g = torch.Generator().manual_seed(123)
@@ -689,7 +690,7 @@ def _routing_attnres():
 def test_run_routing_nulls_match_the_definitions():
     """The renormalised null is the −δ → −∞ limit of the router with the sources held fixed, and
     a probe equal to the router's own query reproduces the router's shares."""
-    from fixtures.zoo_measure import run_routing
+    from fixtures.routing import run_routing
 
     m, ids = _routing_attnres()
     rm = run_routing(m, ids, 4, null_probes=3)
@@ -708,7 +709,7 @@ def test_run_routing_nulls_match_the_definitions():
 def test_ar1_frozen_query_never_concentrates(tiny_cache):
     """A real (tiny) AttnRes trained with its query frozen at zero routes uniformly: AR-1 fails;
     AR-2 has no recency hub to relocate (the current block holds exactly its uniform share)."""
-    from fixtures.zoo_measure import run_routing
+    from fixtures.routing import run_routing
 
     r = _tiny("attnres", extra={**zoo.ZOO_ENTRIES["attnres"].extra, "attnres_freeze_query": True}, steps=4)
     d = zoo.zoo_entry_dir("attnres-frozen-tiny", recipe=r, progress=False)
@@ -743,7 +744,7 @@ def _with_current(cur, hub=None, hub_share=0.9):
 def _minus_from_renormalised(trained, seed):
     """The −δ measurement that softmax renormalisation alone gives: the trained shares with the
     current block removed and renormalised, the current block at ~0."""
-    from fixtures.zoo_measure import RoutingMeasurement
+    from fixtures.routing import RoutingMeasurement
 
     shares = [np.concatenate([r * (1 - 1e-4), np.full((r.shape[0], 1), 1e-4)], 1) for r in trained.renorm_shares]
     return RoutingMeasurement(label="minus", names=trained.names, shares=shares, key_norm_cv=trained.key_norm_cv,
@@ -881,7 +882,7 @@ def test_ar3_premises_unmet_are_inconclusive():
 def test_run_routing_marks_sources_equal_to_the_current_block():
     """With 1 layer per block the first sublayer routes over [embeddings, embeddings] and every later
     attention sublayer sees its block's snapshot twice (snapshot = current): dup_current says which."""
-    from fixtures.zoo_measure import run_routing
+    from fixtures.routing import run_routing
 
     m, ids = _routing_attnres()
     rm = run_routing(m, ids, 2, null_probes=2)
