@@ -256,6 +256,34 @@ def check_tf5(claim: Claim, rec: ModelRecord) -> ClaimResult:
     )
 
 
+@check("TF-15")
+def check_tf15(claim: Claim, rec: ModelRecord) -> ClaimResult:
+    """§5 / Fig. 1: the concentration crosses the onset threshold and plateaus (no later layer falls back below it)."""
+    m = rec.real
+    thr, z, cut = claim.param("onset_threshold"), claim.param("z"), int(claim.param("exclude_final_layers"))
+    prof, prof_se = m.layer_max_share(), sem(m.max_share().mean(2), axis=1)
+    on = onset(prof, thr)
+    after = np.arange(on[0] if on else len(prof), len(prof) - cut)  # 0-based layers after the onset layer
+    checks = [Check("crosses the onset threshold (peak layer)", float(prof.max()), ">", thr, 0.0)]
+    if len(after):
+        checks.append(Check(f"every layer after onset{' (final excluded)' if cut else ''} stays above it",
+                            prof[after], "all>", thr, z * prof_se[after]))
+    low = after[prof[after] - z * prof_se[after] <= thr] + 1
+    return evaluate(
+        claim, rec.label, checks,
+        measured={"onset_layer": on[0] if on else None, "min_after_onset": float(prof[after].min()) if len(after) else None,
+                  "layers_below": low.tolist()},
+        null=uniform_share(m.colsum.shape[-1]),
+        summary=(f"onset {'never' if on is None else f'L{on[0]}'}; after it"
+                 f"{' (final layer excluded)' if cut else ''}: min {prof[after].min() if len(after) else float('nan'):.3f}"
+                 f", {len(low)} of {len(after)} layers not above {thr:g} by {z:g} SE"
+                 f"{' (L' + ', L'.join(map(str, low[:8])) + (' …' if len(low) > 8 else '') + ')' if len(low) else ''}"),
+        per_layer={"max_share": prof, "max_share_se": prof_se},
+        extra={"onset_threshold": thr, "excluded_final_layers": cut},
+        provenance=_prov(m), premises=m.premises(),
+    )
+
+
 # ----------------------------------------------------------------------------- TF-6
 def norm_share_points(info, cv: np.ndarray, head_share: np.ndarray, unit: str = "query-head"):
     """TF-6's points: (key-norm CV of the head's KV head, mean max share of the head) for every

@@ -3,6 +3,8 @@ uses (``check(claim, record)``), fed records of synthetic measurements on which 
 (ID-1..3 and TF-3's controls are in tests/test_identity.py.)"""
 from __future__ import annotations
 
+import dataclasses
+
 from suite.family import CHECKS
 import numpy as np
 import pytest
@@ -131,6 +133,29 @@ def test_tf5_late_onset_fails_and_early_onset_passes():
     assert r.verdict == "reproduced", r.message()
 
 
+# ---------------------------------------------------------------- TF-15
+def test_tf15_plateau_passes_and_its_hard_null_the_hump_fails():
+    """A profile that crosses 0.20 and stays above it passes; the hard null, the recurrent routers' shape
+    (Fig. 1: a hump that crosses and falls back below the line), reads not reproduced, and so does one
+    that never crosses. The final layer's drop (§4.3) is left out unless the alternative includes it."""
+    from fixtures.synthetic import sink_profile_measurement
+    from suite.registry import Alternative
+
+    c = REG["TF-15"]
+    plateau = sink_profile_measurement([0.1, 0.35, 0.5, 0.55, 0.6, 0.58, 0.15], jitter=0.01)
+    r = CHECKS["TF-15"](c, rec(plateau))
+    assert r.verdict == "reproduced" and r.measured["onset_layer"] == 2 and r.measured["layers_below"] == [], r.message()
+    final = dataclasses.replace(c, params={**c.params, "exclude_final_layers": 0})
+    assert CHECKS["TF-15"](final, rec(plateau)).verdict == "not reproduced"
+    hump = sink_profile_measurement([0.1, 0.35, 0.5, 0.3, 0.12, 0.08, 0.07], jitter=0.01)
+    r = CHECKS["TF-15"](c, rec(hump))
+    assert r.verdict == "not reproduced" and r.measured["layers_below"] == [5, 6], r.message()
+    flat = sink_profile_measurement([0.1, 0.12, 0.15, 0.14, 0.12, 0.1, 0.1], jitter=0.01)
+    r = CHECKS["TF-15"](c, rec(flat))
+    assert r.verdict == "not reproduced" and r.measured["onset_layer"] is None, r.message()
+    assert isinstance(c.alternatives[0], Alternative) and c.measure == ("attention-pass",)
+
+
 # ---------------------------------------------------------------- TF-6
 def _cv_share_model(sign):
     """Heads whose key-norm spread grows (sign=+1) or shrinks (-1) with their sink strength."""
@@ -256,13 +281,13 @@ def test_tf2_a_model_whose_every_layer_is_token_only_still_fails_the_depth_mean(
 
 
 # ---------------------------------------------------------------- premise: a model that works on its text
-@pytest.mark.parametrize("cid", ["TF-1", "TF-5", "TF-6"])
+@pytest.mark.parametrize("cid", ["TF-1", "TF-5", "TF-6", "TF-15"])
 def test_broken_model_is_inconclusive_and_working_false_claim_is_not_reproduced(cid):
     """Premise unmet (loss at the unigram level) → inconclusive; premise met and the claim
     false (constant-norm keys, uniform attention) → not reproduced."""
     k = gaussian_keys(50)
     k = 3.0 * k / k.norm(dim=-1, keepdim=True)
-    fn = {"TF-1": checks_tf.check_tf1, "TF-5": checks_tf.check_tf5, "TF-6": checks_tf.check_tf6}[cid]
+    fn = CHECKS[cid]
     broken = measurement_from_tensors(k, causal_uniform(N, H, T, L), nll=6.0, unigram_nll=6.2)
     working = measurement_from_tensors(k, causal_uniform(N, H, T, L))
     rb, rw = fn(REG[cid], rec(broken)), fn(REG[cid], rec(working))
@@ -286,7 +311,7 @@ def test_targets_of_the_default_run():
 
     got = audit.cases(checks_tf, RunOptions(models=("smollm2-135m",)))
     pairs = sorted((c.cid, c.target.label) for c in got if c.cid != "TF-8")  # TF-8: the recurrent family's
-    assert pairs == sorted([(c, "smollm2-135m") for c in ("TF-1", "TF-2", "TF-5", "TF-6", "TF-7")]
+    assert pairs == sorted([(c, "smollm2-135m") for c in ("TF-1", "TF-2", "TF-5", "TF-6", "TF-7", "TF-15")]
                            + [("TF-4", "gpt2+pythia"), ("TF-9", "pythia"), ("TF-10", "gpt2"), ("TF-12", "gpt2+pythia"),
                               ("TF-14", "pythia"), ("TF-11", "gpt2-large"), ("TF-11", "gpt2-xl"),
                               ("TF-13", "paper-models")])
