@@ -194,8 +194,9 @@ def measurements(request):
     if winput is None:
         return Measurements()
     m = Measurements(run_id=winput.get("testrunuid"), worker=winput.get("workerid"))
+    opts = config.stash[OPTIONS]
     if m.worker != "gw0" and config.stash.get(CASES, None):
-        m.prefetch(measurement_jobs(config.stash[CASES], registry()), config.stash[OPTIONS])
+        m.prefetch(measurement_jobs(config.stash[CASES], registry(), model_only=opts.scope == "model"), opts)
     return m
 
 
