@@ -38,6 +38,7 @@ from fixtures.zoo import entry_info, entry_recipe, zoo_entry_dir
 from fixtures.zoo_measure import transformer_measurement
 from probes import decay
 from probes.stats import bootstrap_counts, least_lm_gain, lm_gain, pearson, sem, sink_mass, uniform_sink_mass
+from suite import cache
 from suite.family import Target, check, measurement
 from suite.provenance import collect
 from suite.registry import Claim, registry
@@ -843,20 +844,14 @@ def zoo_rope_targets(options) -> list[Target]:
     return [Target(label=f"zoo-{e}", ref=e, marks=("zoo",), arch=ZOO_ARCH, group=f"zoo-{e}") for e in ZOO_ROPE]
 
 
-_SUMMARIES: dict = {}
-
-
 def rope_sweep_summary(spec, options, native=None) -> dict:
     """The BK-1 θ sweep of ``spec`` (:func:`fixtures.rope.theta_sweep`: one verified pass per θ,
     disk-cached), summarised once per session (the sweep targets and BK-4 share it); ``native``: see
     :func:`fixtures.rope.theta_sweep`. Raises WeightsUnavailable."""
 
-    key = (spec.label, spec.ref, options.key(), options.data_dir)
-    if key not in _SUMMARIES:
-        bk1 = registry()["BK-1"]
-        sweep = theta_sweep(spec, options, bk1.param("theta_factors"), native=native)
-        _SUMMARIES[key] = summarise_sweep(bk1, sweep, seed=options.seed)
-    return _SUMMARIES[key]
+    bk1 = registry()["BK-1"]
+    return cache.memo(("sweep-summary", spec.label, spec.ref, options.key(), options.data_dir), lambda: summarise_sweep(
+        bk1, theta_sweep(spec, options, bk1.param("theta_factors"), native=native), seed=options.seed))
 
 
 def zoo_spec(entry: str, options):

@@ -117,18 +117,25 @@ def unreadable(path: Path, exc: BaseException) -> None:
                   stacklevel=3)
 
 
-def cached(path: Path | str, load, compute, save, stale=lambda p: False, memo: dict | None = None):
+SESSION: dict = {}  # the one in-process memo: what a session computes or loads once (memo, cached(session=True))
+
+
+def memo(key, compute):
+    """``compute()`` once per process for ``key`` (hashable; name its kind first), kept in :data:`SESSION`."""
+    if key not in SESSION:
+        SESSION[key] = compute()
+    return SESSION[key]
+
+
+def cached(path: Path | str, load, compute, save, stale=lambda p: False, session: bool = False):
     """Load ``path`` if present and not ``stale``; otherwise ``compute()`` it and ``save(obj, tmp)``
     atomically, all under the entry's lock, so concurrent workers compute it once. An entry that
-    ``load`` cannot read is recomputed and replaced (one warning). ``memo``: a dict that keeps the
-    object for the rest of the session (keyed by path)."""
+    ``load`` cannot read is recomputed and replaced (one warning). ``session``: keep the object for the
+    rest of the session (:data:`SESSION`, keyed by path)."""
     path = Path(path)
-    if memo is not None and path in memo:
-        return memo[path]
-    obj = _cached(path, load, compute, save, stale)
-    if memo is not None:
-        memo[path] = obj
-    return obj
+    if not session:
+        return _cached(path, load, compute, save, stale)
+    return memo(("cached", path), lambda: _cached(path, load, compute, save, stale))
 
 
 def _cached(path: Path, load, compute, save, stale):

@@ -47,7 +47,7 @@ def test_key_is_a_function_of_the_recipe_only():
 
 
 def test_stale_entry_and_memo(tmp_path):
-    path, calls, memo = tmp_path / "m.npz", [], {}
+    path, calls = tmp_path / "m.npz", []
 
     def compute():
         calls.append(1)
@@ -56,8 +56,9 @@ def test_stale_entry_and_memo(tmp_path):
     cache.cached(path, _load, compute, _save)
     cache.cached(path, _load, compute, _save, stale=lambda p: True)
     assert len(calls) == 2
-    a = cache.cached(path, _load, compute, _save, memo=memo)
-    assert cache.cached(path, _load, compute, _save, memo=memo) is a and len(calls) == 2
+    a = cache.cached(path, _load, compute, _save, session=True)
+    assert cache.cached(path, _load, compute, _save, session=True) is a and len(calls) == 2
+    assert cache.SESSION[("cached", path)] is a
 
 
 def test_directory_entry_is_replaced_atomically(tmp_path):
