@@ -19,7 +19,6 @@ CLAIMS_DIR = Path(__file__).resolve().parent / "claims"
 OPTIONS = pytest.StashKey[RunOptions]()
 SPECS = pytest.StashKey[list]()
 STATE = pytest.StashKey["RunState"]()
-CASES = pytest.StashKey[list]()  # the audit cases of this run (claims/test_audit.py), for the measurement plan
 
 
 # ----------------------------------------------------------------------------- options
@@ -171,7 +170,6 @@ def pytest_generate_tests(metafunc):
 
         load_families(claims)
         cases = audit_cases(metafunc.config.stash[OPTIONS])
-        metafunc.config.stash[CASES] = cases
         metafunc.parametrize("audit_case", [pytest.param(c, id=c.id, marks=_case_marks(c)) for c in cases])
 
 
@@ -194,9 +192,12 @@ def measurements(request):
     if winput is None:
         return Measurements()
     m = Measurements(run_id=winput.get("testrunuid"), worker=winput.get("workerid"))
-    opts = config.stash[OPTIONS]
-    if m.worker != "gw0" and config.stash.get(CASES, None):
-        m.prefetch(measurement_jobs(config.stash[CASES], registry(), model_only=opts.scope == "model"), opts)
+    # the cases this worker's session selected (after a model-scoped run's deselection, -k and -m): a helper
+    # prefetches nothing for tests that do not run (it trained the zoo for a --model run before)
+    cases = [it.callspec.params["audit_case"] for it in request.session.items
+             if "audit_case" in getattr(getattr(it, "callspec", None), "params", {})]
+    if m.worker != "gw0" and cases:
+        m.prefetch(measurement_jobs(cases, registry()), config.stash[OPTIONS])
     return m
 
 

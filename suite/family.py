@@ -232,15 +232,12 @@ def audit_cases(options, claims: dict | None = None) -> list[Case]:
                                         claim_order(c.cid)))
 
 
-def measurement_jobs(cases: list[Case], claims: dict, model_only: bool = False) -> list:
+def measurement_jobs(cases: list[Case], claims: dict) -> list:
     """The distinct (measurement, target) jobs the cases need, in run order (none for a target whose every
-    case is undecidable before measuring: :func:`skip_reason`; ``model_only``: a model-scoped run, whose
-    paper-wide cases are deselected, needs none of theirs)."""
+    case is undecidable before measuring: :func:`skip_reason`)."""
     jobs, seen = [], set()
     for c in cases:
         key = (c.measurement.name, c.target)
-        if model_only and c.target.scope != MODEL:
-            continue
         if key not in seen and skip_reason(claims[c.cid], c.target) is None:
             seen.add(key)
             jobs.append((c.measurement, c.target))
