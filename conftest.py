@@ -124,8 +124,7 @@ def pytest_configure(config):
     try:
         config.stash[OPTIONS] = opts = _options(config)
         registry()  # schema check before anything runs
-        from fixtures.models import preflight
-        from fixtures.targets import run_specs
+        from fixtures.targets import preflight, run_specs
 
         config.stash[SPECS] = list(run_specs(tuple(opts.models)))  # resolved once: the families read the same
         if not hasattr(config, "workerinput"):  # once, on the controller

@@ -39,11 +39,13 @@ from fixtures.zoo_measure import transformer_measurement
 from probes import decay
 from probes.stats import bootstrap_counts, least_lm_gain, lm_gain, pearson, sem, sink_mass, uniform_sink_mass
 from suite import cache
-from suite.family import Target, check, measurement
+from suite.family import Target, check, declare_classes, measurement
 from suite.provenance import collect
 from suite.registry import Claim, registry
 from suite.results import Check, ClaimResult, evaluate
 from suite.search import isolated_examples
+
+declare_classes("algebra", "trained-zoo")  # the kinds of subject this family's targets are
 
 
 # ----------------------------------------------------------------------------- BK-1 measurement summary

@@ -24,9 +24,11 @@ from scipy import stats
 
 from fixtures.graphs import GraphRecipe, graph_label, measure_arms
 from probes.stats import sem
-from suite.family import Target, check, measurement
+from suite.family import Target, check, declare_classes, measurement
 from suite.registry import Claim, registry
 from suite.results import Check, evaluate
+
+declare_classes("graph-attention")  # the kinds of subject this family's targets are
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,12 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from probes.geometry import mp_ve_null, simulated_ve_null, ve_at_r
-from suite.family import Target, check, measurement
+from suite.family import Target, check, declare_classes, measurement
 from suite.registry import Claim, registry
 from suite.results import Check, evaluate
 from suite.search import isolated_examples
+
+declare_classes("algebra")  # the kinds of subject this family's targets are
 
 LABEL = "algebra"  # the report's model column of the paper-wide algebra claims
 

@@ -31,16 +31,15 @@ from typing import Any
 import numpy as np
 import torch
 
+from fixtures.adapters import ADAPTERS, ALL_ROUTERS
 from fixtures.measure import measure as measure_transformer
 from fixtures.models import (DEFAULT_MODEL, PAPER_MAMBA, PAPER_RWKV, ModelSpec, WeightsUnavailable, in_local_hub_cache,
-                             load_config, resolve)
+                             resolve)
 from fixtures.recurrent import mamba_measurement, rwkv_measurement
-from fixtures.targets import model_targets, run_specs
-from probes.capture import attn_info
+from fixtures.targets import architecture, model_targets, run_specs
 from probes.geometry import gaussian_norm_cv_baseline, gaussian_ve_null_chunked, mp_ve_null, ve_from_eigvals
 from probes.stats import (least_lm_gain, onset_fraction, pearson, pooled_cv_bootstrap, pooled_cv_bootstrap_sums, relative_spread, sem,
                           uniform_share)
-from suite.errors import UsageError
 from suite.family import Target, check, measurement
 from suite.provenance import collect
 from suite.registry import registry
@@ -642,11 +641,11 @@ def check_rw6(claim, rec):
 
 
 # ----------------------------------------------------------------------------- the family (suite.family)
-#: registry architecture classes of each router (fixtures.targets.architecture's, for targets known by name)
 # cold-cache seconds of each zoo entry on 2 cores (training + trajectory checkpoints, 2026-12-05 zoo.json): the plan's order
 ZOO_COST = {"mamba": 320.0, "rwkv": 220.0}
-ROUTER_ARCH = {"mamba": frozenset({"selective-ssm", "all-routers"}), "rwkv": frozenset({"rwkv4", "all-routers"})}
-ZOO_ROUTERS = ("mamba", "rwkv")  # the trained-here zoo's recurrent entries
+ZOO_ROUTERS = ("mamba", "rwkv")  # the trained-here zoo's recurrent entries (and their adapters' names)
+#: registry classes of each router, for targets known by name (its adapter's: fixtures.adapters)
+ROUTER_ARCH = {k: ADAPTERS[k].vocabulary | {ALL_ROUTERS} for k in ZOO_ROUTERS}
 HUB_REFS = {"mamba": PAPER_MAMBA, "rwkv": PAPER_RWKV}  # the paper's recurrent checkpoints (fixtures.models)
 HUB_ENV = "COLLAPSE_CLAIMS_HUB_RECURRENT"
 
@@ -704,8 +703,8 @@ def routers(kinds):
 
 
 def _router_of(target: Target) -> str:
-    for kind, arch in ROUTER_ARCH.items():
-        if target.arch is not None and (arch - {"all-routers"}) <= set(target.arch):
+    for kind in ZOO_ROUTERS:
+        if target.arch is not None and ADAPTERS[kind].vocabulary <= target.arch:
             return kind
     raise ValueError(f"{target.label} is not a recurrent router (architecture {sorted(target.arch or ())}): the "
                      "registry's applies_to should have made its recurrent claims not applicable")
@@ -740,8 +739,9 @@ def transformer_profiles(options) -> dict:
         if s in specs:
             continue
         try:
-            attn_info(load_config(s), s.label)
-        except (UsageError, WeightsUnavailable):  # not a transformer, or offline: not part of the comparison
+            if "softmax-attention" not in architecture(s):  # not a transformer: not part of the comparison
+                continue
+        except WeightsUnavailable:  # offline: not part of the comparison
             continue
         specs.append(s)
     out = {}

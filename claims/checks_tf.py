@@ -33,9 +33,11 @@ from fixtures.targets import model_targets, run_specs
 from probes.geometry import gaussian_norm_cv_baseline, gaussian_ve_null
 from probes.stats import (bootstrap_counts, completion_depth, cv_replicates, onset, onset_fraction, pearson,
                           pooled_cv_bootstrap, sem, uniform_share)
-from suite.family import MODEL, Target, check, measurement, reading
+from suite.family import MODEL, Target, check, declare_classes, measurement, reading
 from suite.registry import Claim, registry
 from suite.results import Check, ClaimResult, evaluate
+
+declare_classes("family")  # the kinds of subject this family's targets are
 
 PAPER_MODELS_CMD = "run `pytest claims/ --paper-models` where huggingface.co is reachable"
 PAPER_MODELS_LABEL = "paper-models"  # TF-13's target when the run lacks two of the paper's models

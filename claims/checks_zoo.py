@@ -36,10 +36,12 @@ from fixtures.routing import run_routing
 from fixtures.zoo_measure import key_cross_moments_many, routing_measurement, transformer_measurement, twin_cross_moments
 from probes import stats
 from probes.subspace import aligned_canonical_angles, mean_canonical_angles, random_subspace_angle
-from suite.family import Target, check, measurement, reading
+from suite.family import Target, check, declare_classes, measurement, reading
 from suite.provenance import collect
 from suite.registry import Claim, registry
 from suite.results import Check, evaluate
+
+declare_classes("trained-zoo")  # the kinds of subject this family's targets are
 
 HUB_ATTNRES = PAPER_ATTNRES  # the paper's AttnRes checkpoint (fixtures.models)
 # PolyPythias (van der Wal et al. 2025): 160M Pythia retrained with other seeds

@@ -20,11 +20,11 @@ forward hooks on the key projection (CLAIMS.md §2):
 Hook names (the ``keep`` filter of :func:`run_with_cache`): ``k_pre``, ``k_raw``,
 ``q_post``, ``k_post``, ``attn``.
 
-The other routers have their adapters here too (:data:`HOOK_POINTS`, :func:`attach`): Mamba's
-``x_proj`` call (Δ, B, C are rebuilt from its input and output, App. B.2), RWKV-4's key/value
-projections (k, v; w and u are read from the module), the AttnRes depth router's normalised
-keys (weights recomputed with the router's own query and bias) and a GNN's per-layer node
-states (the graph models return them from ``forward(..., return_layers=True)``).
+The other routers' capture points are here too, each named by its architecture's adapter
+(:mod:`fixtures.adapters`, ``Adapter.hooks``/``Adapter.capture``): Mamba's ``x_proj`` call (Δ, B, C
+are rebuilt from its input and output, App. B.2), RWKV-4's key/value projections (k, v; w and u
+are read from the module), the AttnRes depth router's normalised keys (weights recomputed with
+the router's own query and bias).
 """
 from __future__ import annotations
 
@@ -258,15 +258,6 @@ def run_with_cache(model, input_ids: torch.Tensor, keep=HOOK_NAMES, base_only: b
 
 
 # ----------------------------------------------------------------------------- the other routers
-HOOK_POINTS = {
-    "attention": HOOK_NAMES,  # softmax attention: run_with_cache(keep=...)
-    "mamba": ("x_proj",),  # callback(layer, mixer, x, x_proj_output)
-    "rwkv": ("key", "value"),  # callback(layer, attention_module, k, v)
-    "attnres": ("routing",),  # callback(index, name, weights [N+1,B,T], keys [N+1,B,T,D])
-    "gnn": ("layers",),  # model(x, edge_index, return_layers=True) -> (logits, [node states per layer])
-}
-
-
 def mamba_mixers(model) -> list:
     return [m for m in model.modules() if type(m).__name__ == "MambaMixer"]
 
@@ -335,13 +326,3 @@ def capture_attnres(model, callback):
 
         handles.append(norm.register_forward_hook(hook))
     return _hooked(handles)
-
-
-def attach(model, router: str, callback):
-    """The capture context of ``router`` (a key of :data:`HOOK_POINTS`): ``with attach(m, "rwkv", cb): m(ids)``."""
-    adapters = {"attention": lambda: capture(model, on_attention=callback), "mamba": lambda: capture_mamba(model, callback),
-                "rwkv": lambda: capture_rwkv(model, callback), "attnres": lambda: capture_attnres(model, callback)}
-    if router not in adapters:
-        raise errors.UsageError(f"no capture adapter for router {router!r}; one of {', '.join(adapters)}")
-    return adapters[router]()
-

@@ -49,7 +49,7 @@ class Target:
     #                               that reads the measurement
     scope: str = PAPER  # MODEL: about a model named with --model (kept in a model-scoped run); PAPER: paper-wide
     marks: tuple[str, ...] = ()  # pytest markers ("zoo", "hub", "graph", "slow", "models")
-    arch: frozenset[str] | None = None  # registry ARCH_CLASSES the target belongs to; None: not checked
+    arch: frozenset[str] | None = None  # its CLASSES (the registry's applies_to vocabulary); None: not checked
     unavailable: str | None = None  # why it cannot be measured here (a skip reason that says how to run it)
     group: str | None = None  # xdist group: every test of one model on one worker
     cost: float = 0.0  # rough seconds to measure it on a cold cache (training included): orders the plan
@@ -71,6 +71,13 @@ class Measurement:
 
 MEASUREMENTS: dict[str, Measurement] = {}  # by name, in registration order
 CHECKS: dict[str, Callable] = {}  # by claim id
+CLASSES: set[str] = set()  # the registry's applies_to vocabulary
+
+
+def declare_classes(*names: str) -> None:
+    """Add to the ``applies_to`` vocabulary: an architecture adapter's classes (``fixtures.adapters``), a family's
+    kinds of subject (``algebra``, ``trained-zoo``, ...)."""
+    CLASSES.update(names)
 
 
 def measurement(name: str, subjects: Callable[[Any], list[Target]]):
@@ -112,8 +119,9 @@ def reading(name: str, claims: dict | None = None) -> list[str]:
 
 def wiring_problems(claims: dict) -> list[str]:
     """What does not pair up: a tested claim without a measurement or a check, a measurement name no
-    registered measurement has, a check of no tested claim."""
-    out = []
+    registered measurement has, a check of no tested claim, a class of ``applies_to`` nothing declares."""
+    out = [f"{cid} applies to {a!r}, a class no adapter or family declares" + errors.did_you_mean(a, CLASSES)
+           for cid, c in claims.items() for a in c.applies_to if a not in CLASSES]
     tested = {cid: c for cid, c in claims.items() if c.status != "recorded"}
     for cid, c in tested.items():
         if not c.measure:

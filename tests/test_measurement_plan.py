@@ -7,6 +7,7 @@ import types
 
 import pytest
 
+import tests.audit  # noqa: F401 — the families and adapters, loaded before any test copies the class vocabulary
 from suite import family as sf
 from suite.family import Case, Measurement, Measurements, Target, audit_cases, measurement_jobs
 
@@ -75,6 +76,12 @@ def _claim(name):
     return types.SimpleNamespace(applies_to=("x",), measure=(name,), status="implemented", file="x.toml")
 
 
+@pytest.fixture(autouse=True)
+def _class_x(monkeypatch):
+    """The stand-in claims' class ``x`` is declared for the test (a copy: nothing leaks into the real vocabulary)."""
+    monkeypatch.setattr(sf, "CLASSES", sf.CLASSES | {"x"})
+
+
 def test_training_targets_run_last_and_jobs_are_distinct(monkeypatch):
     calls = []
     zoo, model = Target(label="zoo-a", marks=("zoo",), cost=400.0), Target(label="smollm2", scope="model")
@@ -98,19 +105,24 @@ def test_claims_measurements_and_checks_pair_up_or_the_audit_refuses(monkeypatch
     from suite import errors
 
     monkeypatch.setattr(sf, "MEASUREMENTS", {"theta-sweep": _family("theta-sweep", [])})
-    monkeypatch.setattr(sf, "CHECKS", {"BK-1": None, "BK-9": None})
-    claims = {"BK-1": _claim("theta-swep"), "BK-2": _claim("theta-sweep")}
+    monkeypatch.setattr(sf, "CLASSES", {"x", "selective-ssm"})
+    claims = {"BK-1": _claim("theta-swep"), "BK-2": _claim("theta-sweep"),
+              "BK-3": types.SimpleNamespace(**{**vars(_claim("theta-sweep")), "applies_to": ("selective-sm",)})}
+    monkeypatch.setattr(sf, "CHECKS", {"BK-1": None, "BK-3": None, "BK-9": None})
     with pytest.raises(errors.UsageError) as exc:
         audit_cases(None, claims)
     msg = str(exc.value)
+    assert "\n" not in msg
     assert "'theta-swep'" in msg and "theta-sweep" in msg.split("'theta-swep'")[1]  # did you mean
     assert "BK-2 has no @check('BK-2')" in msg and "@check('BK-9') checks no tested claim" in msg
+    # a class of applies_to that no architecture adapter or family declares (the registry's vocabulary)
+    assert "BK-3 applies to 'selective-sm'" in msg and "selective-ssm" in msg.split("'selective-sm'")[1]
 
 
 def test_the_real_registry_pairs_up():
     """Every tested claim of the registry reads a registered measurement and has a check, and every check a
-    claim (the families loaded as the plugin loads them)."""
-    import tests.audit  # noqa: F401 — loads the families
+    claim; every class of applies_to is declared (the families and adapters loaded as the plugin loads them)."""
     from suite.registry import registry
 
+    sf.CLASSES.discard("x")  # this test's copy: the real vocabulary only
     assert sf.wiring_problems(registry()) == []

@@ -81,7 +81,7 @@ def _rec(**over):
     ('[[claim]]\nid = "TF-1"\n', "lacks"),
     (_rec(comparator='"~"'), "comparator"),
     (_rec(id='"XX-1"'), "does not match"),
-    (_rec(applies_to='["quantum"]'), "applies_to"),
+    (_rec(applies_to='[]'), "applies_to"),
     (_rec(comparator='"in"', threshold="0.3"), "threshold \\[low, high\\]"),
     (_rec() + _rec(), "duplicate"),
     (_rec(colour='"red"'), "unknown fields"),
