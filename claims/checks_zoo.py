@@ -23,16 +23,16 @@ import functools
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 from scipy.stats import spearmanr
-from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from fixtures import zoo
+from fixtures.adapters import ADAPTERS
 from fixtures.data import wikitext_sequences
 from fixtures.measure import measure as measure_model
 from fixtures.models import (PAPER_ATTNRES, WeightsUnavailable, hub_reachable, in_local_hub_cache, load_for_run,
                              resolve)
 from fixtures.routing import run_routing
+from fixtures.targets import model_targets
 from fixtures.zoo_measure import key_cross_moments_many, routing_measurement, transformer_measurement, twin_cross_moments
 from probes import stats
 from probes.subspace import aligned_canonical_angles, mean_canonical_angles, random_subspace_angle
@@ -771,37 +771,27 @@ def zoo_routing(target: Target, options) -> DepthRouting:
     return _routing_record(target.label, sweep, nulls, lambda nl: routing_measurement(name, options, **nl))
 
 
-def _hub_model(repo: str, options, trust_remote_code: bool = False):
-    """A hub model and its tokenizer, in the run's ``--dtype`` on its ``--device`` (or spread by
-    ``--device-map``); WeightsUnavailable (a skip) only when it is neither cached nor reachable —
-    then any loading error is a real error. Returns ``(model, tokenizer, device)``."""
-    reason = offline_reason([repo], HUB_SELECT[repo])
-    if reason:
-        raise WeightsUnavailable(reason)
-    placement = {"device_map": options.device_map} if options.device_map else {}
-    model = AutoModelForCausalLM.from_pretrained(repo, dtype=getattr(torch, options.dtype), attn_implementation="eager",
-                                                 trust_remote_code=trust_remote_code, **placement).eval()
-    if not options.device_map:
-        model.to(options.device)
-    tok = AutoTokenizer.from_pretrained(repo, trust_remote_code=trust_remote_code)
-    return model, tok, str(next(model.parameters()).device)
+def depth_routers(options) -> list[Target]:
+    """AR-1..3's subjects beside the zoo's: every ``--model`` (its adapter's classes decide, through the registry's
+    ``applies_to``: a depth router is ``attention-residuals``) and the open AttnRes checkpoint (hub; its own
+    remote code), measured unless offline."""
+    hub = Target(label=HUB_ATTNRES, ref=resolve(HUB_ATTNRES), marks=("hub",), arch=ADAPTERS["attnres"].vocabulary,
+                 group=HUB_ATTNRES, unavailable=offline_reason([HUB_ATTNRES], HUB_SELECT[HUB_ATTNRES]))
+    models = model_targets(options)
+    return models + ([hub] if hub.ref not in [t.ref for t in models] else [])
 
 
-@measurement("hub-depth-routing", subjects=lambda options: [
-    Target(label=HUB_ATTNRES, ref=HUB_ATTNRES, marks=("hub",), arch=frozenset({"attention-residuals"}),
-           group=HUB_ATTNRES, unavailable=offline_reason([HUB_ATTNRES], HUB_SELECT[HUB_ATTNRES]))])
-def hub_routing(target: Target, options) -> DepthRouting:
-    """AR-1..3 on the open AttnRes checkpoint (hub), in the run's ``--device``/``--dtype``."""
-    repo = target.ref
-    model, tok, device = _hub_model(repo, options, trust_remote_code=True)
-    data = wikitext_sequences(options, tok, repo)
-    ids = data.input_ids
+@measurement("hub-depth-routing", subjects=depth_routers)
+def model_routing(target: Target, options) -> DepthRouting:
+    """AR-1..3 on a depth router loaded as every model is (:func:`fixtures.models.load_for_run`: the run's
+    ``--device``/``--dtype``/``--device-map``, recorded in the provenance with its revision or weights hash)."""
+    lm = load_for_run(target.ref, options)
+    data = wikitext_sequences(options, lm.tokenizer, target.label)
 
     def run(offset: float, **nulls):
-        m = run_routing(model, ids, options.batch_size, offset=offset, label=repo, **nulls)
+        m = run_routing(lm.model, data.input_ids, options.batch_size, offset=offset, label=target.label, **nulls)
         # functioning-model premise: the measured NLL against the unigram of the same windows
-        m.provenance = collect(model=repo, revision=getattr(model.config, "_commit_hash", None),
-                               dtype=options.dtype, device=device, recency_offset=offset, n_seqs=int(ids.shape[0]),
+        m.provenance = collect(**lm.provenance, **data.provenance(), recency_offset=offset,
                                unigram_loss=data.unigram_nll, **nulls)
         return m
 

@@ -913,28 +913,37 @@ def test_routing_record_shares_the_trained_pass_unless_the_nulls_differ():
     assert rec.trained(registry()["AR-3"]) == "own" and rec.trained(registry()["AR-1"]) is rm
 
 
-def test_hub_attnres_record_runs_the_offset_sweep_once(tiny_cache, monkeypatch):
-    """The open AttnRes checkpoint's measurement path, offline (a tiny AttnRes stands in for the hub
-    weights): AR-2's offset sweep, its trained pass with the nulls read by AR-1 and AR-3 too, and the
-    windows' unigram loss in the provenance for the functioning-model premise."""
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_a_model_attnres_directory_is_a_depth_router_through_its_adapter(tiny_cache, tmp_path, dtype):
+    """Issue 24's second worked example: a depth router passed as ``--model`` (here a tiny AttnRes saved as a
+    directory; the open hub checkpoint takes the same path) gets AR-1..3 from its adapter's classes, and is loaded
+    as every model is: the run's --dtype/--device, recorded with its weights hash. AR-2's offset sweep runs once,
+    its trained pass with the nulls AR-1 and AR-3 read, and the windows' unigram loss is in the provenance for the
+    functioning-model premise. The hub checkpoint stays a subject (resolved with its remote code)."""
+    from fixtures.models import resolve
     from fixtures.zoo import load_zoo_tokenizer, tokenizer_dir
+    from suite.family import skip_reason
     from suite.options import RunOptions, resolve_data_dir
 
     cfg = AttnResConfig(**{**_cfg_kwargs(rotary_pct=1.0), "vocab_size": 4096}, attnres_layers_per_block=1)
-    cfg._attn_implementation = "eager"
     torch.manual_seed(0)
-    model, tok = AttnResForCausalLM(cfg).eval(), load_zoo_tokenizer(tokenizer_dir(4096))
-    monkeypatch.setattr(checks_zoo, "_hub_model", lambda repo, options, trust_remote_code=False: (model, tok, "cpu"))
-    options = RunOptions(models=("smollm2-135m",), n_seqs=4, seq_len=16, batch_size=4, data_dir=resolve_data_dir(None))
-    (target,) = MEASUREMENTS["hub-depth-routing"].subjects(options)
-    rec = checks_zoo.hub_routing(target, options)
-    assert sorted(rec.sweep) == sorted(registry()["AR-2"].param("offsets")) and rec.label == checks_zoo.HUB_ATTNRES
+    AttnResForCausalLM(cfg).save_pretrained(tmp_path / "tiny-attnres")
+    load_zoo_tokenizer(tokenizer_dir(4096)).save_pretrained(tmp_path / "tiny-attnres")
+    options = RunOptions(models=(str(tmp_path / "tiny-attnres"),), n_seqs=4, seq_len=16, batch_size=4,
+                         dtype=dtype, data_dir=resolve_data_dir(None))
+    target, hub = MEASUREMENTS["hub-depth-routing"].subjects(options)
+    assert target.label == "tiny-attnres" and target.arch == {"attention-residuals", "all-routers"}
+    assert hub.label == checks_zoo.HUB_ATTNRES and hub.ref.extra["trust_remote_code"] and hub.marks == ("hub",)
+    assert resolve("gpt2").extra == {}
+    assert not any(skip_reason(registry()[c], target) for c in AR)
+    rec = checks_zoo.model_routing(target, options)
+    assert sorted(rec.sweep) == sorted(registry()["AR-2"].param("offsets")) and rec.label == "tiny-attnres"
     assert all(rec.trained(registry()[c]) is rec.sweep[0.0] for c in AR)
     assert rec.sweep[0.0].null_shares is not None and rec.sweep[10.0].null_shares is None
-    assert rec.sweep[0.0].provenance["unigram_loss"] > 0 and rec.sweep[0.0].provenance["recency_offset"] == 0.0
-    assert (rec.sweep[0.0].provenance["dtype"], rec.sweep[0.0].provenance["device"]) == ("float32", "cpu")
-    for cid in AR:
-        assert CHECKS[cid](registry()[cid], rec).model == checks_zoo.HUB_ATTNRES
+    prov = rec.sweep[0.0].provenance
+    assert prov["unigram_loss"] > 0 and prov["recency_offset"] == 0.0 and prov["n_seqs"] == 4
+    assert (prov["dtype"], prov["device"], prov["source"]) == (dtype, "cpu", "local") and prov["weights_sha256"]
+    assert all(np.isfinite(s).all() for s in rec.sweep[0.0].shares)
 
 
 # ----------------------------------------------------------------------------- the family's targets
@@ -1126,27 +1135,3 @@ def test_pr1_reads_every_training_checkpoint():
     curves["alibi"] = tr(early, early)
     assert checkpoint_readings(curves, ["nope", "rope", "alibi"], 0.2)[1]["reading"] == "not ordered"
     assert checkpoint_readings({}, ["nope"], 0.2) == []
-
-
-def test_hub_checkpoints_load_in_the_runs_dtype_and_device(monkeypatch):
-    """Issue 24's bug: the AttnRes hub path loaded float32 on the CPU whatever --dtype / --device said, and its
-    provenance said float32/cpu regardless. It now loads as asked and records where it ran."""
-    seen = {}
-
-    class Fake(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.w = torch.nn.Parameter(torch.zeros(2, dtype=torch.bfloat16))
-
-    def from_pretrained(repo, **kw):
-        seen.update(kw)
-        return Fake()
-
-    monkeypatch.setattr(checks_zoo, "offline_reason", lambda *a, **k: None)
-    monkeypatch.setattr(checks_zoo.AutoModelForCausalLM, "from_pretrained", from_pretrained)
-    monkeypatch.setattr(checks_zoo.AutoTokenizer, "from_pretrained", lambda *a, **k: "tok")
-    opts = SimpleNamespace(dtype="bfloat16", device="cpu", device_map=None)
-    model, tok, device = checks_zoo._hub_model(checks_zoo.PAPER_ATTNRES, opts, trust_remote_code=True)
-    assert seen["dtype"] is torch.bfloat16 and "device_map" not in seen and device == "cpu" and tok == "tok"
-    checks_zoo._hub_model(checks_zoo.PAPER_ATTNRES, SimpleNamespace(dtype="float32", device="cpu", device_map="auto"))
-    assert seen["dtype"] is torch.float32 and seen["device_map"] == "auto"
