@@ -43,7 +43,8 @@ Schema (checked by :func:`load_registry`, no model needed)::
                        "offline" (the change is applied to captured quantities, no changed model runs:
                        ``what`` says why no intervened-model premise applies); ``what`` names the passes
 
-Families (``[[policy]]`` in ``premises.toml``): one premise policy per family, the shared premises
+Families (``[[family]]`` in ``families.toml``): the claim-id prefixes, in report order. Premise policies
+(``[[policy]]`` in ``premises.toml``): one premise policy per family, the shared premises
 every claim of the family carries on every model (``suite.registry.policy_violations``).
 
 A claim whose premise does not hold on a model reads *inconclusive* with the numbers of the
@@ -71,7 +72,7 @@ REQUIRED = (
     "id", "version", "kind", "status", "source", "statement", "quantity", "comparator",
     "threshold", "null", "applies_to", "tolerance",
 )
-ID_RE = re.compile(r"^(TF|ID|GR|MB|RW|AR|SC|PR|BK|MA)-\d+$")
+ID_RE = re.compile(r"^(?P<prefix>[A-Z]+)-\d+$")
 
 
 @dataclass(frozen=True)
@@ -246,13 +247,15 @@ def _claim_preconditions(rec: dict, path, premises: dict) -> tuple:
     return tuple(out)
 
 
-def _parse(rec: dict, path: Path, premises: dict | None = None) -> Claim:
+def _parse(rec: dict, path: Path, premises: dict | None = None, families: tuple = ()) -> Claim:
     missing = [k for k in REQUIRED if k not in rec]
     cid = rec.get("id", "?")
     if missing:
         raise _problem(path, f"claim {cid} lacks {', '.join(missing)}")
-    if not ID_RE.match(cid):
-        raise _problem(path, f"claim id {cid!r} does not match {ID_RE.pattern}")
+    m = ID_RE.match(cid)
+    if not m or m["prefix"] not in families:
+        raise _problem(path, f"claim id {cid!r} is not <family prefix>-<number> with a prefix of [[family]] "
+                             f"({', '.join(families)})")
     if rec["kind"] not in KINDS:
         raise _problem(path, f"{cid}: kind {rec['kind']!r} not in {sorted(KINDS)}")
     if rec["status"] not in STATUSES:
@@ -417,9 +420,10 @@ def policy_violations(reg: "Registry", policies: tuple) -> list[str]:
 
 class Registry(dict):
     """``id -> Claim``; ``registry["TF-9"]`` raises a usage error with a suggestion. ``policies``: the
-    families' premise policies."""
+    families' premise policies; ``families``: the claim-id prefixes in report order (``[[family]]``)."""
 
     policies: tuple = ()
+    families: tuple = ()
 
     def __missing__(self, key):
         raise errors.UsageError(
@@ -439,6 +443,11 @@ def load_registry(directory: Path | str = REGISTRY_DIR) -> Registry:
             docs.append((path, tomllib.loads(path.read_text())))
         except tomllib.TOMLDecodeError as exc:
             raise _problem(path, f"invalid TOML: {exc}") from None
+    families = tuple(rec["prefix"] for _, data in docs for rec in data.get("family", []))
+    if not families:  # a fragment of a registry (a self-test's): the project's families
+        families = tuple(rec["prefix"] for rec in tomllib.loads((REGISTRY_DIR / "families.toml").read_text())["family"])
+    if len(set(families)) != len(families):
+        raise _problem(directory, f"a [[family]] prefix is declared twice: {families}")
     premises: dict[str, Precondition] = {}
     policies = []
     for path, data in docs:
@@ -459,7 +468,7 @@ def load_registry(directory: Path | str = REGISTRY_DIR) -> Registry:
             premises[pre.id] = pre
     for path, data in docs:
         for rec in data.get("claim", []):
-            claim = _parse(rec, path, premises)
+            claim = _parse(rec, path, premises, families)
             if claim.id in reg:
                 raise _problem(path, f"duplicate claim id {claim.id} (also in {reg[claim.id].file})")
             reg[claim.id] = claim
@@ -467,7 +476,7 @@ def load_registry(directory: Path | str = REGISTRY_DIR) -> Registry:
         unknown = [p for p in pol.premises if p not in premises]
         if unknown:
             raise _problem(directory, f"policy {pol.family}: unknown premises {unknown}")
-    reg.policies = tuple(policies)
+    reg.policies, reg.families = tuple(policies), families
     bad = policy_violations(reg, reg.policies)
     if bad:
         raise _problem(directory, "; ".join(bad))

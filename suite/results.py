@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from suite.registry import Claim
+from suite.registry import Claim, registry
 
 SCHEMA_VERSION = 3  # 2: verdict "inconclusive" and the ``preconditions`` list; 3: ``stands_on`` and ``robustness``
 
@@ -234,12 +234,11 @@ def premise_checks(claim: Claim, premises: dict | None) -> list[Check]:
 
 
 # ----------------------------------------------------------------------------- rendering (report, compare)
-FAMILY_ORDER = ("ID", "TF", "GR", "MB", "RW", "AR", "SC", "PR", "BK", "MA")
-
-
 def claim_order(cid: str):
+    """Report order: the registry's family order (``[[family]]``), then the claim's number."""
     fam, _, num = cid.partition("-")
-    return (FAMILY_ORDER.index(fam) if fam in FAMILY_ORDER else 99, int(num) if num.isdigit() else 0)
+    order = registry().families
+    return (order.index(fam) if fam in order else len(order), int(num) if num.isdigit() else 0)
 
 
 def fmt_value(v, digits=3) -> str:

@@ -80,7 +80,9 @@ def _rec(**over):
 @pytest.mark.parametrize("text, match", [
     ('[[claim]]\nid = "TF-1"\n', "lacks"),
     (_rec(comparator='"~"'), "comparator"),
-    (_rec(id='"XX-1"'), "does not match"),
+    (_rec(id='"XX-1"'), "prefix of \\[\\[family\\]\\]"),  # a family the registry does not declare
+    (_rec(id='"TF1"'), "prefix of"),
+    (_rec() + '[[family]]\nprefix = "TF"\n[[family]]\nprefix = "TF"\n', "declared twice"),
     (_rec(applies_to='[]'), "applies_to"),
     (_rec(comparator='"in"', threshold="0.3"), "threshold \\[low, high\\]"),
     (_rec() + _rec(), "duplicate"),
