@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 from fixtures.zoo import ZOO_SCALES, training_curves
+from suite.options import RunOptions
 from suite.plots import by_claim, plotter, pyplot, safe_name, section, save_figure
 from suite.registry import registry
 
@@ -229,7 +229,7 @@ def _zoo_figures(entries: dict, outdir: Path, stem: str) -> list:
 
 def _zoo_markdown(entries: dict, options) -> list[str]:
     return ["## The trained-here zoo", "",
-            f"Zoo scale `{getattr(options, 'zoo', 'full')}` (fixtures/zoo.py; recipe chosen from the training "
+            f"Zoo scale `{options.zoo}` (fixtures/zoo.py; recipe chosen from the training "
             "trajectory by the claims' premises, claims/registry/zoo.toml). Last checkpoint of each entry:", "",
             trajectory_table(entries), ""]
 
@@ -246,7 +246,7 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=None, help="the entries trained with `python -m fixtures.zoo --steps N`")
     ap.add_argument("--data-dir", default=None)
     a = ap.parse_args(argv)
-    entries = training_curves(SimpleNamespace(data_dir=a.data_dir, zoo=a.zoo, retrain=False), steps=a.steps)
+    entries = training_curves(RunOptions(data_dir=a.data_dir, zoo=a.zoo), steps=a.steps)
     if trajectory_figure(entries, Path(a.out), onset=registry()["PR-1"].param("onset_threshold")) is None:
         print("error: no trained zoo entry with a trajectory is cached at these recipes; train them first: "
               "python -m fixtures.zoo --train-all" + (f" --steps {a.steps}" if a.steps else ""), file=sys.stderr)

@@ -25,7 +25,7 @@ BOS_MODES: tuple[str, ...] = get_args(Bos)
 
 @dataclass(frozen=True)
 class RunOptions:
-    models: tuple[str, ...]
+    models: tuple[str, ...] = ()  # () : the options of a run about no --model (the zoo CLI, a self-test)
     device: str = "cpu"
     dtype: str = "float32"
     n_seqs: int = 150

@@ -197,7 +197,7 @@ def model_use_line(prov: dict, options) -> str:
 
     parts = []
     if prov.get("bos"):
-        parts.append(f"input: {prov['bos']} per window (--bos {prov.get('bos_mode') or getattr(options, 'bos', 'auto')})")
+        parts.append(f"input: {prov['bos']} per window (--bos {prov.get('bos_mode') or options.bos})")
     nll, uni = prov.get("nll"), prov.get("unigram_nll")
     gate = next((p for c in registry().values() for p in c.preconditions if p.id == "functioning-model"), None)
     if nll is not None and uni is not None:
@@ -288,7 +288,7 @@ def write_reports(results, outcomes, options, specs, deselected=(), partial: str
 
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     labels = [s.label for s in specs]
-    scoped = getattr(options, "scope", "all") == "model"
+    scoped = options.scope == "model"
     rows_all = _rows(results, outcomes, scoped=scoped)
     ran = {r["claim"] for r in rows_all}
     not_run = sorted(set(deselected) - ran, key=claim_order) if scoped else []
@@ -315,10 +315,10 @@ def write_reports(results, outcomes, options, specs, deselected=(), partial: str
             "created": stamp,
             "model": spec.label,
             "model_ref": spec.ref,
-            "scope": getattr(options, "scope", "all"),
+            "scope": options.scope,
             "partial": partial,
             "not_run": not_run,
-            "options": {k: getattr(options, k, None) for k in ("device", "device_map", "dtype", "n_seqs", "seq_len", "data_dir", "seed", "bos", "zoo", "zoo_seed")} | {"panel_from": list(getattr(options, "panel_from", ()) or ())},
+            "options": {k: getattr(options, k) for k in ("device", "device_map", "dtype", "n_seqs", "seq_len", "data_dir", "seed", "bos", "zoo", "zoo_seed")} | {"panel_from": list(options.panel_from)},
             "environment": provenance.environment(),
             "results": rows,
             "figures": [{"caption": c, "path": Path(p).name} for c, p in figs],
@@ -352,10 +352,10 @@ def write_reports(results, outcomes, options, specs, deselected=(), partial: str
             "wording) does not hold on this model, so the test cannot speak either way (the numbers are below).",
             "",
             *([f"Robustness panel: on-request rows read from {', '.join(f'`{x}`' for x in options.panel_from)} "
-               f"(`--perturb-weights` / `--zoo-seed` runs).", ""] if getattr(options, "panel_from", None) else []),
+               f"(`--perturb-weights` / `--zoo-seed` runs).", ""] if options.panel_from else []),
             *([f"Trained-here zoo: another draw of every recipe (`--zoo-seed {options.zoo_seed}`: weight and data seeds "
                f"shifted by {options.zoo_seed * 100}); these rows feed another run's robustness panel.", ""]
-              if getattr(options, "zoo_seed", 0) else []),
+              if options.zoo_seed else []),
             f"## Claims about {spec.label}",
             "",
             table,

@@ -112,7 +112,6 @@ def _killed_writer(path):
 def test_a_writer_killed_mid_write_leaves_a_temporary_that_the_next_reader_removes(tmp_path):
     """SIGKILL between ``save(tmp)`` and the rename: the entry is absent, its half-written temporary
     is left; the next access removes it (one warning) and computes the entry."""
-    import os
     import signal
 
     path = tmp_path / "m.npz"

@@ -3,8 +3,6 @@ default (BOS + T−1 text tokens where it prepends a BOS), the shuffle null keep
 place, and the unigram baseline of the functioning-model premise has an independent oracle."""
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 import scipy.stats
@@ -15,7 +13,7 @@ from hypothesis import strategies as st
 from fixtures.data import resolve_bos, shuffle_tokens, tokenizer_adds_bos, unigram_nll, wikitext_sequences
 from fixtures.synthetic import byte_tokenizer
 from suite import errors
-from suite.options import resolve_data_dir
+from suite.options import RunOptions, resolve_data_dir
 
 DATA = resolve_data_dir(None)
 needs_data = pytest.mark.skipif(DATA is None, reason="WikiText-103 validation not beside the checkout (../shared/data)")
@@ -42,7 +40,7 @@ def test_bos_always_without_a_bos_token_is_a_one_line_error(toks):
 @needs_data
 @pytest.mark.parametrize("mode, first", [("auto", 256), ("always", 256), ("never", None)])
 def test_windows_follow_the_tokenizer(toks, mode, first):
-    opts = SimpleNamespace(n_seqs=6, seq_len=32, data_dir=DATA, bos=mode)
+    opts = RunOptions(n_seqs=6, seq_len=32, data_dir=DATA, bos=mode)
     d = wikitext_sequences(opts, toks["bos"], "m")
     assert d.input_ids.shape == (6, 32)
     if first is None:
@@ -50,7 +48,7 @@ def test_windows_follow_the_tokenizer(toks, mode, first):
     else:
         assert (d.input_ids[:, 0] == first).all() and (d.input_ids[:, 1:] != first).all()
         assert "31 text tokens" in d.provenance()["bos"]
-    plain = wikitext_sequences(SimpleNamespace(n_seqs=6, seq_len=32, data_dir=DATA), toks["plain"], "m")
+    plain = wikitext_sequences(RunOptions(n_seqs=6, seq_len=32, data_dir=DATA), toks["plain"], "m")
     assert plain.bos_id is None and (plain.input_ids != 256).all()
 
 
@@ -83,5 +81,5 @@ def test_unigram_nll_refuses_targets_absent_from_the_split():
 
 @needs_data
 def test_windows_carry_their_unigram_baseline(toks):
-    d = wikitext_sequences(SimpleNamespace(n_seqs=6, seq_len=32, data_dir=DATA, bos="auto"), toks["bos"], "m")
+    d = wikitext_sequences(RunOptions(n_seqs=6, seq_len=32, data_dir=DATA, bos="auto"), toks["bos"], "m")
     assert 0 < d.unigram_nll < np.log(256) + 1e-9  # byte tokens: at most log of the alphabet

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 from fixtures.synthetic import tiny_model_dir
 from suite.provenance import portable
 from suite.report import split_rows
 from tests.test_bad_input import audit, audit_node
 
-PAPER_WIDE = re.compile(r"\[(ID|GR|PR|SC|AR)-\d+-|-(algebra|zoo-[^\]]*|webkb-[^\]]*)\]")  # claims/targets of the paper
+# claims and subjects of the paper (AR-n reads a --model too, as MB-n/RW-n do: only its zoo and hub subjects are the paper's)
+PAPER_WIDE = re.compile(r"\[(ID|GR|PR|SC)-\d+-|-(algebra|zoo-[^\]]*|webkb-[^\]]*|wdlctc/[^\]]*)\]")
 
 
 def _collected(out: str) -> list[str]:

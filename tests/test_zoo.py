@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from suite.family import CHECKS, MEASUREMENTS
 import math
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -21,6 +20,7 @@ from fixtures.alibi import GPTNeoXAlibiConfig, GPTNeoXAlibiForCausalLM, alibi_sl
 from fixtures.attnres import AttnResConfig, AttnResForCausalLM, recency_offset, source_counts
 from probes import stats, subspace
 from probes.capture import attnres_routers, capture_attnres
+from suite.options import RunOptions
 from suite.registry import registry
 
 TINY = dict(n_layers=2, width=32, heads=2, ffn=64, steps=6, batch=4, checkpoints=0)
@@ -77,19 +77,19 @@ def test_every_entry_trains_one_epoch_of_the_training_split():
     n_tokens = len(np.load(zoo.tokenizer_dir(4096) / "train_ids.npy"))
     for name, r in zoo.ZOO_ENTRIES.items():
         assert r.steps == zoo.EPOCH_STEPS == zoo.epoch_steps(n_tokens, r), name
-        assert zoo.entry_recipe(name, SimpleNamespace(zoo="smoke")).steps == min(r.steps, zoo.SMOKE_STEPS)
+        assert zoo.entry_recipe(name, RunOptions(zoo="smoke")).steps == min(r.steps, zoo.SMOKE_STEPS)
 
 
 def test_zoo_seed_is_another_draw_of_every_recipe():
     """--zoo-seed N (the panel's on-request 'another training seed'): every seed shifted by 100·N, clear of the seed
     twins' own seeds, nothing else changed; N = 0 is the zoo itself."""
     for name, r in zoo.ZOO_ENTRIES.items():
-        assert zoo.entry_recipe(name, SimpleNamespace(zoo_seed=0)) == r
-        moved = zoo.entry_recipe(name, SimpleNamespace(zoo_seed=1))
+        assert zoo.entry_recipe(name, RunOptions(zoo_seed=0)) == r
+        moved = zoo.entry_recipe(name, RunOptions(zoo_seed=1))
         assert (moved.weight_seed, moved.data_seed) == (r.weight_seed + 100, r.data_seed + 100)
         assert moved.replace(weight_seed=r.weight_seed, data_seed=r.data_seed) == r
-    seeds = {(zoo.entry_recipe(n, SimpleNamespace(zoo_seed=1)).weight_seed,
-              zoo.entry_recipe(n, SimpleNamespace(zoo_seed=1)).data_seed) for n in zoo.ZOO_ENTRIES}
+    seeds = {(zoo.entry_recipe(n, RunOptions(zoo_seed=1)).weight_seed,
+              zoo.entry_recipe(n, RunOptions(zoo_seed=1)).data_seed) for n in zoo.ZOO_ENTRIES}
     assert not seeds & {(r.weight_seed, r.data_seed) for r in zoo.ZOO_ENTRIES.values()}
 
 
@@ -501,14 +501,12 @@ def test_sc1_broken_model_is_inconclusive():
 
 
 def _tiny_val(n=8, t=32):
-    from types import SimpleNamespace
-
     from fixtures.data import wikitext_sequences
     from fixtures.zoo import load_zoo_tokenizer, tokenizer_dir
     from suite.options import resolve_data_dir
 
     tok = load_zoo_tokenizer(tokenizer_dir(4096))
-    return wikitext_sequences(SimpleNamespace(n_seqs=n, seq_len=t, data_dir=resolve_data_dir(None)), tok).input_ids
+    return wikitext_sequences(RunOptions(n_seqs=n, seq_len=t, data_dir=resolve_data_dir(None)), tok).input_ids
 
 
 def _sc1_real(a_model, b_model, val):
@@ -962,9 +960,9 @@ def _k_selects(expr: str, test_id: str) -> bool:
 
 @pytest.mark.parametrize("reachable", [False, True])
 def test_targets_list_the_zoo_and_the_hub_checkpoints(monkeypatch, reachable):
-    """Every (claim, target) of the family: the zoo's (marked ``zoo``, never unavailable) and the hub
+    """Every (claim, target) of the family: the zoo's (marked ``zoo``, never unavailable), the hub
     checkpoints' (marked ``hub``; offline, a skip reason naming the command whose ``-k`` selects
-    exactly that target's audit tests); every pair within its claim's ``applies_to``."""
+    exactly that target's audit tests), each within its claim's ``applies_to``; and the run's --model."""
     import fixtures.models
     from suite.family import not_applicable
     from suite.options import RunOptions
@@ -974,10 +972,15 @@ def test_targets_list_the_zoo_and_the_hub_checkpoints(monkeypatch, reachable):
         monkeypatch.setattr(where, "in_local_hub_cache", lambda ref: False)
     monkeypatch.setattr(checks_zoo, "_hub_reachable", lambda: reachable)
     cases = audit.cases(checks_zoo, RunOptions(models=("smollm2-135m",), zoo="smoke"))
+    ids = [c.id for c in cases]
+    # the run's --model is a subject of the depth-routing claims too; a transformer is not applicable
+    model = [c for c in cases if c.target.scope == "model"]
+    assert {(c.cid, c.target.label) for c in model} == {(f"AR-{i}", "smollm2-135m") for i in (1, 2, 3)}
+    assert all(not_applicable(registry()[c.cid], c.target) for c in model)
+    cases = [c for c in cases if c.target.scope != "model"]
     pairs = [(c.cid, c.target.label) for c in cases]
     assert set(pairs) == ZOO_PAIRS | HUB_PAIRS and len(pairs) == len(set(pairs))
     assert set(audit.checks_of(checks_zoo)) == {"PR-1", "SC-1", "AR-1", "AR-2", "AR-3"}
-    ids = [f"{cid}-{label}" for cid, label in pairs]
     for t in {c.target for c in cases}:
         own = [cid for cid, label in pairs if label == t.label]
         assert t.scope == "paper"
@@ -998,7 +1001,7 @@ def test_targets_list_the_zoo_and_the_hub_checkpoints(monkeypatch, reachable):
 @pytest.mark.zoo
 @pytest.mark.parametrize("name", list(zoo.ZOO_ENTRIES))
 def test_zoo_entry_beats_the_unigram_baseline(name):
-    info = zoo.entry_info(zoo.zoo_entry_dir(name, SimpleNamespace(zoo=zoo.cached_scale())))
+    info = zoo.entry_info(zoo.zoo_entry_dir(name, RunOptions(zoo=zoo.cached_scale())))
     assert info["val_loss"] < info["unigram_loss"], (
         f"{name}: validation loss {info['val_loss']:.3f} is not below the unigram baseline {info['unigram_loss']:.3f}")
 
@@ -1009,7 +1012,7 @@ def test_trajectory_figure_command_draws_every_cached_entry(tmp_path):
     and entries not trained at the asked recipe end in one line."""
     from claims import plots_zoo
 
-    opts = SimpleNamespace(data_dir=None, zoo=zoo.cached_scale(), retrain=False)
+    opts = RunOptions(data_dir=None, zoo=zoo.cached_scale(), retrain=False)
     for name in zoo.ZOO_ENTRIES:
         zoo.zoo_entry_dir(name, opts)  # the zoo the audit reads (trained once, shared through the cache)
     curves = zoo.training_curves(opts)
@@ -1053,13 +1056,13 @@ def test_entry_tokenizer_prepends_the_bos_it_was_trained_with(tiny_cache):
 
 def test_smoke_scale_cuts_steps_and_keeps_the_rest():
     for name in zoo.ZOO_ENTRIES:
-        full, smoke = zoo.entry_recipe(name), zoo.entry_recipe(name, SimpleNamespace(zoo="smoke"))
+        full, smoke = zoo.entry_recipe(name), zoo.entry_recipe(name, RunOptions(zoo="smoke"))
         assert smoke.steps == min(full.steps, zoo.SMOKE_STEPS)
         assert smoke.replace(steps=full.steps, checkpoints=full.checkpoints) == full
     from suite.errors import UsageError
 
     with pytest.raises(UsageError, match="--zoo"):
-        zoo.entry_recipe("rope", SimpleNamespace(zoo="large"))
+        zoo.entry_recipe("rope", RunOptions(zoo="large"))
 
 
 def test_checkpoint_steps_are_even_and_start_at_zero():
