@@ -1,5 +1,6 @@
 """pytest plugin of collapse-claims: options, model parametrisation, result collection and
-the reproducibility report (written once, on the controller, in ``pytest_sessionfinish``)."""
+the reproducibility report (written once, on the controller, in ``pytest_sessionfinish``). The session
+fixtures are in ``fixtures/session.py``."""
 from __future__ import annotations
 
 import json
@@ -9,14 +10,15 @@ from pathlib import Path
 
 import pytest
 
+pytest.register_assert_rewrite("fixtures.session")  # imported here before pytest_plugins loads it
+from fixtures.session import OPTIONS, RESULT_KEY  # noqa: E402
 from suite import errors
 from suite.options import BOS_MODES, RunOptions, resolve_data_dir, resolve_graph_root, validate
 from suite.progress import note
 from suite.registry import registry
 
-RESULT_KEY = "collapse_claim_result"
+pytest_plugins = ("fixtures.session",)  # the session fixtures: options, measurements, claims, record_claim
 CLAIMS_DIR = Path(__file__).resolve().parent / "claims"
-OPTIONS = pytest.StashKey[RunOptions]()
 SPECS = pytest.StashKey[list]()
 STATE = pytest.StashKey["RunState"]()
 
@@ -60,7 +62,7 @@ def pytest_addoption(parser):
 
 
 def _options(config) -> RunOptions:
-    from fixtures.models import DEFAULT_MODEL, PAPER_MODELS
+    from fixtures.catalogue import DEFAULT_MODEL, PAPER_MODELS
 
     models = list(config.getoption("--model") or [])
     if config.getoption("--paper-models"):
@@ -140,7 +142,7 @@ def pytest_configure(config):
     except errors.UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
     except Exception as exc:  # WeightsUnavailable of the embedded model, etc.: still one line
-        from fixtures.models import WeightsUnavailable
+        from suite.errors import WeightsUnavailable
 
         if isinstance(exc, WeightsUnavailable):
             raise pytest.UsageError(str(exc)) from None
@@ -156,12 +158,7 @@ def audits_claims(config) -> bool:
     return False
 
 
-# ----------------------------------------------------------------------------- fixtures
-@pytest.fixture(scope="session")
-def options(pytestconfig) -> RunOptions:
-    return pytestconfig.stash[OPTIONS]
-
-
+# ----------------------------------------------------------------------------- parametrisation
 def pytest_generate_tests(metafunc):
     if "audit_case" in metafunc.fixturenames:  # claims/test_audit.py: registry × targets
         import claims
@@ -178,42 +175,6 @@ def _case_marks(case) -> list:
     if group:
         marks.append(pytest.mark.xdist_group(name=group))
     return marks
-
-
-@pytest.fixture(scope="session")
-def measurements(request):
-    """One record per (measurement, target) for the whole session (``suite.family.Measurements``); under
-    pytest-xdist every worker but gw0 first prefetches the run's measurements from the back (the zoo first)."""
-    from suite.family import Measurements, measurement_jobs
-
-    config = request.config
-    winput = getattr(config, "workerinput", None)
-    if winput is None:
-        return Measurements()
-    m = Measurements(run_id=winput.get("testrunuid"), worker=winput.get("workerid"))
-    # the cases this worker's session selected (after a model-scoped run's deselection, -k and -m): a helper
-    # prefetches nothing for tests that do not run (it trained the zoo for a --model run before)
-    cases = [it.callspec.params["audit_case"] for it in request.session.items
-             if "audit_case" in getattr(getattr(it, "callspec", None), "params", {})]
-    if m.worker != "gw0" and cases:
-        m.prefetch(measurement_jobs(cases, registry()), config.stash[OPTIONS])
-    return m
-
-
-@pytest.fixture(scope="session")
-def claims():
-    return registry()
-
-
-@pytest.fixture
-def record_claim(record_property):
-    """Record a ClaimResult for the report (travels to the controller under xdist)."""
-
-    def _record(result):
-        record_property(RESULT_KEY, json.dumps(result.to_json()))
-        return result
-
-    return _record
 
 
 # ----------------------------------------------------------------------------- errors

@@ -100,7 +100,7 @@ def main():
     ap.add_argument("--only", default=",".join(VARIATIONS), help="comma-separated variations to run")
     ap.add_argument("--write", action="store_true", help=f"write {pins.JITTER.relative_to(ROOT)}")
     a = ap.parse_args()
-    from fixtures.models import cache_root
+    from suite.cache import cache_root
 
     models_cache = cache_root()
     names = [n for n in a.only.split(",") if n]

@@ -4,7 +4,7 @@ whole zoo (target: ≤ 60 minutes of training on 2 CPU cores for a fresh machine
 Times ``--steps`` optimizer steps (after ``--warmup`` untimed ones) of each architecture with the
 zoo recipe (fixtures/zoo.py: width 128, 6 layers, batch 8 × 128 tokens, vocabulary 4096,
 float32) on ``--device`` (cpu, or cuda where one is available) through the fast paths training uses
-(``fixtures.zoo.fast_path``; Mamba and RWKV also through transformers' own loop, with the speed-up;
+(``fixtures.zoo_train.fast_path``; Mamba and RWKV also through transformers' own loop, with the speed-up;
 the transformer entries' tokens/s are the reference for recurrent training), prints seconds/step, tokens/s, the
 projected training time of each entry at the recipe's step count and the zoo total; then the
 times recorded by the cached entries (their real training runs, trajectory checkpoints not
@@ -39,7 +39,7 @@ def main():
 
     hf_logging.set_verbosity_error()
     torch.set_num_threads(a.threads)
-    from fixtures import zoo
+    from fixtures import zoo, zoo_train
 
     arch_of = {}
     for name, r in zoo.ZOO_ENTRIES.items():
@@ -52,7 +52,7 @@ def main():
         opt = torch.optim.AdamW(model.parameters(), lr=r.lr)
         ids = torch.randint(0, r.vocab, (r.batch, r.seq_len), generator=torch.Generator().manual_seed(0)).to(a.device)
         times = []
-        with zoo.fast_path(r, model) if fast else contextlib.nullcontext():
+        with zoo_train.fast_path(r, model) if fast else contextlib.nullcontext():
             for i in range(a.warmup + a.steps):
                 t = time.perf_counter()
                 loss = model(input_ids=ids, labels=ids).loss

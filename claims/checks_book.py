@@ -29,7 +29,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fixtures import zoo
+from fixtures import zoo_recipes
 from fixtures.measure import measure as measure_pass
 from fixtures.models import ModelSpec
 from fixtures.rope import theta_sweep
@@ -40,7 +40,7 @@ from probes import decay
 from probes.stats import bootstrap_counts, least_lm_gain, lm_gain, pearson, sem, sink_mass, uniform_sink_mass
 from suite import cache
 from suite.family import Target, check, declare_classes, measurement
-from suite.provenance import collect
+from suite.provenance import bos_words, collect
 from suite.registry import Claim, registry
 from suite.results import Check, ClaimResult, evaluate
 from suite.search import isolated_examples
@@ -456,7 +456,8 @@ def model_axes(summary: dict) -> dict:
     γ under both protocols with its bootstrap CI, and sink mass with its SEM over sequences."""
     nat = native_point(summary)
     out = {"label": summary["label"], "T": int(summary["T"]), "native_theta": float(summary["native_theta"]),
-           "sink": float(nat["sink"]), "sink_sem": float(nat["sink_sem"]), "bos": summary.get("provenance", {}).get("bos")}
+           "sink": float(nat["sink"]), "sink_sem": float(nat["sink_sem"]),
+           "bos": bos_words(summary["provenance"].get("bos_id"), int(summary["T"]))}
     for key in ("gamma_ap", "gamma_lq"):
         for suf in ("", "_lo", "_hi"):
             out[key + suf] = float(nat[key + suf])
@@ -676,7 +677,8 @@ def check_bk10(claim: Claim, m: "BookMeasurement") -> ClaimResult:
     f = m.first_position
     if f is None:
         raise ValueError(f"{m.label}: the record carries no first-position sink (BK-10)")
-    model_label, sink_seq, T, bos, provenance, colsum = m.label, f.sink_seq, f.T, f.bos, f.provenance, f.colsum
+    model_label, sink_seq, T, provenance, colsum = m.label, f.sink_seq, f.T, f.provenance, f.colsum
+    bos = bos_words(f.bos_id, T)
     z = float(claim.param("z"))
     x = np.asarray(sink_seq, float)
     s, se, u = float(x.mean()), float(sem(x)), uniform_sink_mass(T)
@@ -689,7 +691,7 @@ def check_bk10(claim: Claim, m: "BookMeasurement") -> ClaimResult:
         f0 = float((cs.argmax(-1) == 0).mean())
         extra["frac_heads_argmax_key0"] = f0
         top = f"; key 0 is the most-attended position in {f0:.0%} of (layer, head)"
-    no_bos = bos is not None and str(bos).strip().lower() == "no bos"
+    no_bos = f.bos_id is None
     return evaluate(claim, model_label, [chk], measured=s, null=u,
                     summary=f"position 0 holds {'an ordinary text token' if no_bos else bos}; sink {s:.4f} ± {se:.4f} "
                             f"vs uniform {u:.4f}{top}.",
@@ -775,7 +777,7 @@ class FirstPositionSink:
 
     sink_seq: Any  # [N]
     T: int
-    bos: str | None
+    bos_id: int | None  # the token at position 0 of every window (provenance), None: an ordinary text token
     provenance: dict = field(default_factory=dict)
     colsum: Any = None  # [L,N,H,T] or None
 
@@ -836,9 +838,9 @@ AXES_LABEL, ALGEBRA_LABEL = "across-models", "algebra"
 
 
 def _zoo_rope_entries() -> list[str]:
-    """Names of the trained-here zoo's RoPE entries, read from fixtures.zoo."""
+    """Names of the trained-here zoo's RoPE entries, read from fixtures.zoo_recipes."""
 
-    return [n for n in zoo.TRANSFORMERS if zoo.ZOO_ENTRIES[n].arch == "gpt_neox" and zoo.ZOO_ENTRIES[n].rotary > 0]
+    return [n for n in zoo_recipes.TRANSFORMERS if zoo_recipes.ZOO_ENTRIES[n].arch == "gpt_neox" and zoo_recipes.ZOO_ENTRIES[n].rotary > 0]
 
 
 def zoo_rope_targets(options) -> list[Target]:
@@ -886,7 +888,7 @@ def zoo_measurement(target: Target, options) -> BookMeasurement:
     T = int(summ["T"])
     return BookMeasurement(
         label=label, seed=options.seed, summary=summ,
-        first_position=FirstPositionSink(sink_seq=nat["sink_seq"], T=T, bos=prov.get("bos"), provenance=prov),
+        first_position=FirstPositionSink(sink_seq=nat["sink_seq"], T=T, bos_id=prov.get("bos_id"), provenance=prov),
         pretraining=Pretraining(trajectory=traj, final={"sink": nat["sink"], "sink_sem": nat["sink_sem"]}, T=T,
                                 tokens_seen=r.steps * r.batch * r.seq_len, provenance=prov))
 
@@ -897,7 +899,7 @@ def first_position_measurement(target: Target, options) -> BookMeasurement:
 
     m = measure_pass(target.ref, options, "real")
     return BookMeasurement(label=target.label, seed=options.seed, first_position=FirstPositionSink(
-        sink_seq=sink_mass(m.colsum).mean((0, 2)), T=int(m.colsum.shape[-1]), bos=m.provenance.get("bos"),
+        sink_seq=sink_mass(m.colsum).mean((0, 2)), T=int(m.colsum.shape[-1]), bos_id=m.provenance.get("bos_id"),
         provenance=m.provenance, colsum=m.colsum))
 
 

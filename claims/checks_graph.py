@@ -149,7 +149,7 @@ def graphs(options) -> list[Target]:
 @measurement("webkb-arms", subjects=graphs)
 def measure(target: Target, options) -> GraphArms:
     """Both arms of GR-1 (``params.arms``) trained on every split × seed of the graph with the registry's
-    recipe (runs cached on disk under ``fixtures.models.cache_root()``, keyed by a hash of the recipe)."""
+    recipe (runs cached on disk under ``suite.cache.cache_root()``, keyed by a hash of the recipe)."""
 
     c = registry()["GR-1"]
     recipe = GraphRecipe.from_params(c.params)

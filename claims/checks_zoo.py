@@ -11,7 +11,7 @@ each claim is false, including each claim's hard null (the nearest explanation o
 claimed mechanism).
 
 The zoo trains once per machine (``make zoo``: ≈23 min on 2 cores, then cached under
-``fixtures.models.cache_root()/zoo``); ``--retrain`` forces it, ``--zoo smoke`` reads the self-tests' cut.
+``suite.cache.cache_root()/zoo``); ``--retrain`` forces it, ``--zoo smoke`` reads the self-tests' cut.
 
 Every check supplies its claim's premise quantities (registry ``preconditions``): the
 ``functioning-model`` gain of every model it reads (:func:`lm_gain`), plus the claim's own
@@ -25,12 +25,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.stats import spearmanr
 
-from fixtures import zoo
+from fixtures import zoo, zoo_recipes
 from fixtures.adapters import ADAPTERS
 from fixtures.data import wikitext_sequences
 from fixtures.measure import measure as measure_model
-from fixtures.models import (PAPER_ATTNRES, WeightsUnavailable, hub_reachable, in_local_hub_cache, load_for_run,
-                             resolve)
+from fixtures.models import hub_reachable, in_local_hub_cache, load_for_run, resolve
+from fixtures.catalogue import PAPER_ATTNRES
+from suite.errors import WeightsUnavailable
 from fixtures.routing import run_routing
 from fixtures.targets import model_targets
 from fixtures.zoo_measure import key_cross_moments_many, routing_measurement, transformer_measurement, twin_cross_moments
@@ -77,7 +78,7 @@ class SeedTwins:
     base_ve: np.ndarray  # [L,N,H] rank-r VE per (layer, sequence, head)
     base_cov: np.ndarray  # [L,H,d,d] key covariance
     twins: dict  # {reseed type: (ve [L,N,H], cov [L,H,d,d])}
-    alignments: dict  # {reseed type: key_cross_moments(base, twin)}
+    alignments: dict  # {reseed type: key_cross_moments_many(base, [twin])[0]}
     rotary_dim: int  # the keys' rotary dims
     lm_gains: dict  # {model: unigram − model NLL} of the base and every twin (functioning-model premise)
     seed: int = 0  # the random-subspace baseline's seed
@@ -679,7 +680,7 @@ def brake_ordering(target: Target, options) -> BrakeOrdering:
     sweep = {float(s): transformer_measurement("alibi", options, slope_scale=float(s)).max_share()
              for s in c.param("slope_scales")}
     # the hard null of training chance: the RoPE entry and its seed twins (the SC-1 measurements)
-    family = [zoo.TWIN_BASE, *zoo.TWINS.values()]
+    family = [zoo_recipes.TWIN_BASE, *zoo_recipes.TWINS.values()]
     seed_family = {n: transformer_measurement(n, options).max_share() for n in family}
     prov = {k: {"recipe_hash": m.provenance.get("recipe_hash"), "val_loss": m.provenance.get("val_loss"),
                 "unigram_loss": m.provenance.get("unigram_loss"), "nll_measured": m.nll} for k, m in schemes.items()}
@@ -696,17 +697,17 @@ def zoo_seed_twins(target: Target, options) -> SeedTwins:
     """SC-1 on the zoo's RoPE entry and its three seed twins."""
 
     r = registry()["SC-1"].param("rank")
-    base = transformer_measurement(zoo.TWIN_BASE, options)
-    twins, gains = {}, {zoo.TWIN_BASE: measurement_gain(base)}
-    for typ, name in zoo.TWINS.items():
+    base = transformer_measurement(zoo_recipes.TWIN_BASE, options)
+    twins, gains = {}, {zoo_recipes.TWIN_BASE: measurement_gain(base)}
+    for typ, name in zoo_recipes.TWINS.items():
         m = transformer_measurement(name, options)
         twins[typ] = (m.ve(r), m.key_covariance())
         gains[name] = measurement_gain(m)
-    moments = twin_cross_moments(zoo.TWIN_BASE, list(zoo.TWINS.values()), options)
+    moments = twin_cross_moments(zoo_recipes.TWIN_BASE, list(zoo_recipes.TWINS.values()), options)
     prov = dict(base.provenance)
-    prov["twins"] = {t: n for t, n in zoo.TWINS.items()}
+    prov["twins"] = {t: n for t, n in zoo_recipes.TWINS.items()}
     return SeedTwins(label=target.label, base_ve=base.ve(r), base_cov=base.key_covariance(), twins=twins,
-                     alignments={typ: moments[name] for typ, name in zoo.TWINS.items()},
+                     alignments={typ: moments[name] for typ, name in zoo_recipes.TWINS.items()},
                      rotary_dim=base.info.rotary_dim, lm_gains=gains, seed=options.seed, provenance=prov)
 
 

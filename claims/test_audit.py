@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.models import WeightsUnavailable
+from suite.errors import WeightsUnavailable
 from fixtures.standing import stand_in
 from suite.family import CHECKS, skip_reason
 from suite.outcome import conclude

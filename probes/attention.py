@@ -5,7 +5,6 @@ matrix, so no caller ever needs to hold T×T matrices beyond one layer of one ba
 """
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 
@@ -26,9 +25,3 @@ def diagonal_means(attn: torch.Tensor) -> torch.Tensor:
     valid = (t >= d).to(attn.dtype)
     g = torch.gather(attn, -1, src.expand(*attn.shape[:-2], T, T))
     return (g * valid).sum(-2) / valid.sum(0)
-
-
-def uniform_causal_colsum(T: int) -> np.ndarray:
-    """Column sums of uniform causal attention: source s receives Σ_{t≥s} 1/(t+1)."""
-    inv = 1.0 / np.arange(1, T + 1)
-    return np.cumsum(inv[::-1])[::-1]

@@ -155,14 +155,3 @@ def gaussian_ve_null_chunked(n: int, d: int, r: int, reps: int, seed: int) -> tu
     means = np.array([p[0] for p in parts])
     ses = np.array([p[1] for p in parts])
     return float(means.mean()), float(np.sqrt((ses ** 2).sum()) / chunks)
-
-
-def pooled_shuffle_clouds(keys: torch.Tensor, seed: int = 0) -> torch.Tensor:
-    """Secondary shuffle null (CLAIMS.md §2): pool keys ``[S, T, d]`` across sequences and
-    positions, permute, re-split into S clouds of T. Preserves the marginal key distribution,
-    destroys which tokens co-occur in a sequence. (Permuting rows *within* one sequence is
-    a no-op for the spectrum: see tests.)"""
-    s, t, d = keys.shape
-    g = torch.Generator().manual_seed(seed)
-    perm = torch.randperm(s * t, generator=g)
-    return keys.reshape(s * t, d)[perm].reshape(s, t, d)

@@ -181,20 +181,6 @@ def routing_matrix(dt, A, B, C, channel_chunk: int = 256, block: int | None = No
     return R[:T, :T].tril_().div_(D)
 
 
-def alpha_column_sums(dt, A, B, C) -> torch.Tensor:
-    """Signed column sums Σ_{t≥s} α^{(d)}_{t,s} → ``[D,T]`` in O(T·D·N) by the backward recurrence
-    g_s = C_s + exp(A Δ_{s+1}) g_{s+1},  colsum_s = Δ_s Σ_n B_s[n] g_s[n]."""
-    T, D = dt.shape
-    g = torch.zeros(D, A.shape[-1], dtype=dt.dtype)
-    out = dt.new_empty(D, T)
-    for s in range(T - 1, -1, -1):
-        if s < T - 1:
-            g = g * torch.exp(A * dt[s + 1][:, None])
-        g = g + C[s][None, :]
-        out[:, s] = dt[s] * (g * B[s][None, :]).sum(-1)
-    return out
-
-
 def scan_output(alpha: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """y_t[d] = Σ_s α^{(d)}_{t,s} x_s[d] for ``alpha [D,T,T]``, ``x [T,D]`` → ``[T,D]`` (no D skip)."""
     return torch.einsum("dts,sd->td", alpha, x)
@@ -202,8 +188,3 @@ def scan_output(alpha: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 def row_normalise(R: torch.Tensor) -> torch.Tensor:
     return R / R.sum(-1, keepdim=True).clamp_min(torch.finfo(R.dtype).tiny)
-
-
-def frozen_mean(x: torch.Tensor) -> torch.Tensor:
-    """Per-position mean over sequences (dim 0), broadcast back: the MB-2 freezing."""
-    return x.mean(0, keepdim=True).expand_as(x)

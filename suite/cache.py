@@ -23,6 +23,15 @@ from filelock import FileLock
 
 from suite import errors
 
+
+def cache_root() -> Path:
+    """The one cache's folder: ``$COLLAPSE_CLAIMS_CACHE``, else ``$XDG_CACHE_HOME/collapse-claims`` (``~/.cache``)."""
+    root = os.environ.get("COLLAPSE_CLAIMS_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "collapse-claims")
+    p = Path(root)
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
 # what a truncated, half-copied or foreign cache file raises when read
 CORRUPT_CACHE_ERRORS = (zipfile.BadZipFile, EOFError, ValueError, KeyError, OSError, json.JSONDecodeError)
 

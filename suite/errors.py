@@ -21,6 +21,11 @@ class ActivationError(UsageError):
     """Non-finite activations (NaN/inf) in a captured tensor."""
 
 
+class WeightsUnavailable(Exception):
+    """The model's weights cannot be had here (offline hub, a missing package): the test skips with this reason,
+    which says how to run it."""
+
+
 UNKNOWN_MODEL_OFFLINE = (
     "model {model!r} is neither a local directory nor in the local hub cache, and the hub is "
     "unreachable (offline){hint}. Pass a local directory with config.json, or run where "

@@ -13,6 +13,11 @@ LIBS = ("torch", "transformers", "numpy", "scipy", "gguf", "torch-geometric", "h
 LOCK = ROOT / "requirements.lock"  # what `make` installs (pip-compile output; README: how to update it)
 
 
+def bos_words(bos_id: int | None, seq_len: int) -> str:
+    """A measurement's ``bos_id`` (provenance: the token at position 0 of every window, or None) in words."""
+    return f"BOS id {bos_id} + {seq_len - 1} text tokens" if bos_id is not None else "no BOS"
+
+
 @functools.lru_cache(maxsize=1)
 def environment() -> dict:
     versions = {}

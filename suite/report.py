@@ -196,8 +196,9 @@ def model_use_line(prov: dict, options) -> str:
     premise of every behavioural claim)."""
 
     parts = []
-    if prov.get("bos"):
-        parts.append(f"input: {prov['bos']} per window (--bos {prov.get('bos_mode') or options.bos})")
+    if prov.get("bos_mode"):  # the data's provenance (bos_id is absent where None: suite.provenance.collect)
+        parts.append(f"input: {provenance.bos_words(prov.get('bos_id'), prov['seq_len'])} per window "
+                     f"(--bos {prov.get('bos_mode') or options.bos})")
     nll, uni = prov.get("nll"), prov.get("unigram_nll")
     gate = next((p for c in registry().values() for p in c.preconditions if p.id == "functioning-model"), None)
     if nll is not None and uni is not None:

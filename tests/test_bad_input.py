@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 
-from fixtures.synthetic import tiny_model_dir
+from tests.synthetic import tiny_model_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 

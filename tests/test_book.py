@@ -39,8 +39,9 @@ def _pretraining(label, trajectory, final, T, tokens_seen) -> BookMeasurement:
                                                                 tokens_seen=tokens_seen))
 
 
-def _first_position(label, sink_seq, T, bos, colsum=None) -> BookMeasurement:
-    return BookMeasurement(label=label, first_position=FirstPositionSink(sink_seq=sink_seq, T=T, bos=bos, colsum=colsum))
+def _first_position(label, sink_seq, T, bos_id, colsum=None) -> BookMeasurement:
+    return BookMeasurement(label=label, first_position=FirstPositionSink(sink_seq=sink_seq, T=T, bos_id=bos_id,
+                                                                         colsum=colsum))
 
 
 def power_law_attention(gamma: float, T: int) -> torch.Tensor:
@@ -152,7 +153,7 @@ def test_condensate_fraction_against_mpmath():
 @pytest.fixture(scope="module", params=["llama", "gpt_neox", "qwen3"])
 def tiny_rope(request, tmp_path_factory):
     from fixtures.models import load_model, resolve
-    from fixtures.synthetic import tiny_model_dir
+    from tests.synthetic import tiny_model_dir
 
     d = tiny_model_dir(request.param, tmp_path_factory.mktemp(request.param))
     return load_model(resolve(str(d)))
@@ -198,7 +199,7 @@ def test_editing_the_config_alone_does_not_rescale(tiny_rope):
 
 def test_rescale_rejects_non_rope_models(tmp_path):
     from fixtures.models import load_model, resolve
-    from fixtures.synthetic import tiny_model_dir
+    from tests.synthetic import tiny_model_dir
     from suite.errors import UsageError
 
     lm = load_model(resolve(str(tiny_model_dir("gpt2", tmp_path))))
@@ -215,7 +216,7 @@ def planted_model(tmp_path: Path, sink_dim: str):
     from transformers import GPTNeoXConfig, GPTNeoXForCausalLM
 
     from fixtures.models import load_model, resolve
-    from fixtures.synthetic import byte_tokenizer
+    from tests.synthetic import byte_tokenizer
 
     torch.manual_seed(0)
     cfg = GPTNeoXConfig(num_hidden_layers=1, hidden_size=64, num_attention_heads=2, intermediate_size=128,
@@ -449,7 +450,7 @@ def _synthetic_sweep(gammas, sinks, sink_noise: float, paired_noise: float = 0.0
                       f"gamma_{k}_null_uniform": 0.289 if k != "lq" else 0.0, f"curve_{k}": np.zeros(T),
                       f"gamma_{k}_per_layer": np.full(2, g)})
         pts.append(p)
-    return {"label": "synthetic", "T": T, "native_theta": 1e4, "points": pts, "provenance": {}, "seed": 0,
+    return {"label": "synthetic", "T": T, "native_theta": 1e4, "points": pts, "provenance": {"bos_id": None}, "seed": 0,
             "unigram_nll": 6.5}
 
 
@@ -723,11 +724,11 @@ def test_bk10_controls():
     c = registry()["BK-10"]
     rng = np.random.default_rng(0)
     u = stats.uniform_sink_mass(128)
-    sink = _first_position("sink", 0.4 + rng.normal(0, 0.02, 150), 128, "no BOS")
+    sink = _first_position("sink", 0.4 + rng.normal(0, 0.02, 150), 128, None)
     assert checks_book.check_bk10(c, sink).verdict == "reproduced"
-    res = checks_book.check_bk10(c, _first_position("uniform", u + rng.normal(0, 0.002, 150), 128, "no BOS"))
+    res = checks_book.check_bk10(c, _first_position("uniform", u + rng.normal(0, 0.002, 150), 128, None))
     assert res.verdict == "not reproduced", res.message()
-    bos = _first_position("bos", 0.4 + rng.normal(0, 0.02, 150), 128, "BOS id 2 + 127 text tokens")
+    bos = _first_position("bos", 0.4 + rng.normal(0, 0.02, 150), 128, 2)
     assert checks_book.check_bk10(c, bos).verdict == "inconclusive"
 
 
@@ -736,7 +737,7 @@ def test_bk10_argmax_key0_fraction():
     cs = np.ones((2, 3, 2, 8))
     cs[0, :, :, 0] = 5.0  # layer 0: key 0 is the most-attended column in both heads
     cs[1, :, :, 3] = 5.0  # layer 1: key 3 is
-    res = checks_book.check_bk10(c, _first_position("x", np.full(3, 0.5), 8, "no BOS", colsum=cs))
+    res = checks_book.check_bk10(c, _first_position("x", np.full(3, 0.5), 8, None, colsum=cs))
     assert res.extra["frac_heads_argmax_key0"] == pytest.approx(0.5)
 
 
@@ -837,11 +838,11 @@ def test_measure_makes_the_record_of_each_target(monkeypatch):
     import fixtures.measure
 
     monkeypatch.setattr(checks_book, "measure_pass", lambda s, o, variant="real", loaded=None: SimpleNamespace(
-        colsum=colsum, provenance={"bos": "no BOS"}))
+        colsum=colsum, provenance={"bos_id": None}))
     rec = audit.measure("first-position", Target(label="m", ref=spec, scope="model"), options)
     f = rec.first_position
     np.testing.assert_allclose(f.sink_seq, np.full(3, 0.25), rtol=1e-12)
-    assert (f.T, f.bos, f.colsum is colsum, rec.summary) == (8, "no BOS", True, None)
+    assert (f.T, f.bos_id, f.colsum is colsum, rec.summary) == (8, None, True, None)
 
     import fixtures.targets
 

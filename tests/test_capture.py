@@ -8,7 +8,7 @@ import torch
 
 from fixtures.measure import run_pass
 from fixtures.models import load_model, resolve
-from fixtures.synthetic import tiny_model_dir
+from tests.synthetic import tiny_model_dir
 from probes.attention import diagonal_means
 from probes.capture import attention_modules, attn_info, run_with_cache
 from probes.geometry import ve_at_r

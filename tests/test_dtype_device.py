@@ -8,7 +8,7 @@ import torch
 
 from fixtures.measure import run_pass
 from fixtures.models import load_model, resolve
-from fixtures.synthetic import tiny_model_dir
+from tests.synthetic import tiny_model_dir
 from tests.test_bad_input import audit, one_line_error
 
 # bf16 keeps 8 mantissa bits (relative step 2^-8 ≈ 0.4 %); attention shares after a softmax of

@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.models import DEFAULT_MODEL, cache_root, local_dir_for, resolve
+from fixtures.models import local_dir_for, resolve
+from fixtures.catalogue import DEFAULT_MODEL
+from suite.cache import cache_root
 from tests import pins
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,6 +1,6 @@
 """``--model file.gguf``: any architecture transformers reads from GGUF, dequantised once and
 cached by the file's sha256, with the file hash, its quantisation and the converted dtype in
-the provenance. The oracle is the HF model the file was written from (``fixtures.synthetic.tiny_gguf``)."""
+the provenance. The oracle is the HF model the file was written from (``tests.synthetic.tiny_gguf``)."""
 from __future__ import annotations
 
 import hashlib
@@ -10,9 +10,10 @@ import shutil
 import pytest
 import torch
 
+from fixtures import gguf as gguf_pkg
 from fixtures import models
-from fixtures.synthetic import tiny_gguf
 from suite import errors
+from tests.synthetic import tiny_gguf
 from tests.test_bad_input import audit, audit_node, one_line_error
 
 LOGIT_ATOL_F32 = 1e-4  # float32 round trip: only summation order differs
@@ -43,11 +44,11 @@ def test_a_gguf_file_reads_back_as_the_model_it_was_written_from(tmp_path, cache
 
 def test_conversion_is_cached_by_file_hash_and_a_broken_one_heals(tmp_path, cache):
     path, _ = tiny_gguf(tmp_path / "a.gguf")
-    d1 = models.converted_gguf_dir(path)
+    d1 = gguf_pkg.converted_gguf_dir(path)
     copy = tmp_path / "elsewhere" / "b.gguf"
     copy.parent.mkdir()
     shutil.copyfile(path, copy)
-    assert models.converted_gguf_dir(copy) == d1  # same bytes, same cache entry
+    assert gguf_pkg.converted_gguf_dir(copy) == d1  # same bytes, same cache entry
     for f in d1.glob("*.safetensors"):
         f.write_bytes(b"truncated")  # an interrupted copy of the cache
     with pytest.warns(UserWarning, match="converting a again"):
@@ -57,7 +58,7 @@ def test_conversion_is_cached_by_file_hash_and_a_broken_one_heals(tmp_path, cach
 
 def test_gguf_metadata_names_architecture_and_quantisation(tmp_path):
     path, _ = tiny_gguf(tmp_path / "t.gguf", quant="F16")
-    meta = models.gguf_check(path)
+    meta = gguf_pkg.gguf_check(path)
     assert meta["gguf_architecture"] == "llama" and meta["quantisation"] == "F16"
     assert meta["tensor_types"] == {"F16": 15, "F32": 5}  # 7 matrices x 2 layers + embeddings; 5 norms
 
@@ -66,12 +67,12 @@ def test_unreadable_gguf_files_get_gguf_messages(tmp_path):
     fake = tmp_path / "fake.gguf"
     fake.write_bytes(b"PK\x03\x04 not a gguf")
     with pytest.raises(errors.UsageError, match="GGUF magic"):
-        models.gguf_check(fake)
+        gguf_pkg.gguf_check(fake)
     path, _ = tiny_gguf(tmp_path / "t.gguf")
     cut = tmp_path / "cut.gguf"
     cut.write_bytes(path.read_bytes()[:3000])
     with pytest.raises(errors.UsageError, match="cannot read GGUF file .*truncated copy"):
-        models.gguf_check(cut)
+        gguf_pkg.gguf_check(cut)
     with pytest.raises(errors.UsageError, match="not found"):
         models.resolve(str(tmp_path / "missing.gguf"))
 
@@ -113,7 +114,7 @@ def test_a_truncated_gguf_says_what_is_wrong_with_the_file(tmp_path):
         cut = tmp_path / f"cut{n}.gguf"
         cut.write_bytes(raw[:n])
         with pytest.raises(errors.UsageError) as exc:
-            models.gguf_check(cut)
+            gguf_pkg.gguf_check(cut)
         msg = str(exc.value)
         assert what in msg and "Error" not in msg and "index" not in msg, msg
 

@@ -121,7 +121,7 @@ def test_matched_null_coordinates(seed):
 @pytest.fixture(scope="module", params=["llama", "gemma3"])
 def tiny(request, tmp_path_factory):
     from fixtures.models import load_model, resolve
-    from fixtures.synthetic import tiny_model_dir
+    from tests.synthetic import tiny_model_dir
 
     return load_model(resolve(str(tiny_model_dir(request.param, tmp_path_factory.mktemp(request.param)))))
 
@@ -530,7 +530,7 @@ def test_tiny_random_model_reads_inconclusive(tmp_path):
     through its premises, whatever its residual stream shows — through the real passes."""
     from fixtures.data import unigram_nll
     from fixtures.models import load_model, resolve
-    from fixtures.synthetic import tiny_model_dir
+    from tests.synthetic import tiny_model_dir
 
     lm = load_model(resolve(str(tiny_model_dir("llama", tmp_path / "tiny"))))
     ids = _ids(n=8, t=32, seed=3)

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from claims import checks_tf
-from fixtures.synthetic import causal_uniform, measurement_from_tensors, sink_attention
+from tests.synthetic import causal_uniform, measurement_from_tensors, sink_attention
 from suite.registry import registry
 
 L, N, T, H, HK, D = 4, 12, 64, 4, 2, 16
@@ -138,7 +138,7 @@ def test_tf15_plateau_passes_and_its_hard_null_the_hump_fails():
     """A profile that crosses 0.20 and stays above it passes; the hard null, the recurrent routers' shape
     (Fig. 1: a hump that crosses and falls back below the line), reads not reproduced, and so does one
     that never crosses. The final layer's drop (§4.3) is left out unless the alternative includes it."""
-    from fixtures.synthetic import sink_profile_measurement
+    from tests.synthetic import sink_profile_measurement
     from suite.registry import Alternative
 
     c = REG["TF-15"]

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from fixtures import models
 from fixtures.quant_noise import UnsupportedQuantisation, perturb, quant_step
-from fixtures.synthetic import tiny_gguf
+from tests.synthetic import tiny_gguf
 from suite import errors
 from suite.robustness import _read_panel_from
 from suite.robustness import FRAGILE, PERTURBED, ROBUST, SEED, UNASSESSED, load_panel_from, mark_text, with_on_request

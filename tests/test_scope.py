@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 
-from fixtures.synthetic import tiny_model_dir
+from tests.synthetic import tiny_model_dir
 from suite.provenance import portable
 from suite.report import split_rows
 from tests.test_bad_input import audit, audit_node

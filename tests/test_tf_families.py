@@ -1,6 +1,6 @@
 """Self-tests of the family claims TF-9..TF-14 (paper §4.2–4.3) on synthetic families: the same
 check functions the audit runs with ``--paper-models`` (``check(claim, record)``), fed records of
-synthetic measurements (fixtures.synthetic) on which each claim holds (reproduced), its hard null
+synthetic measurements (tests.synthetic) on which each claim holds (reproduced), its hard null
 (not reproduced), and a broken model (inconclusive); and the family's cross-model targets."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from claims import checks_tf
-from fixtures.synthetic import causal_uniform, cv_share_measurement, measurement_from_tensors, sink_profile_measurement
+from tests.synthetic import causal_uniform, cv_share_measurement, measurement_from_tensors, sink_profile_measurement
 from probes import stats
 from suite.registry import registry
 

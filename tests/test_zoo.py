@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from claims import checks_zoo
-from fixtures import zoo
+from fixtures import zoo, zoo_recipes, zoo_train
 from fixtures.alibi import GPTNeoXAlibiConfig, GPTNeoXAlibiForCausalLM, alibi_slopes
 from fixtures.attnres import AttnResConfig, AttnResForCausalLM, recency_offset, source_counts
 from probes import stats, subspace
@@ -76,7 +76,7 @@ def test_every_entry_trains_one_epoch_of_the_training_split():
     entry, not a per-family budget chosen from the claims' premises; :data:`EPOCH_STEPS` is that epoch."""
     n_tokens = len(np.load(zoo.tokenizer_dir(4096) / "train_ids.npy"))
     for name, r in zoo.ZOO_ENTRIES.items():
-        assert r.steps == zoo.EPOCH_STEPS == zoo.epoch_steps(n_tokens, r), name
+        assert r.steps == zoo_recipes.EPOCH_STEPS == zoo_train.epoch_steps(n_tokens, r), name
         assert zoo.entry_recipe(name, RunOptions(zoo="smoke")).steps == min(r.steps, zoo.SMOKE_STEPS)
 
 
@@ -512,10 +512,10 @@ def _tiny_val(n=8, t=32):
 def _sc1_real(a_model, b_model, val):
     from fixtures.measure import run_pass
     from fixtures.routing import attn_info_for
-    from fixtures.zoo_measure import key_cross_moments
+    from fixtures.zoo_measure import key_cross_moments_many
 
     ma, mb = (run_pass(m, val, 8, label="tiny", info=attn_info_for(m, "tiny"), progress=False) for m in (a_model, b_model))
-    mom = key_cross_moments(a_model, b_model, val, 8)
+    (mom,) = key_cross_moments_many(a_model, [b_model], val, 8)
     return ma, mb, checks_zoo.check_sc1(registry()["SC-1"], checks_zoo.SeedTwins(
         label="tiny twins", base_ve=ma.ve(8), base_cov=ma.key_covariance(),
         twins={"twin": (mb.ve(8), mb.key_covariance())}, alignments={"twin": mom}, rotary_dim=ma.info.rotary_dim,
@@ -1039,9 +1039,9 @@ def test_training_reports_progress_lines(tiny_cache, monkeypatch, capsys):
 def test_training_windows_lead_with_the_bos():
     ids = np.arange(1, 1000, dtype=np.int64)
     r = _tiny("rope", seq_len=16)
-    b = next(zoo.batches(ids, r, bos_id=0))
+    b = next(zoo_train.batches(ids, r, bos_id=0))
     assert b.shape == (r.batch, 16) and (b[:, 0] == 0).all() and (b[:, 1:] > 0).all()
-    b = next(zoo.batches(ids, r.replace(bos=False), bos_id=0))
+    b = next(zoo_train.batches(ids, r.replace(bos=False), bos_id=0))
     assert (b > 0).all()  # without the BOS lever: text tokens only
 
 
