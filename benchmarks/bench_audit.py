@@ -30,11 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from claims import checks_massive, checks_tf  # noqa: E402
+from fixtures.catalogue import DEFAULT_MODEL
 from fixtures.data import shuffle_tokens, wikitext_sequences  # noqa: E402
 from fixtures.measure import STREAM_TOP_K, run_pass, stream_stats  # noqa: E402
-from fixtures.residual import Prefix, clamp_pass  # noqa: E402
 from fixtures.models import load_model, resolve
-from fixtures.catalogue import DEFAULT_MODEL
+from fixtures.residual import Prefix, clamp_pass  # noqa: E402
 from suite.options import RunOptions, resolve_data_dir  # noqa: E402
 from suite.registry import registry  # noqa: E402
 

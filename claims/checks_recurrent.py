@@ -32,15 +32,15 @@ import numpy as np
 import torch
 
 from fixtures.adapters import ADAPTERS, ALL_ROUTERS
+from fixtures.catalogue import DEFAULT_MODEL, PAPER_MAMBA, PAPER_RWKV
 from fixtures.measure import measure as measure_transformer
 from fixtures.models import ModelSpec, in_local_hub_cache, resolve
-from fixtures.catalogue import DEFAULT_MODEL, PAPER_MAMBA, PAPER_RWKV
-from suite.errors import WeightsUnavailable
 from fixtures.recurrent import mamba_measurement, rwkv_measurement
 from fixtures.targets import architecture, model_targets, run_specs
 from probes.geometry import gaussian_norm_cv_baseline, gaussian_ve_null_chunked, mp_ve_null, ve_from_eigvals
-from probes.stats import (least_lm_gain, onset_fraction, pearson, pooled_cv_bootstrap, pooled_cv_bootstrap_sums, relative_spread, sem,
-                          uniform_share)
+from probes.stats import (least_lm_gain, onset_fraction, pearson, pooled_cv_bootstrap, pooled_cv_bootstrap_sums,
+                          relative_spread, sem, uniform_share)
+from suite.errors import WeightsUnavailable
 from suite.family import Target, check, measurement
 from suite.provenance import collect
 from suite.registry import registry

@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 
+from fixtures.catalogue import FAMILIES, PAPER_MODELS
 from fixtures.measure import measure as attention_pass
 from fixtures.models import load_config
-from fixtures.catalogue import FAMILIES, PAPER_MODELS
 from fixtures.targets import model_targets, run_specs
 from probes.geometry import gaussian_norm_cv_baseline, gaussian_ve_null
 from probes.stats import (bootstrap_counts, completion_depth, cv_replicates, onset, onset_fraction, pearson,

@@ -27,16 +27,17 @@ from scipy.stats import spearmanr
 
 from fixtures import zoo, zoo_recipes
 from fixtures.adapters import ADAPTERS
+from fixtures.catalogue import PAPER_ATTNRES
 from fixtures.data import wikitext_sequences
 from fixtures.measure import measure as measure_model
 from fixtures.models import hub_reachable, in_local_hub_cache, load_for_run, resolve
-from fixtures.catalogue import PAPER_ATTNRES
-from suite.errors import WeightsUnavailable
 from fixtures.routing import run_routing
 from fixtures.targets import model_targets
-from fixtures.zoo_measure import key_cross_moments_many, routing_measurement, transformer_measurement, twin_cross_moments
+from fixtures.zoo_measure import (key_cross_moments_many, routing_measurement, transformer_measurement,
+                                  twin_cross_moments)
 from probes import stats
 from probes.subspace import aligned_canonical_angles, mean_canonical_angles, random_subspace_angle
+from suite.errors import WeightsUnavailable
 from suite.family import Target, check, declare_classes, measurement, reading
 from suite.provenance import collect
 from suite.registry import Claim, registry

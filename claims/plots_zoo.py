@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fixtures.zoo import ZOO_SCALES, training_curves
 from suite.options import RunOptions
-from suite.plots import by_claim, plotter, pyplot, safe_name, section, save_figure
+from suite.plots import by_claim, plotter, pyplot, safe_name, save_figure, section
 from suite.registry import registry
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from suite.errors import WeightsUnavailable
 from fixtures.standing import stand_in
+from suite.errors import WeightsUnavailable
 from suite.family import CHECKS, skip_reason
 from suite.outcome import conclude
 from suite.robustness import load_panel_from, panel, with_on_request

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from suite import provenance
 from suite.cache import write_atomic
+from suite.compare import write_compare
 from suite.plots import SECTIONS, draw_all
 from suite.registry import registry
-from suite.compare import write_compare
 from suite.results import SCHEMA_VERSION, claim_order, fmt_value
 from suite.robustness import mark_text
 

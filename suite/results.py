@@ -2,8 +2,8 @@
 
 A claim test measures, builds one or more :class:`Check` (measured vs reference with an
 explicit margin), wraps them in a :class:`ClaimResult`, records it through the
-``record_claim`` fixture, and asserts ``result.reproduced``. The report (``suite.report``)
-is written from these records alone.
+``record_claim`` fixture, and turns its verdict into the test's outcome (``suite.outcome``). The
+report (``suite.report``) is written from these records alone.
 """
 from __future__ import annotations
 
@@ -125,10 +125,6 @@ class ClaimResult:
     stands_on: dict = field(default_factory=dict)  # what the verdict stands on (suite.standing)
     robustness: dict = field(default_factory=dict)  # the robustness panel (suite.robustness), beside the verdict
     schema_version: int = SCHEMA_VERSION
-
-    @property
-    def reproduced(self) -> bool:
-        return self.verdict == "reproduced"
 
     @property
     def inconclusive(self) -> bool:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-
 from tests.synthetic import tiny_model_dir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -151,10 +150,10 @@ def test_evaluation_text_that_is_not_utf8_is_one_line(tmp_path):
 
 
 def test_the_latest_report_moves_only_for_a_complete_run_standing_as_high():
-    from suite.report import keeps_latest
-
     import tempfile
     from pathlib import Path as P
+
+    from suite.report import keeps_latest
 
     full = json.loads((ROOT / "reports" / "smollm2-135m" / "latest.json").read_text())
     with tempfile.TemporaryDirectory() as d:

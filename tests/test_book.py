@@ -12,10 +12,9 @@ import pytest
 import torch
 
 from claims import checks_book
+from claims.checks_book import AlgebraMeasurement, AxesMeasurement, BookMeasurement, FirstPositionSink, Pretraining
 from fixtures.rope import (ThetaSweep, expected_inv_freq, native_theta, restore_rope_theta, rotary_buffers,
                            set_rope_theta, sweep_points, verify_rope_theta)
-from claims.checks_book import (AlgebraMeasurement, AxesMeasurement, BookMeasurement, FirstPositionSink,
-                                Pretraining)
 from probes import decay, stats
 from probes.attention import diagonal_means
 from suite.registry import registry
@@ -199,8 +198,8 @@ def test_editing_the_config_alone_does_not_rescale(tiny_rope):
 
 def test_rescale_rejects_non_rope_models(tmp_path):
     from fixtures.models import load_model, resolve
-    from tests.synthetic import tiny_model_dir
     from suite.errors import UsageError
+    from tests.synthetic import tiny_model_dir
 
     lm = load_model(resolve(str(tiny_model_dir("gpt2", tmp_path))))
     with pytest.raises(UsageError):

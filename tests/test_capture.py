@@ -8,10 +8,10 @@ import torch
 
 from fixtures.measure import run_pass
 from fixtures.models import load_model, resolve
-from tests.synthetic import tiny_model_dir
 from probes.attention import diagonal_means
 from probes.capture import attention_modules, attn_info, run_with_cache
 from probes.geometry import ve_at_r
+from tests.synthetic import tiny_model_dir
 
 ATTN_ATOL = 1e-6  # float32 softmax of identical scores: differences are round-off only
 KINDS = ["gpt2", "gpt_neox", "llama", "qwen3", "gemma3"]

@@ -11,10 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fixtures.data import resolve_bos, shuffle_tokens, tokenizer_adds_bos, unigram_nll, wikitext_sequences
-from tests.synthetic import byte_tokenizer
 from suite import errors
 from suite.options import RunOptions, resolve_data_dir
 from suite.provenance import bos_words
+from tests.synthetic import byte_tokenizer
 
 DATA = resolve_data_dir(None)
 needs_data = pytest.mark.skipif(DATA is None, reason="WikiText-103 validation not beside the checkout (../shared/data)")

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.models import local_dir_for, resolve
 from fixtures.catalogue import DEFAULT_MODEL
+from fixtures.models import local_dir_for, resolve
 from suite.cache import cache_root
 from tests import pins
 

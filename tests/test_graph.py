@@ -6,7 +6,6 @@ the registry's control_* params, the real check function)."""
 from __future__ import annotations
 
 import dataclasses
-
 from pathlib import Path
 
 import numpy as np

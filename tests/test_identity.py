@@ -4,7 +4,6 @@ family's interface (one paper-wide target, ``algebra``; measure() runs the four 
 record); and the hard nulls of ID-1..3 and TF-3 through the checks' record."""
 from __future__ import annotations
 
-from suite.family import CHECKS
 import inspect
 
 import numpy as np
@@ -13,6 +12,7 @@ from hypothesis import strategies as st
 
 from claims import checks_identity as ci
 from claims.checks_identity import AlgebraMeasurement, Id1Examples, Id2Examples, Id3Examples, Tf3Null
+from suite.family import CHECKS
 from suite.registry import registry
 
 REG = registry()

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 
-from suite.family import CHECKS
 import numpy as np
 import pytest
 import torch
 
 from claims import checks_tf
-from tests.synthetic import causal_uniform, measurement_from_tensors, sink_attention
+from suite.family import CHECKS
 from suite.registry import registry
+from tests.synthetic import causal_uniform, measurement_from_tensors, sink_attention
 
 L, N, T, H, HK, D = 4, 12, 64, 4, 2, 16
 REG = registry()
@@ -138,8 +138,8 @@ def test_tf15_plateau_passes_and_its_hard_null_the_hump_fails():
     """A profile that crosses 0.20 and stays above it passes; the hard null, the recurrent routers' shape
     (Fig. 1: a hump that crosses and falls back below the line), reads not reproduced, and so does one
     that never crosses. The final layer's drop (§4.3) is left out unless the alternative includes it."""
-    from tests.synthetic import sink_profile_measurement
     from suite.registry import Alternative
+    from tests.synthetic import sink_profile_measurement
 
     c = REG["TF-15"]
     plateau = sink_profile_measurement([0.1, 0.35, 0.5, 0.55, 0.6, 0.58, 0.15], jitter=0.01)

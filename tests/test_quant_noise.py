@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 
 from fixtures import models
 from fixtures.quant_noise import UnsupportedQuantisation, perturb, quant_step
-from tests.synthetic import tiny_gguf
 from suite import errors
-from suite.robustness import _read_panel_from
-from suite.robustness import FRAGILE, PERTURBED, ROBUST, SEED, UNASSESSED, load_panel_from, mark_text, with_on_request
+from suite.robustness import (FRAGILE, PERTURBED, ROBUST, SEED, UNASSESSED, _read_panel_from, load_panel_from,
+                              mark_text, with_on_request)
+from tests.synthetic import tiny_gguf
 
 T = gguf.GGMLQuantizationType
 WRITABLE = ("Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1")  # gguf-py quantises these itself

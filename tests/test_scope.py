@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import re
 
-from tests.synthetic import tiny_model_dir
 from suite.provenance import portable
 from suite.report import split_rows
+from tests.synthetic import tiny_model_dir
 from tests.test_bad_input import audit, audit_node
 
 # claims and subjects of the paper (AR-n reads a --model too, as MB-n/RW-n do: only its zoo and hub subjects are the paper's)

@@ -4,14 +4,14 @@ synthetic measurements (tests.synthetic) on which each claim holds (reproduced),
 (not reproduced), and a broken model (inconclusive); and the family's cross-model targets."""
 from __future__ import annotations
 
-from suite.family import CHECKS
 import numpy as np
 import torch
 
 from claims import checks_tf
-from tests.synthetic import causal_uniform, cv_share_measurement, measurement_from_tensors, sink_profile_measurement
 from probes import stats
+from suite.family import CHECKS
 from suite.registry import registry
+from tests.synthetic import causal_uniform, cv_share_measurement, measurement_from_tensors, sink_profile_measurement
 
 REG = registry()
 TF5 = REG["TF-5"]

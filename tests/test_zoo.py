@@ -7,7 +7,6 @@ except the ``zoo``-marked test at the end, which needs the real zoo.
 """
 from __future__ import annotations
 
-from suite.family import CHECKS, MEASUREMENTS
 import math
 
 import numpy as np
@@ -20,6 +19,7 @@ from fixtures.alibi import GPTNeoXAlibiConfig, GPTNeoXAlibiForCausalLM, alibi_sl
 from fixtures.attnres import AttnResConfig, AttnResForCausalLM, recency_offset, source_counts
 from probes import stats, subspace
 from probes.capture import attnres_routers, capture_attnres
+from suite.family import CHECKS, MEASUREMENTS
 from suite.options import RunOptions
 from suite.registry import registry
 
