@@ -770,6 +770,16 @@ def check_bk11(claim: Claim, rec: "AlgebraMeasurement") -> ClaimResult:
 
 
 # ----------------------------------------------------------------------------- measurement records
+def bos_id_of(provenance: dict, label: str) -> int | None:
+    """What position 0 holds, from a measurement's data provenance (``bos_id``; absent: no BOS, as
+    :func:`suite.provenance.collect` keeps no None). A record without the data's provenance is an error, never
+    read as "no BOS" (that would let BK-10's premise pass unseen)."""
+    if "bos_mode" not in provenance:
+        raise ValueError(f"{label}: the measurement records no data provenance (bos_mode), so what position 0 "
+                         "holds is unknown")
+    return provenance.get("bos_id")
+
+
 @dataclass(frozen=True)
 class FirstPositionSink:
     """BK-10's inputs: mean A[t,0] (t ≥ 1, over layers and heads) per sequence, what position 0 holds,
@@ -888,7 +898,7 @@ def zoo_measurement(target: Target, options) -> BookMeasurement:
     T = int(summ["T"])
     return BookMeasurement(
         label=label, seed=options.seed, summary=summ,
-        first_position=FirstPositionSink(sink_seq=nat["sink_seq"], T=T, bos_id=prov.get("bos_id"), provenance=prov),
+        first_position=FirstPositionSink(sink_seq=nat["sink_seq"], T=T, bos_id=bos_id_of(prov, label), provenance=prov),
         pretraining=Pretraining(trajectory=traj, final={"sink": nat["sink"], "sink_sem": nat["sink_sem"]}, T=T,
                                 tokens_seen=r.steps * r.batch * r.seq_len, provenance=prov))
 
@@ -899,7 +909,7 @@ def first_position_measurement(target: Target, options) -> BookMeasurement:
 
     m = measure_pass(target.ref, options, "real")
     return BookMeasurement(label=target.label, seed=options.seed, first_position=FirstPositionSink(
-        sink_seq=sink_mass(m.colsum).mean((0, 2)), T=int(m.colsum.shape[-1]), bos_id=m.provenance.get("bos_id"),
+        sink_seq=sink_mass(m.colsum).mean((0, 2)), T=int(m.colsum.shape[-1]), bos_id=bos_id_of(m.provenance, target.label),
         provenance=m.provenance, colsum=m.colsum))
 
 

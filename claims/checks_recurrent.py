@@ -647,7 +647,7 @@ ZOO_COST = {"mamba": 320.0, "rwkv": 220.0}
 ZOO_ROUTERS = ("mamba", "rwkv")  # the trained-here zoo's recurrent entries (and their adapters' names)
 #: registry classes of each router, for targets known by name (its adapter's: fixtures.adapters)
 ROUTER_ARCH = {k: ADAPTERS[k].vocabulary | {ALL_ROUTERS} for k in ZOO_ROUTERS}
-HUB_REFS = {"mamba": PAPER_MAMBA, "rwkv": PAPER_RWKV}  # the paper's recurrent checkpoints (fixtures.models)
+HUB_REFS = {"mamba": PAPER_MAMBA, "rwkv": PAPER_RWKV}  # the paper's recurrent checkpoints (fixtures.catalogue)
 HUB_ENV = "COLLAPSE_CLAIMS_HUB_RECURRENT"
 
 

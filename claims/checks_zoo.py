@@ -45,7 +45,7 @@ from suite.results import Check, evaluate
 
 declare_classes("trained-zoo")  # the kinds of subject this family's targets are
 
-HUB_ATTNRES = PAPER_ATTNRES  # the paper's AttnRes checkpoint (fixtures.models)
+HUB_ATTNRES = PAPER_ATTNRES  # the paper's AttnRes checkpoint (fixtures.catalogue)
 # PolyPythias (van der Wal et al. 2025): 160M Pythia retrained with other seeds
 HUB_TWINS = {"base": "EleutherAI/pythia-160m", "weight": "EleutherAI/pythia-160m-weight-seed1",
              "data": "EleutherAI/pythia-160m-data-seed1", "both": "EleutherAI/pythia-160m-seed1"}

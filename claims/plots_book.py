@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from suite.plots import by_claim, plotter, pyplot, safe_name, save_figure
+from suite.plots import by_claim, plotter, pyplot, safe_name, save_figure, subplots
 
 
 def _arr(ex, k):
@@ -31,9 +31,8 @@ def _swept(results, cid):
 @plotter("bk1_orthogonality")
 def bk1_orthogonality(results, outdir: Path, stem: str):
     out = []
-    plt = pyplot()
     for r, ex, th in _swept(results, "BK-1"):
-        fig, (ax, ax3) = plt.subplots(1, 2, figsize=(11.5, 5.4), gridspec_kw={"width_ratios": [1.6, 1]})
+        fig, (ax, ax3) = subplots(1, 2, figsize=(11.5, 5.4), gridspec_kw={"width_ratios": [1.6, 1]})
         styles = (("gamma_ap", "C0", "o", f"γ measured, {ex.get('all_pairs_protocol', 'all_pairs')}"),
                   ("gamma_lq", "C2", "s", "γ measured, last query"),
                   ("gamma_ap0", "C9", "^", "γ all pairs incl. key 0 (sink-contaminated)"))
@@ -91,9 +90,8 @@ def bk1_orthogonality(results, outdir: Path, stem: str):
 @plotter("bk2_condensate")
 def bk2_condensate(results, outdir: Path, stem: str):
     out = []
-    plt = pyplot()
     for r, ex, th in _swept(results, "BK-2"):
-        fig, ax = plt.subplots(figsize=(6, 4))
+        fig, ax = subplots(figsize=(6, 4))
         n, lo, hi = _arr(ex, "n_cond"), _arr(ex, "n_cond_lo"), _arr(ex, "n_cond_hi")
         ax.errorbar(th, n, yerr=[n - lo, hi - n], fmt="o-", color="C3", capsize=3, label="N_cond(γ measured)")
         ax.plot(th, _arr(ex, "n_cond_pade"), "k--", lw=1, label="N_cond(γ_Padé)")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from suite.plots import by_claim, plotter, pyplot, save_figure
+from suite.plots import by_claim, plotter, save_figure, subplots
 
 
 @plotter("GR-1")
@@ -15,8 +15,7 @@ def plot_gr1(results: list[dict], outdir: Path, stem: str):
     if not rows:
         return []
     rows.sort(key=lambda r: r["model"])
-    plt = pyplot()
-    fig, axes = plt.subplots(1, len(rows), figsize=(4.2 * len(rows), 3.6), squeeze=False, sharey=True)
+    fig, axes = subplots(1, len(rows), figsize=(4.2 * len(rows), 3.6), squeeze=False, sharey=True)
     for ax, r in zip(axes[0], rows):
         ex, pl = r["extra"], r["per_layer"]
         rank = ex.get("rank", 4)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from suite.plots import by_claim, plotter, pyplot, save_figure
+from suite.plots import by_claim, plotter, save_figure, subplots
 
 
 def _arr(d, k):
@@ -22,9 +22,8 @@ def ma_massive_activations(results, outdir: Path, stem: str):
     models = sorted({r["model"] for r in ma1 + ma3 + ma4})
     if not models:
         return []
-    plt = pyplot()
     colours = {m: f"C{i % 10}" for i, m in enumerate(models)}
-    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(15, 4.8))
+    fig, (ax1, ax2, ax3) = subplots(1, 3, figsize=(15, 4.8))
     crit = None
     for r in ma1:
         pl, col = r.get("per_layer") or {}, colours[r["model"]]

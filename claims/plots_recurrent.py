@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from suite.plots import by_claim, decorate, plotter, pyplot, save_figure
+from suite.plots import by_claim, decorate, plotter, pyplot, save_figure, subplots
 from suite.registry import registry
 
 #: the onset line drawn on the depth figures: TF-8's threshold (Table 2 / Fig. 1), read from the registry
@@ -72,8 +72,7 @@ def plot_ablations(results, outdir: Path, stem: str):
     mb2, rw1, rw2 = _recorded(results, "MB-2", "real"), _recorded(results, "RW-1", "killed"), _recorded(results, "RW-2", "learned")
     if not (mb2 or rw2):
         return []
-    plt = pyplot()
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, (a1, a2) = subplots(1, 2, figsize=(10, 4))
     for r in mb2:
         pl = r["per_layer"]
         for key, ls in (("real", "-"), ("frozen_dt", "--"), ("frozen_all", ":")):

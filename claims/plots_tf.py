@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from suite.plots import by_claim, decorate, plotter, pyplot, save_figure
+from suite.plots import by_claim, decorate, plotter, save_figure, subplots
 from suite.registry import registry
 
 
@@ -19,8 +19,7 @@ def max_share_vs_depth(results, outdir: Path, stem: str):
     rows = [r for r in by_claim(results, "TF-5") if r.get("per_layer", {}).get("max_share")]
     if not rows:
         return []
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 4))
+    fig, ax = subplots(figsize=(6.4, 4))
     for r in rows:
         y = np.array(r["per_layer"]["max_share"], float)
         se = np.array(r["per_layer"].get("max_share_se") or np.zeros_like(y), float)
@@ -37,9 +36,8 @@ def max_share_vs_depth(results, outdir: Path, stem: str):
         ax.axhline(ex["uniform_null"], ls="-.", c="grey", lw=1, label=f"uniform causal H_T/T {ex['uniform_null']:.4f}")
     ax.axvspan(lo, hi, color="green", alpha=0.08, label=f"paper onset band {lo:.0%}–{hi:.0%}")
     decorate(ax, "normalised depth (layer / L)", "mean max attention share", "TF-5: routing concentration vs depth", legend=7)
-    p = outdir / f"{stem}-tf5-max-share.png"
-    save_figure(fig, p)
-    return [(f"TF-5: mean max attention share per layer (±2 SE over sequences) with the {thr:.2f} onset and {comp:.2f} completion lines", p)]
+    return [(f"TF-5: mean max attention share per layer (±2 SE over sequences) with the {thr:.2f} onset and {comp:.2f} completion lines",
+             save_figure(fig, outdir / f"{stem}-tf5-max-share.png"))]
 
 
 @plotter("tf_ve8")
@@ -47,8 +45,7 @@ def ve8_vs_depth(results, outdir: Path, stem: str):
     rows = [r for r in by_claim(results, "TF-2") if r.get("per_layer", {}).get("ve8")]
     if not rows:
         return []
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 4))
+    fig, ax = subplots(figsize=(6.4, 4))
     post = {r["model"]: r for r in by_claim(results, "TF-7") if r.get("per_layer", {}).get("ve8_post")}
     for r in rows:
         y = np.array(r["per_layer"]["ve8"], float)
@@ -60,9 +57,8 @@ def ve8_vs_depth(results, outdir: Path, stem: str):
         ax.axhline(r["extra"]["gauss_null"], c="grey", ls="-.", label=f"Gaussian (MP) null, d_h={r['extra']['head_dim']}")
     ax.set_ylim(0, 1)
     decorate(ax, "normalised depth (layer / L)", "VE@8 of double-centred key distances", "TF-2: key low-rank collapse vs nulls", legend=7)
-    p = outdir / f"{stem}-tf2-ve8.png"
-    save_figure(fig, p)
-    return [("TF-2/TF-7: VE@8 per layer against the Gaussian (Marchenko–Pastur) and shuffle nulls", p)]
+    return [("TF-2/TF-7: VE@8 per layer against the Gaussian (Marchenko–Pastur) and shuffle nulls",
+             save_figure(fig, outdir / f"{stem}-tf2-ve8.png"))]
 
 
 @plotter("tf_norm_cv")
@@ -70,8 +66,7 @@ def norm_cv_vs_depth(results, outdir: Path, stem: str):
     rows = [r for r in by_claim(results, "TF-1") if r.get("per_layer", {}).get("norm_cv")]
     if not rows:
         return []
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 4))
+    fig, ax = subplots(figsize=(6.4, 4))
     for r in rows:
         y = np.array(r["per_layer"]["norm_cv"], float)
         x = _depth(len(y))
@@ -80,9 +75,8 @@ def norm_cv_vs_depth(results, outdir: Path, stem: str):
         ax.axhline(r["extra"]["baseline"], c="grey", ls="-.", label=f"isotropic Gaussian 1/√(2·{r['extra']['head_dim']})")
     ax.set_ylim(bottom=0)
     decorate(ax, "normalised depth (layer / L)", "key-norm CV (mean over heads)", "TF-1: key norms are not uniform (A4 fails)", legend=7)
-    p = outdir / f"{stem}-tf1-norm-cv.png"
-    save_figure(fig, p)
-    return [("TF-1: key-norm CV per layer against the isotropic-Gaussian baseline", p)]
+    return [("TF-1: key-norm CV per layer against the isotropic-Gaussian baseline",
+             save_figure(fig, outdir / f"{stem}-tf1-norm-cv.png"))]
 
 
 @plotter("tf_family_crossings")
@@ -91,8 +85,7 @@ def family_crossings(results, outdir: Path, stem: str):
     rows = [r for cid in ("TF-9", "TF-10") for r in by_claim(results, cid) if (r.get("extra") or {}).get("models")]
     if not rows:
         return []
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 4))
+    fig, ax = subplots(figsize=(6.4, 4))
     tf5 = registry()["TF-5"]  # TF-9/TF-10 read TF-5's crossings (§4.3's thresholds)
     names = {"onset": f"onset ({tf5.param('onset_threshold'):.2f})", "lstar": f"L* ({tf5.param('completion_threshold'):.2f})"}
     for r in rows:
@@ -107,9 +100,8 @@ def family_crossings(results, outdir: Path, stem: str):
             ax.annotate(m, (xi, 0.02), fontsize=6, rotation=30)
     ax.set_ylim(0, 1.1)
     decorate(ax, "model of the family, by size", "crossing depth (layer / L)", "TF-9/TF-10: completion dynamics with scale", legend=7)
-    p = outdir / f"{stem}-tf9-tf10-crossings.png"
-    save_figure(fig, p)
-    return [("TF-9/TF-10: onset and L* depth per model of each family (±2 bootstrap SE over sequences)", p)]
+    return [("TF-9/TF-10: onset and L* depth per model of each family (±2 bootstrap SE over sequences)",
+             save_figure(fig, outdir / f"{stem}-tf9-tf10-crossings.png"))]
 
 
 @plotter("tf_r_with_scale")
@@ -118,8 +110,7 @@ def r_with_scale(results, outdir: Path, stem: str):
     rows = [r for r in by_claim(results, "TF-12") if (r.get("extra") or {}).get("r")]
     if not rows:
         return []
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 4))
+    fig, ax = subplots(figsize=(6.4, 4))
     for r in rows:
         ex = r["extra"]
         x = np.arange(len(ex["models"]))
@@ -131,6 +122,5 @@ def r_with_scale(results, outdir: Path, stem: str):
             ax.annotate(m, (xi, y[xi]), fontsize=6, rotation=30)
     ax.axhline(0, c="grey", lw=1)
     decorate(ax, "model of the family, by size", "Pearson r (key-norm CV, max share)", "TF-12: norm–concentration correlation with scale", legend=7)
-    p = outdir / f"{stem}-tf12-r.png"
-    save_figure(fig, p)
-    return [("TF-12: TF-6's r per model of each family (±2 bootstrap SE; open marker p ≥ α)", p)]
+    return [("TF-12: TF-6's r per model of each family (±2 bootstrap SE; open marker p ≥ α)",
+             save_figure(fig, outdir / f"{stem}-tf12-r.png"))]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fixtures.zoo import ZOO_SCALES, training_curves
 from suite.options import RunOptions
-from suite.plots import by_claim, plotter, pyplot, safe_name, save_figure, section
+from suite.plots import by_claim, plotter, pyplot, safe_name, save_figure, section, subplots
 from suite.registry import registry
 
 
@@ -61,8 +61,7 @@ def plot_sc1(results: list[dict], outdir: Path, stem: str):
         types = ex.get("types") or []
         if "ve_base" not in pl:
             continue
-        plt = pyplot()
-        fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+        fig, (a, b) = subplots(1, 2, figsize=(10, 4))
         L = len(pl["ve_base"])
         xs = range(1, L + 1)
         a.plot(xs, pl["ve_base"], "k-o", label="base")
@@ -124,8 +123,7 @@ def plot_ar3(results: list[dict], outdir: Path, stem: str):
         pl, ex = r.get("per_layer") or {}, r.get("extra") or {}
         if "embeddings" not in pl:
             continue
-        plt = pyplot()
-        fig, ax = plt.subplots(figsize=(8, 4.2))
+        fig, ax = subplots(figsize=(8, 4.2))
         n = len(pl["embeddings"])
         xs = list(range(1, n + 1))
         thirds = ex.get("thirds") or {}

@@ -67,6 +67,11 @@ def pyplot():
     return plt
 
 
+def subplots(*args, **kw):
+    """``fig, ax = subplots(figsize=(6.4, 4))``: matplotlib's ``subplots`` on the non-interactive backend."""
+    return pyplot().subplots(*args, **kw)
+
+
 def safe_name(s: str) -> str:
     """``s`` as a file-name fragment: every character outside [A-Za-z0-9-_.] becomes ``_``."""
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in s)

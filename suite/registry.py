@@ -443,7 +443,9 @@ def load_registry(directory: Path | str = REGISTRY_DIR) -> Registry:
             docs.append((path, tomllib.loads(path.read_text())))
         except tomllib.TOMLDecodeError as exc:
             raise _problem(path, f"invalid TOML: {exc}") from None
-    families = tuple(rec["prefix"] for _, data in docs for rec in data.get("family", []))
+    families = tuple(rec.get("prefix") for _, data in docs for rec in data.get("family", []))
+    if not all(isinstance(f, str) and f.isalpha() and f.isupper() for f in families):
+        raise _problem(directory, f"every [[family]] needs prefix = \"<capital letters>\" (got {families})")
     if not families:  # a fragment of a registry (a self-test's): the project's families
         families = tuple(rec["prefix"] for rec in tomllib.loads((REGISTRY_DIR / "families.toml").read_text())["family"])
     if len(set(families)) != len(families):

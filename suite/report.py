@@ -190,7 +190,7 @@ def _changelog_lines(c) -> list[str]:
     return out
 
 
-def model_use_line(prov: dict, options) -> str:
+def model_use_line(prov: dict) -> str:
     """How the model was fed and whether it works on the text: the BOS handling and the
     perplexity on the measured windows beside their unigram baseline (the functioning-model
     premise of every behavioural claim)."""
@@ -198,7 +198,7 @@ def model_use_line(prov: dict, options) -> str:
     parts = []
     if prov.get("bos_mode"):  # the data's provenance (bos_id is absent where None: suite.provenance.collect)
         parts.append(f"input: {provenance.bos_words(prov.get('bos_id'), prov['seq_len'])} per window "
-                     f"(--bos {prov.get('bos_mode') or options.bos})")
+                     f"(--bos {prov['bos_mode']})")
     nll, uni = prov.get("nll"), prov.get("unigram_nll")
     gate = next((p for c in registry().values() for p in c.preconditions if p.id == "functioning-model"), None)
     if nll is not None and uni is not None:
@@ -390,7 +390,7 @@ def write_reports(results, outcomes, options, specs, deselected=(), partial: str
             head.append(f"What the verdicts on {spec.label} stand on — {own.split('; regime')[0]}. The paper's "
                         "own models are fp32 base checkpoints; a verdict here is the paper's claim tested on a "
                         "stand-in, labelled in every row (column *Stands on*).")
-        lm = model_use_line(prov, options)
+        lm = model_use_line(prov)
         if lm:
             head.append(lm)
         fragile = [f"{r['claim']} on {r['model']} ({mark_text(r.get('robustness'))})" for r in rows

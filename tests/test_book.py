@@ -837,11 +837,14 @@ def test_measure_makes_the_record_of_each_target(monkeypatch):
     import fixtures.measure
 
     monkeypatch.setattr(checks_book, "measure_pass", lambda s, o, variant="real", loaded=None: SimpleNamespace(
-        colsum=colsum, provenance={"bos_id": None}))
+        colsum=colsum, provenance={"bos_mode": "auto"}))  # bos_id absent: no BOS (collect keeps no None)
     rec = audit.measure("first-position", Target(label="m", ref=spec, scope="model"), options)
     f = rec.first_position
     np.testing.assert_allclose(f.sink_seq, np.full(3, 0.25), rtol=1e-12)
     assert (f.T, f.bos_id, f.colsum is colsum, rec.summary) == (8, None, True, None)
+    assert checks_book.bos_id_of({"bos_mode": "auto", "bos_id": 1}, "m") == 1
+    with pytest.raises(ValueError, match="no data provenance"):  # unknown is an error, never read as "no BOS"
+        checks_book.bos_id_of({}, "m")
 
     import fixtures.targets
 

@@ -24,7 +24,7 @@ def imported(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("layer", sorted(LOWER))
 def test_lower_layers_import_no_higher_one(layer):
-    bad = {f"{p.relative_to(ROOT)}: {m}" for p in sorted((ROOT / layer).glob("*.py"))
+    bad = {f"{p.relative_to(ROOT)}: {m}" for p in sorted((ROOT / layer).rglob("*.py"))
            for m in imported(p) & set(LOWER[layer])}
     assert not bad, sorted(bad)
 
@@ -42,7 +42,7 @@ def module_graph(root: Path = ROOT) -> dict[str, set[str]]:
     """``{module: project modules it imports}``, function-local imports included (``from a import b`` counts
     ``a`` and, where it is a module, ``a.b``)."""
     mods = {".".join(p.relative_to(root).with_suffix("").parts).removesuffix(".__init__"): p
-            for pkg in PACKAGES for p in sorted((root / pkg).glob("*.py"))}
+            for pkg in PACKAGES for p in sorted((root / pkg).rglob("*.py"))}
     mods["conftest"] = root / "conftest.py"
     graph = {}
     for m, p in mods.items():

@@ -83,6 +83,7 @@ def _rec(**over):
     (_rec(id='"XX-1"'), "prefix of \\[\\[family\\]\\]"),  # a family the registry does not declare
     (_rec(id='"TF1"'), "prefix of"),
     (_rec() + '[[family]]\nprefix = "TF"\n[[family]]\nprefix = "TF"\n', "declared twice"),
+    (_rec() + '[[family]]\nname = "no prefix"\n', "needs prefix"),
     (_rec(applies_to='[]'), "applies_to"),
     (_rec(comparator='"in"', threshold="0.3"), "threshold \\[low, high\\]"),
     (_rec() + _rec(), "duplicate"),

@@ -401,7 +401,7 @@ def test_random_subspace_baseline_against_exact_moment():
 
 
 def _moments(ka, kb):
-    """key_cross_moments from explicit key clouds ``[L,n,H,d]`` (the reduction the real pass does)."""
+    """key_cross_moments_many from explicit key clouds ``[L,n,H,d]`` (the reduction the real pass does)."""
     return {"n": np.array(ka.shape[1]), "sum_a": ka.sum(1), "sum_b": kb.sum(1),
             "outer_a": np.einsum("lnhi,lnhj->lhij", ka, ka), "outer_b": np.einsum("lnhi,lnhj->lhij", kb, kb),
             "cross": np.einsum("lnhi,lngj->lhgij", ka, kb)}
