@@ -850,7 +850,8 @@ AXES_LABEL, ALGEBRA_LABEL = "across-models", "algebra"
 def _zoo_rope_entries() -> list[str]:
     """Names of the trained-here zoo's RoPE entries, read from fixtures.zoo_recipes."""
 
-    return [n for n in zoo_recipes.TRANSFORMERS if zoo_recipes.ZOO_ENTRIES[n].arch == "gpt_neox" and zoo_recipes.ZOO_ENTRIES[n].rotary > 0]
+    entries = zoo_recipes.ZOO_ENTRIES
+    return [n for n in zoo_recipes.TRANSFORMERS if entries[n].arch == "gpt_neox" and entries[n].rotary > 0]
 
 
 def zoo_rope_targets(options) -> list[Target]:
