@@ -9,13 +9,23 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
+from hypothesis import settings
 
 pytest.register_assert_rewrite("fixtures.session")  # imported here before pytest_plugins loads it
+import claims  # noqa: E402
+from fixtures.catalogue import DEFAULT_MODEL, PAPER_MODELS  # noqa: E402
+from fixtures.data import preflight_data  # noqa: E402
 from fixtures.session import OPTIONS, RESULT_KEY  # noqa: E402
-from suite import errors
-from suite.options import BOS_MODES, RunOptions, resolve_data_dir, resolve_graph_root, validate
-from suite.progress import note
-from suite.registry import registry
+from fixtures.targets import preflight, run_specs  # noqa: E402
+from suite import errors, plots, progress  # noqa: E402
+from suite.family import audit_cases, load_families  # noqa: E402
+from suite.options import (BOS_MODES, ROOT, RunOptions, resolve_data_dir, resolve_graph_root, validate,  # noqa: E402
+                           worker_device)
+from suite.progress import note  # noqa: E402
+from suite.registry import registry  # noqa: E402
+from suite.report import write_reports  # noqa: E402
+from suite.robustness import load_panel_from  # noqa: E402
 
 pytest_plugins = ("fixtures.session",)  # the session fixtures: options, measurements, claims, record_claim
 CLAIMS_DIR = Path(__file__).resolve().parent / "claims"
@@ -62,8 +72,6 @@ def pytest_addoption(parser):
 
 
 def _options(config) -> RunOptions:
-    from fixtures.catalogue import DEFAULT_MODEL, PAPER_MODELS
-
     models = list(config.getoption("--model") or [])
     if config.getoption("--paper-models"):
         models += [m for m in PAPER_MODELS if m not in models]
@@ -77,40 +85,23 @@ def _options(config) -> RunOptions:
         scope = "model" if not config.getoption("--all-claims") else "all"
     if not models:
         models = [DEFAULT_MODEL]
-    from suite.options import ROOT, worker_device
-
     device = config.getoption("--device")
     if hasattr(config, "workerinput"):  # xdist: worker gwK takes device K of the visible GPUs
         device = worker_device(device, config.workerinput.get("workerid"))
+    same = ("device_map", "dtype", "n_seqs", "seq_len", "seed", "retrain", "zoo", "batch_size", "bos", "zoo_seed")
     return validate(RunOptions(
-        models=tuple(models),
-        device=device,
-        device_map=config.getoption("--device-map"),
-        dtype=config.getoption("--dtype"),
-        n_seqs=config.getoption("--n-seqs"),
-        seq_len=config.getoption("--seq-len"),
+        models=tuple(models), device=device, scope=scope, **{k: config.getoption("--" + k.replace("_", "-")) for k in same},
         data_dir=resolve_data_dir(config.getoption("--data-dir")),
         report_dir=config.getoption("--report-dir") or str(ROOT / "reports"),
-        seed=config.getoption("--seed"),
         graph_root=resolve_graph_root(config.getoption("--graph-root")),
-        retrain=config.getoption("--retrain"),
-        zoo=config.getoption("--zoo"),
-        batch_size=config.getoption("--batch-size"),
-        bos=config.getoption("--bos"),
-        scope=scope,
         panel_from=tuple(config.getoption("--panel-from") or ()),
-        zoo_seed=config.getoption("--zoo-seed"),
     ))
 
 
 def pytest_configure(config):
-    from hypothesis import settings
-
     settings.register_profile("ci", deadline=None, derandomize=True, max_examples=60, print_blob=True)
     settings.register_profile("dev", deadline=None, max_examples=200)
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
-    from suite import progress
-
     progress.configure(config)
     if getattr(config.option, "maxschedchunk", "absent") is None:
         # xdist's first chunk per worker is a quarter of its share of consecutive tests; a helper worker that
@@ -118,35 +109,23 @@ def pytest_configure(config):
         # done. Chunks of 2: the helper holds two algebra tests, gw0 decides the model's claims in order.
         config.option.maxschedchunk = 2
     if hasattr(config, "workerinput"):  # xdist: one BLAS thread per worker, no oversubscription
-        import torch
-
         torch.set_num_threads(max(1, (os.cpu_count() or 2) // int(config.workerinput.get("workercount", 1))))
     config.stash[STATE] = RunState()
     config.pluginmanager.register(ResultCollector(config), "collapse-claims-results")
     try:
         config.stash[OPTIONS] = opts = _options(config)
         registry()  # schema check before anything runs
-        from fixtures.targets import preflight, run_specs
-
         config.stash[SPECS] = list(run_specs(tuple(opts.models)))  # resolved once: the families read the same
         if not hasattr(config, "workerinput"):  # once, on the controller
             for spec in config.stash[SPECS]:
                 preflight(spec, opts.seq_len)
-            from suite.robustness import load_panel_from
-
             load_panel_from(opts.panel_from)  # a bad --panel-from file fails here, with one line
             if audits_claims(config):  # the suite's self-tests (`pytest tests/`) need no evaluation text
-                from fixtures.data import preflight_data
-
                 preflight_data(opts.data_dir, opts.n_seqs, opts.seq_len)
     except errors.UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
-    except Exception as exc:  # WeightsUnavailable of the embedded model, etc.: still one line
-        from suite.errors import WeightsUnavailable
-
-        if isinstance(exc, WeightsUnavailable):
-            raise pytest.UsageError(str(exc)) from None
-        raise
+    except errors.WeightsUnavailable as exc:  # of the embedded model, etc.: still one line
+        raise pytest.UsageError(str(exc)) from None
 
 
 def audits_claims(config) -> bool:
@@ -161,9 +140,6 @@ def audits_claims(config) -> bool:
 # ----------------------------------------------------------------------------- parametrisation
 def pytest_generate_tests(metafunc):
     if "audit_case" in metafunc.fixturenames:  # claims/test_audit.py: registry × targets
-        import claims
-        from suite.family import audit_cases, load_families
-
         load_families(claims)
         cases = audit_cases(metafunc.config.stash[OPTIONS])
         metafunc.parametrize("audit_case", [pytest.param(c, id=c.id, marks=_case_marks(c)) for c in cases])
@@ -293,10 +269,6 @@ class ResultCollector:
         state = config.stash[STATE]
         if hasattr(config, "workerinput") or not state.outcomes:
             return
-        import claims
-        from suite import plots
-        from suite.report import write_reports
-
         plots.load(claims)  # the families' figures and report sections (the harness imports no family)
 
         try:

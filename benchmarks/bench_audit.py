@@ -21,40 +21,25 @@ from __future__ import annotations
 
 import argparse
 import resource
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import common
+import torch
 
-import torch  # noqa: E402
-
-from claims import checks_massive, checks_tf  # noqa: E402
-from fixtures.catalogue import DEFAULT_MODEL
-from fixtures.data import shuffle_tokens, wikitext_sequences  # noqa: E402
-from fixtures.measure import STREAM_TOP_K, run_pass, stream_stats  # noqa: E402
-from fixtures.models import load_model, resolve
-from fixtures.residual import Prefix, clamp_pass  # noqa: E402
-from suite.options import RunOptions, resolve_data_dir  # noqa: E402
-from suite.registry import registry  # noqa: E402
+from claims import checks_massive, checks_tf
+from fixtures.data import shuffle_tokens
+from fixtures.measure import STREAM_TOP_K, run_pass, stream_stats
+from fixtures.residual import Prefix, clamp_pass
+from suite.family import CHECKS
+from suite.registry import registry
 
 TARGET_RATIO = 1.2  # issue 26 (was 1.5, issue 2): the real pass now also reduces every residual stream
 TARGET_RSS_GIB = 4.0
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default=DEFAULT_MODEL)
-    ap.add_argument("--n-seqs", type=int, default=150)
-    ap.add_argument("--seq-len", type=int, default=128)
-    ap.add_argument("--batch-size", type=int, default=8)
-    ap.add_argument("--threads", type=int, default=2)
-    a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    opts = RunOptions(models=(a.model,), n_seqs=a.n_seqs, seq_len=a.seq_len, data_dir=resolve_data_dir(None),
-                      batch_size=a.batch_size)
-    lm = load_model(resolve(a.model))
-    data = wikitext_sequences(opts, lm.tokenizer, a.model)
+    a = common.audit_arguments(argparse.ArgumentParser()).parse_args()
+    _, _, lm, data = common.load_audit(a)
     variants = [data.input_ids, shuffle_tokens(data.input_ids, 0)]
 
     def bare_pass(ids, head=False):
@@ -80,7 +65,7 @@ def main():
     t0 = time.perf_counter()
     rec = checks_tf.ModelRecord(label=a.model, real=real, shuffled=shuf, seed=0)
     for cid in ("TF-1", "TF-2", "TF-5", "TF-6", "TF-7"):  # the audit's check(claim, record) for each claim
-        checks_tf.CHECKS[cid](reg[cid], rec)
+        CHECKS[cid](reg[cid], rec)
     audit += time.perf_counter() - t0
     # MA-3's clamp passes on the plan the audit makes from this real pass's streams
     stats = stream_stats(real, int(reg["MA-1"].param("top_k")))

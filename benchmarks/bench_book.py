@@ -9,42 +9,25 @@ Prints the time of each verified pass, the probe/summary time and the total. No 
 from __future__ import annotations
 
 import argparse
-import sys
+import math
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import common
+
+from claims import checks_book
+from fixtures.rope import ThetaSweep, native_theta, sweep_points
+from suite.family import CHECKS
+from suite.registry import registry
 
 TARGET_S = 600.0
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default="smollm2-135m")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--n-seqs", type=int, default=150)
-    ap.add_argument("--seq-len", type=int, default=128)
-    ap.add_argument("--batch-size", type=int, default=8)
-    args = ap.parse_args(argv)
-
-    import torch
-
-    torch.set_num_threads(args.threads)
-    from claims import checks_book
-    from fixtures.data import wikitext_sequences
-    from fixtures.models import load_model, resolve
-    from fixtures.rope import ThetaSweep, native_theta, sweep_points
-    from suite.options import RunOptions, resolve_data_dir
-    from suite.registry import registry
-
+    args = common.audit_arguments(argparse.ArgumentParser(description=__doc__.splitlines()[0])).parse_args(argv)
     bk1 = registry()["BK-1"]
     factors = bk1.param("theta_factors")
     t0 = time.perf_counter()
-    spec = resolve(args.model)
-    lm = load_model(spec)
-    opts = RunOptions(models=(args.model,), n_seqs=args.n_seqs, seq_len=args.seq_len, data_dir=resolve_data_dir(None),
-                      batch_size=args.batch_size)
-    data = wikitext_sequences(opts, lm.tokenizer, spec.label)
+    _, spec, lm, data = common.load_audit(args)
     t_load = time.perf_counter() - t0
     print(f"model+data load: {t_load:.1f} s  ({args.n_seqs}×{args.seq_len} tokens, {args.threads} threads)")
     pts = []
@@ -52,11 +35,11 @@ def main(argv=None):
         t = time.perf_counter()
         pts += sweep_points(lm.model, data.input_ids, [f], args.batch_size, spec.label, progress=False)
         print(f"θ×{f:<7g} θ'={native_theta(lm.model) * f:<10g} pass {time.perf_counter() - t:6.1f} s   "
-              f"ppl {pts[-1].nll and __import__('math').exp(pts[-1].nll):.3f}")
+              f"ppl {pts[-1].nll and math.exp(pts[-1].nll):.3f}")
     t = time.perf_counter()
     summ = checks_book.summarise_sweep(bk1, ThetaSweep(spec.label, native_theta(lm.model), args.seq_len, pts,
                                                        unigram_nll=data.unigram_nll))
-    res = checks_book.CHECKS["BK-1"](bk1, checks_book.BookMeasurement(label=spec.label, summary=summ))
+    res = CHECKS["BK-1"](bk1, checks_book.BookMeasurement(label=spec.label, summary=summ))
     t_probe = time.perf_counter() - t
     total = time.perf_counter() - t0
     print(f"probes + check: {t_probe:.1f} s")

@@ -33,10 +33,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from common import ROOT
 
-from tests import pins  # noqa: E402
+from tests import pins
 
 SELECT = ["claims/", "-m", "not zoo and not graph"]
 VARIATIONS = {

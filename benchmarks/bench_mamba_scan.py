@@ -12,17 +12,14 @@ max relative difference of the loss and of the gradients between the two paths o
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import common  # noqa: F401  (the repository on sys.path)
+import torch
+from transformers import MambaConfig, MambaForCausalLM
+from transformers.utils import logging as hf_logging
 
-import torch  # noqa: E402
-from transformers import MambaConfig, MambaForCausalLM  # noqa: E402
-from transformers.utils import logging as hf_logging  # noqa: E402
-
-from fixtures.mamba_scan import patch_fast_scan, unpatch_fast_scan  # noqa: E402
+from fixtures.mamba_scan import patch_fast_scan, unpatch_fast_scan
 
 TARGET_SPEEDUP = 30.0
 

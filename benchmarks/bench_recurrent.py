@@ -18,11 +18,10 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import common  # noqa: F401  (the repository on sys.path)
+import torch
 
-import torch  # noqa: E402
-
-from probes import mamba as pm  # noqa: E402
+from probes import mamba as pm
 
 TARGET_SPEEDUP = 20.0
 TARGET_PEAK_GIB = 2.0

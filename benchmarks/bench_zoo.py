@@ -17,11 +17,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import common  # noqa: F401  (the repository on sys.path)
 
 BUDGET_S = 60 * 60
 RWKV_TARGET = 5.0  # issue 26: RWKV-4 training ≥ 5× the tokens/s of transformers' loop over time, same recipe

@@ -35,7 +35,7 @@ from fixtures.adapters import ADAPTERS, ALL_ROUTERS
 from fixtures.catalogue import DEFAULT_MODEL, PAPER_MAMBA, PAPER_RWKV
 from fixtures.measure import measure as measure_transformer
 from fixtures.models import ModelSpec, in_local_hub_cache, resolve
-from fixtures.recurrent import mamba_measurement, rwkv_measurement
+from fixtures.recurrent import LEARNED, NO_DECAY, mamba_measurement, rwkv_measurement
 from fixtures.targets import architecture, model_targets, run_specs
 from probes.geometry import gaussian_norm_cv_baseline, gaussian_ve_null_chunked, mp_ve_null, ve_from_eigvals
 from probes.stats import (least_lm_gain, onset_fraction, pearson, pooled_cv_bootstrap, pooled_cv_bootstrap_sums,
@@ -55,8 +55,6 @@ def profile(conc) -> tuple[np.ndarray, np.ndarray]:
 
 #: onset depth of a profile that never crosses the threshold (TF-8, RW-2: 'never = +inf')
 NEVER = math.inf
-#: RWKV decay scales of the sweep (fixtures.recurrent): s = 1 is the model as trained, s = 0 no decay (full carry)
-LEARNED, NO_DECAY = 1.0, 0.0
 
 
 def _fmt_onset(pct) -> str:
@@ -782,9 +780,6 @@ def tf8_record(target: Target, options) -> Tf8Measurement:
     the run's pretrained transformers."""
     kind = _router_of(target)
     m = router_pass(_spec_of(target, options), kind, options)
-    if kind == "mamba":
-        conc, uniform, gain = m.conc, m.uniform_rows, m.lm_gain()
-    else:  # the learned decay (s = 1): the model as trained
-        conc, uniform, gain = m.conc[m.index(LEARNED)], uniform_share(m.colshare.shape[-1]), m.lm_gain(LEARNED)
+    conc, uniform, gain = m.as_trained()
     return Tf8Measurement(label=target.label, router=kind, conc=conc, uniform=uniform, lm_gain=gain,
                           transformers=transformer_profiles(options), provenance=m.provenance)

@@ -7,11 +7,9 @@ width of sink values the book's own 'flat' spread allows (BK-1's tolerance × th
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from suite.plots import by_claim, plotter, pyplot, safe_name, save_figure, subplots
+from suite.plots import decorate, pyplot, row_plotter, subplots
 
 
 def _arr(ex, k):
@@ -19,19 +17,17 @@ def _arr(ex, k):
     return None if v is None else np.array([np.nan if x is None else x for x in v], float)
 
 
-def _swept(results, cid):
-    """``(row, extra, θ grid)`` of each ``cid`` row that recorded a θ sweep."""
-    for r in by_claim(results, cid):
-        ex = r.get("extra") or {}
-        th = _arr(ex, "theta")
-        if th is not None and th.size:
-            yield r, ex, th
+def _swept(r):
+    """``(extra, θ grid)`` of a row that recorded a θ sweep, else ``(extra, None)``."""
+    ex = r.get("extra") or {}
+    th = _arr(ex, "theta")
+    return ex, th if th is not None and th.size else None
 
 
-@plotter("bk1_orthogonality")
-def bk1_orthogonality(results, outdir: Path, stem: str):
-    out = []
-    for r, ex, th in _swept(results, "BK-1"):
+@row_plotter("bk1_orthogonality", "BK-1", tag="bk1")
+def bk1_orthogonality(r):
+    ex, th = _swept(r)
+    if th is not None:
         fig, (ax, ax3) = subplots(1, 2, figsize=(11.5, 5.4), gridspec_kw={"width_ratios": [1.6, 1]})
         styles = (("gamma_ap", "C0", "o", f"γ measured, {ex.get('all_pairs_protocol', 'all_pairs')}"),
                   ("gamma_lq", "C2", "s", "γ measured, last query"),
@@ -79,18 +75,15 @@ def bk1_orthogonality(results, outdir: Path, stem: str):
         h4, l4 = ax4.get_legend_handles_labels()
         ax3.legend(h3 + h4, l3 + l4, fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=1)
         ax3.set_title("θ rewrite took effect (perplexity); secondary sinks", fontsize=9)
-        p = outdir / f"{stem}-bk1-{safe_name(r['model'])}.png"
-        save_figure(fig, p)
-        out.append((f"BK-1 ({r['model']}): the book's Fig. 18.1 re-drawn from measurement — measured γ (95 % bootstrap CI, "
+        return (f"BK-1 ({r['model']}): the book's Fig. 18.1 re-drawn from measurement — measured γ (95 % bootstrap CI, "
                     f"dotted: uniform-attention null) and sink mass against θ; dashed: γ_Padé, the closed form the book "
-                    f"plotted. Right: perplexity and secondary-sink counts over the same sweep.", p))
-    return out
+                    f"plotted. Right: perplexity and secondary-sink counts over the same sweep.", fig)
 
 
-@plotter("bk2_condensate")
-def bk2_condensate(results, outdir: Path, stem: str):
-    out = []
-    for r, ex, th in _swept(results, "BK-2"):
+@row_plotter("bk2_condensate", "BK-2", tag="bk2")
+def bk2_condensate(r):
+    ex, th = _swept(r)
+    if th is not None:
         fig, ax = subplots(figsize=(6, 4))
         n, lo, hi = _arr(ex, "n_cond"), _arr(ex, "n_cond_lo"), _arr(ex, "n_cond_hi")
         ax.errorbar(th, n, yerr=[n - lo, hi - n], fmt="o-", color="C3", capsize=3, label="N_cond(γ measured)")
@@ -98,28 +91,21 @@ def bk2_condensate(results, outdir: Path, stem: str):
         ax.plot(th, _arr(ex, "sink"), "D-", color="C1", label="measured sink mass")
         ax.axhspan(0, 1, color="grey", alpha=0.08, label="a fraction: [0, 1]")
         ax.set_xscale("log")
-        ax.set_xlabel("RoPE base θ")
-        ax.set_ylabel("condensed fraction / sink mass")
-        ax.set_title(f"BK-2 {r['model']}: BEC closed form vs sink (L={ex.get('L')}) — {r['verdict']}", fontsize=9)
-        ax.legend(fontsize=7)
-        p = outdir / f"{stem}-bk2-{safe_name(r['model'])}.png"
-        save_figure(fig, p)
-        out.append((f"BK-2 ({r['model']}): N_cond = 1 − ζ(γ)⁻¹∫₁ᴸ d^−γ dd at the measured γ (CI) and at γ_Padé, "
-                    f"against the measured sink mass", p))
-    return out
+        decorate(ax, "RoPE base θ", "condensed fraction / sink mass",
+                 f"BK-2 {r['model']}: BEC closed form vs sink (L={ex.get('L')}) — {r['verdict']}")
+        ax.title.set_fontsize(9)
+        return (f"BK-2 ({r['model']}): N_cond = 1 − ζ(γ)⁻¹∫₁ᴸ d^−γ dd at the measured γ (CI) and at γ_Padé, "
+                    f"against the measured sink mass", fig)
 
 
-@plotter("bk4_two_axes")
-def bk4_two_axes(results, outdir: Path, stem: str):
+@row_plotter("bk4_two_axes", "BK-4", tag="bk4")
+def bk4_two_axes(r):
     """BK-4: each model at its native θ as a point (γ, sink mass), 95 % bootstrap CI on γ and
     ±1.96 SEM on the sink, one colour per model; the sink of uniform attention dotted."""
-    out = []
     plt = pyplot()
-    for r in by_claim(results, "BK-4"):
-        ex = r.get("extra") or {}
-        models = ex.get("models") or []
-        if not models:
-            continue
+    ex = r.get("extra") or {}
+    models = ex.get("models") or []
+    if models:
         fig, axs = plt.subplots(1, 2, figsize=(11, 4.6))
         cmap = plt.get_cmap("tab10" if len(models) <= 10 else "tab20")
         s, se = _arr(ex, "sink"), _arr(ex, "sink_sem")
@@ -139,8 +125,5 @@ def bk4_two_axes(results, outdir: Path, stem: str):
         fig.suptitle(f"BK-4: γ against sink across models — {r['verdict']}"
                      + (f" (best pair {bp[0]} > {bp[1]}, score {ex.get('best_score', np.nan):.3g})" if bp else ""),
                      fontsize=9)
-        p = outdir / f"{stem}-bk4-{safe_name(r['model'])}.png"
-        save_figure(fig, p)
-        out.append(("BK-4: each model's γ (both protocols, 95 % bootstrap CI) against its sink mass (±1.96 SE) at "
-                    "native θ, one colour per model; dotted: the sink mass of uniform causal attention", p))
-    return out
+        return ("BK-4: each model's γ (both protocols, 95 % bootstrap CI) against its sink mass (±1.96 SE) at "
+                "native θ, one colour per model; dotted: the sink mass of uniform causal attention", fig)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from suite.plots import by_claim, plotter, save_figure, subplots
+from suite.plots import by_claim, decorate, plotter, save_figure, subplots
 
 
 def _arr(d, k):
@@ -39,11 +39,8 @@ def ma_massive_activations(results, outdir: Path, stem: str):
         crit = (r.get("extra") or {}).get("criterion_log10", crit)
     if crit is not None:
         ax1.axhline(crit, color="k", ls="--", lw=0.9, label="Sun et al.: 1000× the median")
-    ax1.set_xlabel("stream depth (0 = embeddings, 1 = last layer output)")
-    ax1.set_ylabel("log10(top-1 |h| / median |h|)")
-    ax1.set_title("MA-1 massive activations at the sink token", fontsize=9)
-    if ax1.get_legend_handles_labels()[0]:
-        ax1.legend(fontsize=6.5)
+    decorate(ax1, "stream depth (0 = embeddings, 1 = last layer output)", "log10(top-1 |h| / median |h|)",
+             "MA-1 massive activations at the sink token", legend=6.5)
     for r in ma3:
         pl, col = r.get("per_layer") or {}, colours[r["model"]]
         b = _arr(pl, "sink_base")
@@ -57,12 +54,8 @@ def ma_massive_activations(results, outdir: Path, stem: str):
         u = (r.get("extra") or {}).get("uniform_sink")
         if u is not None:
             ax2.axhline(u, color=col, lw=0.7, alpha=0.5)
-    ax2.set_xlabel("attention layer depth (layer / L)")
-    ax2.set_ylabel("sink mass  mean A[t,0], t ≥ 1")
-    ax2.set_ylim(0, 1)
-    ax2.set_title("MA-3 the clamp's effect on the sink (thin line: uniform attention)", fontsize=9)
-    if ax2.get_legend_handles_labels()[0]:
-        ax2.legend(fontsize=6.5)
+    decorate(ax2, "attention layer depth (layer / L)", "sink mass  mean A[t,0], t ≥ 1",
+             "MA-3 the clamp's effect on the sink (thin line: uniform attention)", legend=6.5, ylim=(0, 1))
     for r in ma4:
         pl, col = r.get("per_layer") or {}, colours[r["model"]]
         h = _arr(pl, "entropy")
@@ -74,11 +67,9 @@ def ma_massive_activations(results, outdir: Path, stem: str):
         j = (r.get("extra") or {}).get("valley_stream")
         if j is not None:
             ax3.axvline(x[j], color=col, lw=0.8, alpha=0.6)
-    ax3.set_xlabel("stream depth")
-    ax3.set_ylabel("matrix entropy (nats)")
-    ax3.set_title("MA-4 compression valley", fontsize=9)
-    if ax3.get_legend_handles_labels()[0]:
-        ax3.legend(fontsize=6.5)
+    decorate(ax3, "stream depth", "matrix entropy (nats)", "MA-4 compression valley", legend=6.5)
+    for ax in (ax1, ax2, ax3):
+        ax.title.set_fontsize(9)
     p = outdir / f"{stem}-ma-massive.png"
     save_figure(fig, p)
     return [("MA-1/3/4: the sink token's top-1 |activation| over the median of its hidden state against the other tokens' "

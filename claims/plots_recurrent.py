@@ -78,7 +78,6 @@ def plot_ablations(results, outdir: Path, stem: str):
         for key, ls in (("real", "-"), ("frozen_dt", "--"), ("frozen_all", ":")):
             v = np.asarray(pl[key], float)
             a1.plot(_depth(v.size), v, ls=ls, marker="o", label=f"{r['model']} {key}")
-    a1.set_title("Mamba: freezing the selective gate Δ")
     for r in rw2:
         for key, color in (("learned", "black"), ("no_decay", "tab:green")):
             v = np.asarray(r["per_layer"][key], float)
@@ -86,12 +85,9 @@ def plot_ablations(results, outdir: Path, stem: str):
     for r in rw1:
         v = np.asarray(r["per_layer"]["killed"], float)
         a2.plot(_depth(v.size), v, ls="--", color="tab:red", label=f"{r['model']} carry killed")
-    a2.set_title("RWKV: carry")
-    for a in (a1, a2):
+    for a, title in ((a1, "Mamba: freezing the selective gate Δ"), (a2, "RWKV: carry")):
         a.axhline(THRESHOLD, ls="--", color="grey", lw=1)
-        a.set_xlabel("normalised depth k/L")
-        a.set_ylabel("max share")
-        a.legend(fontsize=7)
+        decorate(a, "normalised depth k/L", "max share", title)
     return [("Within-model causal ablations (paper Fig. 2)", _save(fig, outdir, stem, "recurrent-ablations"))]
 
 
@@ -115,19 +111,12 @@ def plot_sweep(results, outdir: Path, stem: str):
         for i, k in enumerate(keys):
             v = np.asarray(r["per_layer"][k], float)
             a3.plot(_depth(v.size), v, color=cmap(i / max(len(keys) - 1, 1)), label=k)
-    for a in (a1, a2):
-        a.set_xscale("log")
-        a.set_xlabel("decay scale s (leftmost: no decay)")
-    a1.set_ylabel("peak concentration")
-    a1.set_title("Peak vs carry (Fig. 6 left)")
-    a2.set_ylabel("Pearson r, late queries")
     a2.axhline(0, color="grey", lw=1)
-    a2.set_title("Content vs recency (Fig. 6 right)")
     a3.axhline(THRESHOLD, ls="--", color="grey", lw=1)
-    a3.set_xlabel("normalised depth k/L")
-    a3.set_title("Depth profile per scale (Fig. 7)")
-    for a in (a1, a2, a3):
-        a.legend(fontsize=6)
+    decorate(a1, "decay scale s (leftmost: no decay)", "peak concentration", "Peak vs carry (Fig. 6 left)", legend=6, xscale="log")
+    decorate(a2, "decay scale s (leftmost: no decay)", "Pearson r, late queries", "Content vs recency (Fig. 6 right)",
+             legend=6, xscale="log")
+    decorate(a3, "normalised depth k/L", "", "Depth profile per scale (Fig. 7)", legend=6)
     return [("RWKV decay sweep (paper Fig. 6/7)", _save(fig, outdir, stem, "rwkv-sweep"))]
 
 
@@ -159,10 +148,8 @@ def plot_geometry(results, outdir: Path, stem: str):
             if key == "norm_cv" and "b_norm_cv" in pl:
                 ax.plot(x, np.asarray(pl["b_norm_cv"], float), color=c, ls=":", marker="x", ms=3,
                         label=f"{r['model']} ‖B‖ alone")
-        ax.set_title(title + (" (dashed: Gaussian null)" if key == "ve8" else " (dashed: 1/√(2d))"), fontsize=9)
-        ax.set_xlabel("normalised depth k/L")
-        ax.set_ylabel("VE@8" if key == "ve8" else "norm CV")
-        if rows[cid]:
-            ax.legend(fontsize=7)
+        decorate(ax, "normalised depth k/L", "VE@8" if key == "ve8" else "norm CV",
+                 title + (" (dashed: Gaussian null)" if key == "ve8" else " (dashed: 1/√(2d))"))
+        ax.title.set_fontsize(9)
     return [("Low-rank collapse and norm stratification outside attention (paper Fig. 3 by depth; §3)",
              _save(fig, outdir, stem, "recurrent-geometry"))]

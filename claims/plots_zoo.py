@@ -7,143 +7,116 @@ from pathlib import Path
 
 from fixtures.zoo import ZOO_SCALES, training_curves
 from suite.options import RunOptions
-from suite.plots import by_claim, plotter, pyplot, safe_name, save_figure, section, subplots
+from suite.plots import decorate, pyplot, row_plotter, save_figure, section, subplots
 from suite.registry import registry
 
 
-@plotter("zoo-PR-1")
-def plot_pr1(results: list[dict], outdir: Path, stem: str):
-    figs = []
-    for r in by_claim(results, "PR-1"):
-        ex = r.get("extra") or {}
-        schemes, sweep = ex.get("schemes") or {}, ex.get("sweep") or {}
-        curves = ex.get("training_curves") or {}
-        if not schemes:
-            continue
-        plt = pyplot()
-        fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-        ax = axes[0]
-        for name, c in curves.items():
-            line, = ax.plot(c["steps"], c["loss"], lw=1, label=f"{name} (val {c['val_loss']:.2f})")
-            ax.axhline(c["unigram_loss"], color="grey", ls=":", lw=0.8)
-        ax.set(xlabel="training step", ylabel="training loss (nats)", title="zoo training curves (dotted: unigram)")
-        if curves:
-            ax.legend(fontsize=7)
-        thr = ex["onset_threshold"]  # PR-1's registry threshold, recorded with the row
-        ax = axes[1]
-        for name, s in schemes.items():
-            prof = s["profile"]
-            od = s["onset_depth"]
-            lab = "never" if od > len(prof) else f"{od:.2f}"
-            ax.plot(range(1, len(prof) + 1), prof, marker="o", label=f"{name} (onset {lab}, peak {s['peak']:.2f})")
-        ax.axhline(thr, color="k", ls="--", lw=0.8)
-        ax.set(xlabel="layer", ylabel="mean max attention share", title="PR-1: depth profile per positional scheme")
-        ax.legend(fontsize=8)
-        ax = axes[2]
-        cmap = plt.get_cmap("viridis")
-        keys = list(sweep)
-        for i, k in enumerate(keys):
-            prof = sweep[k]["profile"]
-            ax.plot(range(1, len(prof) + 1), prof, color=cmap(i / max(1, len(keys) - 1)), label=f"slopes ×{k}")
-        ax.axhline(thr, color="k", ls="--", lw=0.8)
-        ax.set(xlabel="layer", ylabel="mean max attention share", title="PR-1: ALiBi slope-scale sweep")
-        ax.legend(fontsize=7)
-        out = save_figure(fig, Path(outdir) / f"{stem}-PR-1-{safe_name(r['model'])}.png")
-        figs.append((f"PR-1 ({r['model']}): training curves, depth profiles per positional scheme, ALiBi slope sweep", out))
-    return figs
+@row_plotter("zoo-PR-1", "PR-1", tag="PR-1")
+def plot_pr1(r: dict):
+    ex = r.get("extra") or {}
+    schemes, sweep = ex.get("schemes") or {}, ex.get("sweep") or {}
+    curves = ex.get("training_curves") or {}
+    if not schemes:
+        return None
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    ax = axes[0]
+    for name, c in curves.items():
+        ax.plot(c["steps"], c["loss"], lw=1, label=f"{name} (val {c['val_loss']:.2f})")
+        ax.axhline(c["unigram_loss"], color="grey", ls=":", lw=0.8)
+    decorate(ax, "training step", "training loss (nats)", "zoo training curves (dotted: unigram)")
+    thr = ex["onset_threshold"]  # PR-1's registry threshold, recorded with the row
+    ax = axes[1]
+    for name, s in schemes.items():
+        prof = s["profile"]
+        od = s["onset_depth"]
+        lab = "never" if od > len(prof) else f"{od:.2f}"
+        ax.plot(range(1, len(prof) + 1), prof, marker="o", label=f"{name} (onset {lab}, peak {s['peak']:.2f})")
+    ax.axhline(thr, color="k", ls="--", lw=0.8)
+    decorate(ax, "layer", "mean max attention share", "PR-1: depth profile per positional scheme", legend=8)
+    ax = axes[2]
+    cmap = plt.get_cmap("viridis")
+    keys = list(sweep)
+    for i, k in enumerate(keys):
+        prof = sweep[k]["profile"]
+        ax.plot(range(1, len(prof) + 1), prof, color=cmap(i / max(1, len(keys) - 1)), label=f"slopes ×{k}")
+    ax.axhline(thr, color="k", ls="--", lw=0.8)
+    decorate(ax, "layer", "mean max attention share", "PR-1: ALiBi slope-scale sweep")
+    return f"PR-1 ({r['model']}): training curves, depth profiles per positional scheme, ALiBi slope sweep", fig
 
 
-@plotter("zoo-SC-1")
-def plot_sc1(results: list[dict], outdir: Path, stem: str):
-    figs = []
-    for r in by_claim(results, "SC-1"):
-        pl, ex = r.get("per_layer") or {}, r.get("extra") or {}
-        types = ex.get("types") or []
-        if "ve_base" not in pl:
-            continue
-        fig, (a, b) = subplots(1, 2, figsize=(10, 4))
-        L = len(pl["ve_base"])
-        xs = range(1, L + 1)
-        a.plot(xs, pl["ve_base"], "k-o", label="base")
-        for t in types:
-            a.plot(xs, pl[f"ve_{t}"], marker=".", label=f"{t} reseed")
-            b.plot(xs, pl[f"angle_{t}"], marker="o", label=f"{t} reseed")
-        b.axhline(ex.get("random_angle", 0), color="grey", ls="--", label="random subspaces")
-        a.set(xlabel="layer", ylabel=f"VE@{ex.get('rank', 8)}", title="SC-1: geometry across seeds")
-        b.set(xlabel="layer", ylabel="mean canonical angle (°)", title="SC-1: direction across seeds", ylim=(0, 90))
-        a.legend(fontsize=8)
-        b.legend(fontsize=8)
-        out = save_figure(fig, Path(outdir) / f"{stem}-SC-1-{safe_name(r['model'])}.png")
-        figs.append((f"SC-1 ({r['model']}): rank-8 VE and canonical angles per layer", out))
-    return figs
+@row_plotter("zoo-SC-1", "SC-1", tag="SC-1")
+def plot_sc1(r: dict):
+    pl, ex = r.get("per_layer") or {}, r.get("extra") or {}
+    types = ex.get("types") or []
+    if "ve_base" not in pl:
+        return None
+    fig, (a, b) = subplots(1, 2, figsize=(10, 4))
+    L = len(pl["ve_base"])
+    xs = range(1, L + 1)
+    a.plot(xs, pl["ve_base"], "k-o", label="base")
+    for t in types:
+        a.plot(xs, pl[f"ve_{t}"], marker=".", label=f"{t} reseed")
+        b.plot(xs, pl[f"angle_{t}"], marker="o", label=f"{t} reseed")
+    b.axhline(ex.get("random_angle", 0), color="grey", ls="--", label="random subspaces")
+    decorate(a, "layer", f"VE@{ex.get('rank', 8)}", "SC-1: geometry across seeds", legend=8)
+    decorate(b, "layer", "mean canonical angle (°)", "SC-1: direction across seeds", legend=8, ylim=(0, 90))
+    return f"SC-1 ({r['model']}): rank-8 VE and canonical angles per layer", fig
 
 
-@plotter("zoo-AR")
-def plot_ar(results: list[dict], outdir: Path, stem: str):
-    figs = []
-    for r in by_claim(results, "AR-1"):
-        pl = r.get("per_layer") or {}
-        if "max_share" not in pl:
-            continue
-        plt = pyplot()
-        fig, ax = plt.subplots(figsize=(7, 4))
-        xs = range(1, len(pl["max_share"]) + 1)
-        for k, st in (("max_share", "k-o"), ("current", "-s"), ("embeddings", "-^"), ("uniform", "--")):
-            ax.plot(xs, pl[k], st, label=k)
-        ax.set(xlabel="sublayer", ylabel="share of routing weight", title=f"AR-1 ({r['model']}): depth routing hubs",
-               ylim=(0, 1.02))
-        ax.legend(fontsize=8)
-        out = save_figure(fig, Path(outdir) / f"{stem}-AR-1-{safe_name(r['model'])}.png")
-        figs.append((f"AR-1 ({r['model']}): max share, current block and embeddings per sublayer", out))
-    for r in by_claim(results, "AR-2"):
-        table = (r.get("extra") or {}).get("table") or {}
-        if not table:
-            continue
-        plt = pyplot()
-        fig, ax = plt.subplots(figsize=(6, 4))
-        offs = sorted(table, key=float)
-        xs = [float(o) for o in offs]
-        for k in ("max_share", "current", "embeddings"):
-            ax.plot(xs, [table[o][k] for o in offs], marker="o", label=k)
-        ax.set(xlabel="recency-bias offset δ", ylabel="mean share", title=f"AR-2 ({r['model']}): offset sweep",
-               ylim=(0, 1.02))
-        ax.legend(fontsize=8)
-        out = save_figure(fig, Path(outdir) / f"{stem}-AR-2-{safe_name(r['model'])}.png")
-        figs.append((f"AR-2 ({r['model']}): shares under a recency-bias offset", out))
-    return figs
+@row_plotter("zoo-AR", "AR-1", tag="AR-1")
+def plot_ar1(r: dict):
+    pl = r.get("per_layer") or {}
+    if "max_share" not in pl:
+        return None
+    fig, ax = subplots(figsize=(7, 4))
+    xs = range(1, len(pl["max_share"]) + 1)
+    for k, st in (("max_share", "k-o"), ("current", "-s"), ("embeddings", "-^"), ("uniform", "--")):
+        ax.plot(xs, pl[k], st, label=k)
+    decorate(ax, "sublayer", "share of routing weight", f"AR-1 ({r['model']}): depth routing hubs", legend=8, ylim=(0, 1.02))
+    return f"AR-1 ({r['model']}): max share, current block and embeddings per sublayer", fig
 
 
-@plotter("zoo-AR-3")
-def plot_ar3(results: list[dict], outdir: Path, stem: str):
+@row_plotter("zoo-AR-2", "AR-2", tag="AR-2")
+def plot_ar2(r: dict):
+    table = (r.get("extra") or {}).get("table") or {}
+    if not table:
+        return None
+    fig, ax = subplots(figsize=(6, 4))
+    offs = sorted(table, key=float)
+    for k in ("max_share", "current", "embeddings"):
+        ax.plot([float(o) for o in offs], [table[o][k] for o in offs], marker="o", label=k)
+    decorate(ax, "recency-bias offset δ", "mean share", f"AR-2 ({r['model']}): offset sweep", legend=8, ylim=(0, 1.02))
+    return f"AR-2 ({r['model']}): shares under a recency-bias offset", fig
+
+
+@row_plotter("zoo-AR-3", "AR-3", tag="AR-3")
+def plot_ar3(r: dict):
     """Paper Fig. 8: AttnRes hub composition per sublayer — embeddings, current block (with the sources
     identical to it), the best intermediate block, the max share and the uniform level — with the depth
     thirds AR-3 tests shaded and labelled with the role the text assigns them. One figure per model."""
-    figs = []
-    for r in by_claim(results, "AR-3"):
-        pl, ex = r.get("per_layer") or {}, r.get("extra") or {}
-        if "embeddings" not in pl:
-            continue
-        fig, ax = subplots(figsize=(8, 4.2))
-        n = len(pl["embeddings"])
-        xs = list(range(1, n + 1))
-        thirds = ex.get("thirds") or {}
-        third_of = pl.get("third") or []
-        for i, (name, t) in enumerate(thirds.items()):
-            idx = [k + 1 for k, v in enumerate(third_of) if v == i]
-            if idx:
-                ax.axvspan(idx[0] - 0.5, idx[-1] + 0.5, color=("0.93" if i % 2 == 0 else "0.86"), zorder=0)
-                ax.text((idx[0] + idx[-1]) / 2, 1.0, f"{name}: {t.get('role')}\n(largest: {t.get('largest_role')})",
-                        ha="center", va="top", fontsize=7)
-        for key, st in (("max_share", "k-o"), ("embeddings", "-^"), ("current", "-s"), ("intermediate", "-d"),
-                        ("null_max_share", ":"), ("uniform", "--")):
-            if key in pl:
-                ax.plot(xs, [float("nan") if v is None else v for v in pl[key]], st, ms=4, label=key.replace("_", " "))
-        ax.set(xlabel="sublayer", ylabel="share of routing weight", ylim=(0, 1.05),
-               title=f"AR-3 ({r['model']}, {r['verdict']}): depth-routing hubs by depth (Fig. 8)")
-        ax.legend(fontsize=7, loc="center right")
-        out = save_figure(fig, Path(outdir) / f"{stem}-AR-3-{safe_name(r['model'])}.png")
-        figs.append((f"AR-3 ({r['model']}): hub shares per sublayer by depth third", out))
-    return figs
+    pl, ex = r.get("per_layer") or {}, r.get("extra") or {}
+    if "embeddings" not in pl:
+        return None
+    fig, ax = subplots(figsize=(8, 4.2))
+    n = len(pl["embeddings"])
+    xs = list(range(1, n + 1))
+    thirds = ex.get("thirds") or {}
+    third_of = pl.get("third") or []
+    for i, (name, t) in enumerate(thirds.items()):
+        idx = [k + 1 for k, v in enumerate(third_of) if v == i]
+        if idx:
+            ax.axvspan(idx[0] - 0.5, idx[-1] + 0.5, color=("0.93" if i % 2 == 0 else "0.86"), zorder=0)
+            ax.text((idx[0] + idx[-1]) / 2, 1.0, f"{name}: {t.get('role')}\n(largest: {t.get('largest_role')})",
+                    ha="center", va="top", fontsize=7)
+    for key, st in (("max_share", "k-o"), ("embeddings", "-^"), ("current", "-s"), ("intermediate", "-d"),
+                    ("null_max_share", ":"), ("uniform", "--")):
+        if key in pl:
+            ax.plot(xs, [float("nan") if v is None else v for v in pl[key]], st, ms=4, label=key.replace("_", " "))
+    ax.set(xlabel="sublayer", ylabel="share of routing weight", ylim=(0, 1.05),
+           title=f"AR-3 ({r['model']}, {r['verdict']}): depth-routing hubs by depth (Fig. 8)")
+    ax.legend(fontsize=7, loc="center right")
+    return f"AR-3 ({r['model']}): hub shares per sublayer by depth third", fig
 
 
 # ----------------------------------------------------------------------------- training trajectory

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from suite.plots import pyplot
+from suite.plots import decorate, pyplot, save_figure
 from suite.results import claim_order, fmt_value
 
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
@@ -161,10 +161,8 @@ def fig_depth(docs, out: Path):
         return None
     if threshold is not None:
         ax.axhline(threshold, ls="--", color="grey", lw=1, label=f"onset threshold {threshold:g}")
-    ax.set_xlabel("normalised depth k/L")
-    ax.set_ylabel("max share (mean over heads and queries)")
-    ax.set_title("Routing concentration against depth, every model (paper Fig. 1)")
-    ax.legend(fontsize=7)
+    decorate(ax, "normalised depth k/L", "max share (mean over heads and queries)",
+             "Routing concentration against depth, every model (paper Fig. 1)")
     return _save(fig, out, "fig1-depth")
 
 
@@ -197,10 +195,8 @@ def fig_tf(docs, out: Path):
     if not drawn:
         plt.close(fig)
         return None
-    a1.set(xlabel="normalised depth k/L", ylabel="key-norm CV", title="TF-1: key norms are not uniform")
-    a2.set(xlabel="normalised depth k/L", ylabel="VE@8 of the keys", title="TF-2: keys are low-rank beyond the nulls")
-    a1.legend(fontsize=7)
-    a2.legend(fontsize=7)
+    decorate(a1, "normalised depth k/L", "key-norm CV", "TF-1: key norms are not uniform")
+    decorate(a2, "normalised depth k/L", "VE@8 of the keys", "TF-2: keys are low-rank beyond the nulls")
     return _save(fig, out, "tf")
 
 
@@ -232,21 +228,15 @@ def fig_bk(docs, out: Path):
     if not drawn:
         plt.close(fig)
         return None
-    a1.set(xscale="log", xlabel="θ / native θ", ylabel="γ (all pairs)", title="BK-1: γ over the θ sweep")
-    a2.set(xscale="log", xlabel="θ / native θ", ylabel="sink mass (±1.96 SEM; dotted: uniform)",
-           title="BK-1: sink mass over the θ sweep")
-    a3.set(xlabel="sink mass at native θ", ylabel="γ at native θ (95 % CI)", title="γ against sink: distinct axes?")
-    for a in (a1, a2, a3):
-        a.legend(fontsize=7)
+    decorate(a1, "θ / native θ", "γ (all pairs)", "BK-1: γ over the θ sweep", xscale="log")
+    decorate(a2, "θ / native θ", "sink mass (±1.96 SEM; dotted: uniform)", "BK-1: sink mass over the θ sweep",
+             xscale="log")
+    decorate(a3, "sink mass at native θ", "γ at native θ (95 % CI)", "γ against sink: distinct axes?")
     return _save(fig, out, "bk")
 
 
 def _save(fig, out: Path, name: str) -> Path:
-    p = out.parent / f"{out.name}-{name}.png"
-    fig.tight_layout()
-    fig.savefig(p, dpi=110)
-    pyplot().close(fig)
-    return p
+    return save_figure(fig, out.parent / f"{out.name}-{name}.png")
 
 
 FIGURES = (

@@ -43,6 +43,20 @@ class Section:
 SECTIONS: dict[str, Section] = {}
 
 
+def row_plotter(name: str, claim_id: str, tag: str):
+    """``@row_plotter("zoo-SC-1", "SC-1", tag="SC-1")`` over ``fn(row) -> (caption, fig) | None``: one figure per
+    recorded ``claim_id`` row (``None``: nothing to draw for it), written as ``<stem>-<tag>-<model>.png``."""
+    def deco(fn):
+        def draw(results: list[dict], outdir: Path, stem: str):
+            drawn = [(r, fn(r)) for r in by_claim(results, claim_id)]
+            return [(d[0], save_figure(d[1], Path(outdir) / f"{stem}-{tag}-{safe_name(r['model'])}.png"))
+                    for r, d in drawn if d is not None]
+        PLOTTERS[name] = draw
+        return fn
+
+    return deco
+
+
 def section(name: str, **parts) -> Section:
     SECTIONS[name] = Section(**parts)
     return SECTIONS[name]

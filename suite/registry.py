@@ -53,9 +53,11 @@ premise holds"). Premises come from the seeds' own wording, never from a claim's
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -379,10 +381,6 @@ def decision_fingerprint(claim: Claim) -> str:
     """sha256 of the claim's decision-relevant fields (:data:`DECISION_FIELDS`); bookkeeping (notes,
     source, statement, expected verdicts, changelog, alternatives, a premise's wording) does not enter it.
     The check functions' code is not fingerprinted: a change there bumps the version by review."""
-    import hashlib
-    import json
-    from dataclasses import asdict, is_dataclass
-
     def norm(v):
         if is_dataclass(v):
             return norm(asdict(v))
