@@ -14,14 +14,12 @@ from hypothesis import settings
 
 pytest.register_assert_rewrite("fixtures.session")  # imported here before pytest_plugins loads it
 import claims  # noqa: E402
-from fixtures.catalogue import DEFAULT_MODEL, PAPER_MODELS  # noqa: E402
 from fixtures.data import preflight_data  # noqa: E402
-from fixtures.session import OPTIONS, RESULT_KEY  # noqa: E402
+from fixtures.session import OPTIONS, RESULT_KEY, run_options  # noqa: E402
 from fixtures.targets import preflight, run_specs  # noqa: E402
 from suite import errors, plots, progress  # noqa: E402
 from suite.family import audit_cases, load_families  # noqa: E402
-from suite.options import (BOS_MODES, ROOT, RunOptions, resolve_data_dir, resolve_graph_root, validate,  # noqa: E402
-                           worker_device)
+from suite.options import CLI_OPTIONS  # noqa: E402
 from suite.progress import note  # noqa: E402
 from suite.registry import registry  # noqa: E402
 from suite.report import write_reports  # noqa: E402
@@ -36,67 +34,8 @@ STATE = pytest.StashKey["RunState"]()
 # ----------------------------------------------------------------------------- options
 def pytest_addoption(parser):
     g = parser.getgroup("collapse-claims")
-    g.addoption("--model", action="append", default=None,
-                help="model to audit: embedded alias (smollm2-135m, the default), local directory, or hub id; repeatable")
-    g.addoption("--paper-models", action="store_true",
-                help="add the paper's nine models (gpt2…gpt2-xl, EleutherAI/pythia-160m…2.8b); need the hub")
-    g.addoption("--device", default="cpu", help="cpu (default) or cuda[:N]")
-    g.addoption("--dtype", default="float32",
-                help="float32 (default, as in the paper), float64, bfloat16, float16; statistics accumulate in float32")
-    g.addoption("--device-map", default=None,
-                help="auto (or balanced, sequential): spread a model larger than one device over all visible devices (accelerate)")
-    g.addoption("--n-seqs", type=int, default=150, help="sequences of WikiText-103 validation (paper: 150)")
-    g.addoption("--seq-len", type=int, default=128, help="tokens per sequence (paper: 128)")
-    g.addoption("--data-dir", default=None,
-                help="dir with wikitext-103/wiki.valid.raw; default $COLLAPSE_CLAIMS_DATA, then ../shared/data, then the hub")
-    g.addoption("--report-dir", default=None, help="where reports/<model>/<timestamp>.{json,md} go (default ./reports)")
-    g.addoption("--seed", type=int, default=0, help="seed for nulls, shuffles and training")
-    g.addoption("--graph-root", default=None, help="WebKB root (default $COLLAPSE_CLAIMS_GRAPHS, then ../shared/data/webkb)")
-    g.addoption("--retrain", action="store_true", help="retrain cached trained-here models")
-    g.addoption("--zoo", default="full", choices=("full", "smoke"),
-                help="trained-here zoo: full (the audit's recipes, `make zoo`) or smoke (the same recipes cut short; self-tests)")
-    g.addoption("--batch-size", type=int, default=8, help="sequences per forward batch")
-    g.addoption("--all-claims", action="store_true",
-                help="with --model: also run the paper-wide claims (algebra, graphs, trained-here zoo, hub checkpoints)")
-    g.addoption("--perturb-weights", type=int, default=None, metavar="SEED",
-                help="audit each --model (default: the embedded model) with its weights perturbed at their "
-                     "quantisation step (GGUF models: <model>@qnoise<SEED>); feed its report to --panel-from")
-    g.addoption("--panel-from", action="append", default=None, metavar="REPORT",
-                help="latest.json of a --perturb-weights or --zoo-seed run (repeatable): the robustness panel reads "
-                     "its verdicts as on-request rows (a verdict that differs marks the row fragile)")
-    g.addoption("--zoo-seed", type=int, default=0, metavar="N",
-                help="train the zoo again with every entry's weight and data seeds shifted (another draw of each "
-                     "recipe, cached apart); use a separate --report-dir and feed its report to --panel-from")
-    g.addoption("--bos", default="auto", choices=BOS_MODES,
-                help="BOS at position 0 of each window: auto (as the model's tokenizer does by default), always, never")
-
-
-def _options(config) -> RunOptions:
-    models = list(config.getoption("--model") or [])
-    if config.getoption("--paper-models"):
-        models += [m for m in PAPER_MODELS if m not in models]
-    # models named on the command line make the run model-scoped (only their claims decide it)
-    scope = "model" if models and not config.getoption("--all-claims") else "all"
-    perturb = config.getoption("--perturb-weights")
-    if perturb is not None:  # the on-request panel alternative: the same models, weights perturbed
-        if perturb < 0:
-            raise errors.UsageError(errors.BAD_OPTION.format(option="--perturb-weights", problem="needs a non-negative seed"))
-        models = [f"{m}@qnoise{perturb}" for m in (models or [DEFAULT_MODEL])]
-        scope = "model" if not config.getoption("--all-claims") else "all"
-    if not models:
-        models = [DEFAULT_MODEL]
-    device = config.getoption("--device")
-    if hasattr(config, "workerinput"):  # xdist: worker gwK takes device K of the visible GPUs
-        device = worker_device(device, config.workerinput.get("workerid"))
-    same = ("device_map", "dtype", "n_seqs", "seq_len", "seed", "retrain", "zoo", "batch_size", "bos", "zoo_seed")
-    return validate(RunOptions(
-        models=tuple(models), device=device, scope=scope, **{k: config.getoption("--" + k.replace("_", "-")) for k in same},
-        data_dir=resolve_data_dir(config.getoption("--data-dir")),
-        report_dir=config.getoption("--report-dir") or str(ROOT / "reports"),
-        graph_root=resolve_graph_root(config.getoption("--graph-root")),
-        panel_from=tuple(config.getoption("--panel-from") or ()),
-    ))
-
+    for flag, kw in CLI_OPTIONS:
+        g.addoption(flag, **kw)
 
 def pytest_configure(config):
     settings.register_profile("ci", deadline=None, derandomize=True, max_examples=60, print_blob=True)
@@ -113,7 +52,7 @@ def pytest_configure(config):
     config.stash[STATE] = RunState()
     config.pluginmanager.register(ResultCollector(config), "collapse-claims-results")
     try:
-        config.stash[OPTIONS] = opts = _options(config)
+        config.stash[OPTIONS] = opts = run_options(config.getoption, getattr(config, "workerinput", {}).get("workerid"))
         registry()  # schema check before anything runs
         config.stash[SPECS] = list(run_specs(tuple(opts.models)))  # resolved once: the families read the same
         if not hasattr(config, "workerinput"):  # once, on the controller

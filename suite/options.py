@@ -23,6 +23,45 @@ Bos = Literal["auto", "always", "never"]
 BOS_MODES: tuple[str, ...] = get_args(Bos)
 
 
+#: the run's command-line options, ``(flag, argparse keywords)``: pytest's (conftest.py) and the measure command's
+#: (``python -m claims.measure``) parsers both read this table
+CLI_OPTIONS: tuple[tuple[str, dict], ...] = (
+    ("--model", dict(action="append", default=None,
+                help="model to audit: embedded alias (smollm2-135m, the default), local directory, or hub id; repeatable")),
+    ("--paper-models", dict(action="store_true",
+                help="add the paper's nine models (gpt2…gpt2-xl, EleutherAI/pythia-160m…2.8b); need the hub")),
+    ("--device", dict(default="cpu", help="cpu (default) or cuda[:N]")),
+    ("--dtype", dict(default="float32",
+                help="float32 (default, as in the paper), float64, bfloat16, float16; statistics accumulate in float32")),
+    ("--device-map", dict(default=None,
+                help="auto (or balanced, sequential): spread a model larger than one device over all visible devices (accelerate)")),
+    ("--n-seqs", dict(type=int, default=150, help="sequences of WikiText-103 validation (paper: 150)")),
+    ("--seq-len", dict(type=int, default=128, help="tokens per sequence (paper: 128)")),
+    ("--data-dir", dict(default=None,
+                help="dir with wikitext-103/wiki.valid.raw; default $COLLAPSE_CLAIMS_DATA, then ../shared/data, then the hub")),
+    ("--report-dir", dict(default=None, help="where reports/<model>/<timestamp>.{json,md} go (default ./reports)")),
+    ("--seed", dict(type=int, default=0, help="seed for nulls, shuffles and training")),
+    ("--graph-root", dict(default=None, help="WebKB root (default $COLLAPSE_CLAIMS_GRAPHS, then ../shared/data/webkb)")),
+    ("--retrain", dict(action="store_true", help="retrain cached trained-here models")),
+    ("--zoo", dict(default="full", choices=("full", "smoke"),
+                help="trained-here zoo: full (the audit's recipes, `make zoo`) or smoke (the same recipes cut short; self-tests)")),
+    ("--batch-size", dict(type=int, default=8, help="sequences per forward batch")),
+    ("--all-claims", dict(action="store_true",
+                help="with --model: also run the paper-wide claims (algebra, graphs, trained-here zoo, hub checkpoints)")),
+    ("--perturb-weights", dict(type=int, default=None, metavar="SEED",
+                help="audit each --model (default: the embedded model) with its weights perturbed at their "
+                     "quantisation step (GGUF models: <model>@qnoise<SEED>); feed its report to --panel-from")),
+    ("--panel-from", dict(action="append", default=None, metavar="REPORT",
+                help="latest.json of a --perturb-weights or --zoo-seed run (repeatable): the robustness panel reads "
+                     "its verdicts as on-request rows (a verdict that differs marks the row fragile)")),
+    ("--zoo-seed", dict(type=int, default=0, metavar="N",
+                help="train the zoo again with every entry's weight and data seeds shifted (another draw of each "
+                     "recipe, cached apart); use a separate --report-dir and feed its report to --panel-from")),
+    ("--bos", dict(default="auto", choices=BOS_MODES,
+                help="BOS at position 0 of each window: auto (as the model's tokenizer does by default), always, never")),
+)
+
+
 @dataclass(frozen=True)
 class RunOptions:
     models: tuple[str, ...] = ()  # () : the options of a run about no --model (the zoo CLI, a self-test)
@@ -45,8 +84,9 @@ class RunOptions:
 
     def key(self) -> str:
         # "auto" is resolved per model from its tokenizer (the model ref is in every cache key)
+        # no device: a measurement made on a GPU node serves a decision anywhere (its provenance says where it was made)
         bos = "" if self.bos == "auto" else f"-bos{self.bos}"
-        return f"{self.dtype}-{self.device}-n{self.n_seqs}-T{self.seq_len}-seed{self.seed}{bos}"
+        return f"{self.dtype}-n{self.n_seqs}-T{self.seq_len}-seed{self.seed}{bos}"
 
 
 def worker_device(device: str, worker_id: str | None, n_gpus: int | None = None) -> str:

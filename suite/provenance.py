@@ -30,6 +30,7 @@ def environment() -> dict:
         "versions": versions,
         "python": platform.python_version(),
         "platform": platform.platform(),
+        "host": platform.node(),  # where the measurement was made (issue 25: measure on one machine, decide on another)
         "git_commit": git_commit(),
         "lock_differs": lock_differences(),
     }

@@ -393,6 +393,11 @@ def write_reports(results, outcomes, options, specs, deselected=(), partial: str
         lm = model_use_line(prov)
         if lm:
             head.append(lm)
+        made = sorted({(p.get("host") or "?", p.get("device") or "?", p.get("dtype") or "?")
+                       for r in mine for p in [r.get("provenance") or {}] if p.get("host")})
+        if made:
+            head.append("Measured on — " + "; ".join(f"host `{h}`, device {d}, dtype {t}" for h, d, t in made)
+                        + " (each measurement's provenance: a cached measurement may come from another machine).")
         fragile = [f"{r['claim']} on {r['model']} ({mark_text(r.get('robustness'))})" for r in rows
                    if (r.get("robustness") or {}).get("mark") == "fragile"]
         head.append("Robustness: each verdict is recomputed under the alternative choices its registry record "

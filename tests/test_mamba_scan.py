@@ -12,8 +12,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fixtures.mamba_scan import (fast_scan, is_patched, patch_fast_scan, selective_scan,
-                                 unpatch_fast_scan)
+from fixtures.mamba_scan import fast_scan, is_patched, patch_fast_scan, selective_scan, unpatch_fast_scan
 
 REL_TOL = 1e-6  # the float64 exactness bound (relative, forward and gradients)
 
