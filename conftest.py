@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 from hypothesis import settings
+from xdist.scheduler import LoadScopeScheduling
 
 pytest.register_assert_rewrite("fixtures.session")  # imported here before pytest_plugins loads it
 import claims  # noqa: E402
@@ -84,12 +85,42 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("audit_case", [pytest.param(c, id=c.id, marks=_case_marks(c)) for c in cases])
 
 
+def _case_group(case) -> str | None:
+    """The xdist group of an audit test: its target's group, else the model it is about."""
+    return case.target.group or (case.target.label if case.target.scope == "model" else None)
+
+
 def _case_marks(case) -> list:
     marks = [pytest.mark.claim(case.cid)] + [getattr(pytest.mark, m) for m in case.target.marks]
-    group = case.target.group or (case.target.label if case.target.scope == "model" else None)
-    if group:
-        marks.append(pytest.mark.xdist_group(name=group))
+    if _case_group(case):
+        marks.append(pytest.mark.xdist_group(name=_case_group(case)))
     return marks
+
+
+class ModelGroupScheduling(LoadScopeScheduling):
+    """``-n N --dist loadgroup``: the tests of one group (one model) go to one worker, so with ``--device cuda``
+    one model stays on one GPU (worker gwK takes GPU K). xdist's own loadgroup renames items through
+    ``item._nodeid``, which pytest 9 no longer reads, so it does not group; this scheduler reads the groups from
+    the run's audit cases, computed on the controller as the workers compute them, by test id."""
+
+    def __init__(self, config, log, groups: dict):
+        super().__init__(config, log)
+        self.groups = groups
+
+    def _split_scope(self, nodeid: str) -> str:
+        test = nodeid.split("::")[-1]
+        if test.rfind("@") > test.rfind("]"):  # xdist's group suffix, where it takes effect
+            test = test[:test.rfind("@")]
+        return self.groups.get(test, nodeid)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadgroup" or OPTIONS not in config.stash:
+        return None
+    load_families(claims)
+    groups = {f"test_claim[{c.id}]": _case_group(c) for c in audit_cases(config.stash[OPTIONS]) if _case_group(c)}
+    return ModelGroupScheduling(config, log, groups)
 
 
 # ----------------------------------------------------------------------------- errors

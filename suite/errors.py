@@ -81,6 +81,10 @@ NON_FINITE = (
     "non-finite values ({what}) in {where} of model {model!r} at dtype {dtype}: try --dtype "
     "float32, or check the weights."
 )
+FLOAT16_OVERFLOW = (
+    "non-finite values ({what}) in {where} of model {model!r} at dtype float16: float16 overflows above 65504 "
+    "(Gemma-3's massive activations reach ~2e5): use --dtype bfloat16 (float32's exponent range) or float32."
+)
 BAD_OPTION = "{option}: {problem}"
 DISK_FULL = (
     "no space left on the device while writing {entry} under {root} (nothing half-written was kept): free "

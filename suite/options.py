@@ -10,6 +10,7 @@ from suite import errors
 
 ROOT = Path(__file__).resolve().parent.parent
 DTYPES = ("float32", "float64", "bfloat16", "float16")
+HALF_DTYPES = ("bfloat16", "float16")  # 8 or 11 significant bits: checks of round-off use their own tolerance
 DEVICE_MAPS = ("auto", "balanced", "balanced_low_0", "sequential")
 
 

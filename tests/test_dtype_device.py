@@ -8,6 +8,7 @@ import torch
 
 from fixtures.measure import run_pass
 from fixtures.models import load_model, resolve
+from suite.errors import ActivationError
 from tests.synthetic import tiny_model_dir
 from tests.test_bad_input import audit, one_line_error
 
@@ -30,6 +31,22 @@ def test_bfloat16_pass_accumulates_in_float32_and_matches_float32(tmp_path, kind
     np.testing.assert_allclose(m16.key_norms_pre, m32.key_norms_pre, rtol=BF16_NORM_RTOL, atol=1e-3)
     assert abs(m16.nll - m32.nll) < 0.05 * m32.nll
     assert lm16.provenance["dtype"] == "bfloat16" and lm16.provenance["statistics_dtype"].startswith("float32")
+
+
+def test_a_float16_overflow_says_so(tmp_path):
+    """Activations beyond float16's 65504 (Gemma-3's massive activations) end in a one-line error that names
+    float16 and what to use instead, not in silent infs; the same model in bfloat16 measures."""
+    d = tiny_model_dir("gemma3", tmp_path / "g")
+    x = torch.randint(0, 256, (2, 16), generator=torch.Generator().manual_seed(0))
+    for dtype in ("float16", "bfloat16"):
+        lm = load_model(resolve(str(d)), dtype=dtype)
+        with torch.no_grad():  # one MLP writes ~1e6 into the residual stream
+            lm.model.model.layers[0].mlp.down_proj.weight.mul_(1e6)
+        if dtype == "float16":
+            with pytest.raises(ActivationError, match="float16 overflows above 65504.*--dtype bfloat16"):
+                run_pass(lm.model, x, compute_nll=True, label="g", dtype=dtype, progress=False)
+        else:
+            assert np.isfinite(run_pass(lm.model, x, compute_nll=True, label="g", dtype=dtype, progress=False).nll)
 
 
 def test_device_map_auto_places_the_model_and_records_it(tmp_path):
