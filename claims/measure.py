@@ -31,7 +31,7 @@ from fixtures.session import run_options
 from suite import errors
 from suite.cache import cache_root
 from suite.family import audit_cases, load_families, measurement_jobs
-from suite.options import CLI_OPTIONS, RunOptions
+from suite.options import CLI_OPTIONS, RunOptions, validate
 from suite.progress import note
 from suite.registry import registry
 
@@ -47,8 +47,9 @@ def plan(options: RunOptions) -> list:
 
 
 def job_names(options: RunOptions) -> list[tuple[str, str]]:
-    """:func:`plan` as ``(measurement name, subject label)`` pairs: what travels to a cluster job."""
-    return [(m.name, t.label) for m, t in plan(options)]
+    """:func:`plan` as ``(measurement name, subject label)`` pairs: what travels to a cluster job (a pair once:
+    two claims' targets of one family share a label and a record)."""
+    return list(dict.fromkeys((m.name, t.label) for m, t in plan(options)))
 
 
 def run_job(options: RunOptions | dict, measurement: str, subject: str, cache: str | None = None) -> dict:
@@ -56,8 +57,9 @@ def run_job(options: RunOptions | dict, measurement: str, subject: str, cache: s
     its folder, for a job that runs elsewhere). Returns what it did, for the submitter's log."""
     if cache:
         os.environ["COLLAPSE_CLAIMS_CACHE"] = cache
-    if isinstance(options, dict):
-        options = RunOptions(**{k: tuple(v) if k in ("models", "panel_from") else v for k, v in options.items()})
+    if isinstance(options, dict):  # checked here, on the node that runs it (its GPUs, its data)
+        options = validate(RunOptions(**{k: tuple(v) if k in ("models", "panel_from") else v
+                                         for k, v in options.items()}))
     found = [(m, t) for m, t in plan(options) if m.name == measurement and t.label == subject]
     if not found:
         raise errors.UsageError(f"no job {measurement!r} on {subject!r} in this run's plan: were the options changed "
@@ -69,10 +71,12 @@ def run_job(options: RunOptions | dict, measurement: str, subject: str, cache: s
             "host": os.uname().nodename, "device": options.device}
 
 
-def submit(options: RunOptions, executor: str, folder: str | Path, **params) -> list[dict]:
+def submit(options: RunOptions, executor: str, folder: str | Path, device: str | None = None, **params) -> list[dict]:
     """Every job of :func:`plan` through submitit's ``executor`` (``slurm``, ``local`` or ``debug``); waits for
-    them and returns their :func:`run_job` results. ``params``: submitit's ``update_parameters`` keywords
-    (``timeout_min``, ``gpus_per_node``, ``slurm_partition``, ``slurm_array_parallelism``, ...)."""
+    them and returns their :func:`run_job` results. ``device``: the jobs' ``--device`` where it differs from
+    ``options.device`` (a GPU the submitting machine lacks). ``params``: submitit's ``update_parameters``
+    keywords (``timeout_min``, ``gpus_per_node``, ``slurm_partition``, ``slurm_array_parallelism``, ...). The
+    local executor starts every job at once and hides the GPUs unless ``gpus_per_node`` asks for them."""
     try:
         import submitit
     except ImportError:
@@ -83,7 +87,7 @@ def submit(options: RunOptions, executor: str, folder: str | Path, **params) -> 
         return []
     ex = submitit.AutoExecutor(folder=str(folder), cluster=None if executor == "slurm" else executor)
     ex.update_parameters(**params)
-    opts = dataclasses.asdict(options)
+    opts = dataclasses.asdict(options) | ({"device": device} if device else {})
     cache = str(cache_root())
     submitted = ex.map_array(run_job, [opts] * len(jobs), [m for m, _ in jobs], [s for _, s in jobs],
                              [cache] * len(jobs))
@@ -111,8 +115,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     a = _parser().parse_args(argv)
+    def get(flag):
+        v = getattr(a, flag.lstrip("-").replace("-", "_"))
+        # the jobs check their device where they run: a login node that submits to GPU nodes has none
+        return "cpu" if flag == "--device" and a.executor == "slurm" else v
+
     try:
-        options = run_options(lambda flag: getattr(a, flag.lstrip("-").replace("-", "_")))
+        options = run_options(get)
         jobs = job_names(options)
         if a.list:
             print("\n".join(f"{m}\t{s}" for m, s in jobs))
@@ -128,7 +137,7 @@ def main(argv=None) -> int:
                 params["slurm_partition"] = a.partition
             if a.cpus_per_job:
                 params["cpus_per_task"] = a.cpus_per_job
-            results = submit(options, a.executor, a.folder, **params)
+            results = submit(options, a.executor, a.folder, device=a.device, **params)
     except errors.UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -139,8 +148,9 @@ def main(argv=None) -> int:
 
 
 def run_args(argv: list[str]) -> list[str]:
-    """``argv`` without the executor's own flags: the options the deciding ``pytest claims/`` repeats."""
-    own = {a.option_strings[0] for a in _parser()._action_groups[-1]._group_actions}
+    """``argv`` without the executor's own flags and the device: the options the deciding ``pytest claims/``
+    repeats (the cache keys leave the device out, so the decision runs anywhere)."""
+    own = {a.option_strings[0] for a in _parser()._action_groups[-1]._group_actions} | {"--device", "--device-map"}
     out, skip = [], False
     for arg in argv:
         flag = arg.split("=", 1)[0]

@@ -159,9 +159,3 @@ def _cached(path: Path, load, compute, save, stale):
         return obj
 
 
-def newer_model_dir(spec, path: Path) -> bool:
-    """A local model directory rewritten after ``path`` was cached makes the cache stale."""
-    if getattr(spec, "source", None) != "local":
-        return False
-    latest = max((f.stat().st_mtime for f in Path(spec.ref).iterdir()), default=0)
-    return latest > Path(path).stat().st_mtime

@@ -4,6 +4,7 @@ of a run, through submitit's local executor (a subprocess per job: the Slurm pat
 no path and no device."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -67,3 +68,6 @@ def test_cache_keys_name_content_not_paths_or_devices(tmp_path):
     assert measurement_key(resolve(str(b)), gpu, v=1) == key
     assert measurement_key(resolve(str(other)), cpu, v=1) != key
     assert measurement_key(resolve(str(a)), RunOptions(models=(str(a),), data_dir=data, dtype="bfloat16"), v=1) != key
+    cfg = json.loads((b / "tokenizer_config.json").read_text())  # the same weights, another tokenizer
+    (b / "tokenizer_config.json").write_text(json.dumps(dict(cfg, add_bos_token=not cfg.get("add_bos_token"))))
+    assert measurement_key(resolve(str(b)), gpu, v=1) != key
