@@ -32,13 +32,6 @@ TARGET_HEADROOM_GIB = 1.0
 MODELS = ("smollm2-135m", "gemma-3-270m")
 
 
-def _status(key: str) -> int:
-    for line in open("/proc/self/status"):
-        if line.startswith(key):
-            return int(line.split()[1]) << 10  # kB → bytes
-    raise RuntimeError(key)
-
-
 def child(a) -> dict:
     """The passes in this process; returns the figures as a dict."""
     if a.full_logits:
@@ -46,9 +39,8 @@ def child(a) -> dict:
     _, spec, lm, data = common.load_audit(a, dtype=a.dtype, device=a.device)
     model, ids, cuda = lm.model, data.input_ids, a.device.startswith("cuda")
     weights = sum(t.numel() * t.element_size() for t in [*model.parameters(), *model.buffers()])
-    rss_loaded = _status("VmRSS:")
-    with open("/proc/self/clear_refs", "w") as fh:  # the peak-RSS mark (VmHWM) back to the current RSS
-        fh.write("5")
+    rss_loaded = common.proc_status("VmRSS:")
+    common.reset_peak_rss()
     if cuda:
         torch.cuda.reset_peak_memory_stats()
     real = run_pass(model, ids, a.batch_size, True, spec.label, a.dtype, keep_first_col=True,
@@ -61,7 +53,7 @@ def child(a) -> dict:
     return {"model": spec.label, "dtype": a.dtype, "device": a.device, "full_logits": a.full_logits,
             "vocab": int(model.get_output_embeddings().weight.shape[0]), "n_seqs": int(ids.shape[0]),
             "seq_len": int(ids.shape[1]), "batch_size": a.batch_size, "weights": weights, "rss_loaded": rss_loaded,
-            "peak_rss": _status("VmHWM:"), "peak_gpu": torch.cuda.max_memory_allocated() if cuda else None,
+            "peak_rss": common.proc_status("VmHWM:"), "peak_gpu": torch.cuda.max_memory_allocated() if cuda else None,
             "lm_loss": real.provenance.get("lm_loss")}
 
 

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 
-import common  # noqa: F401  (the repository on sys.path)
+import common
 import torch
 
 from probes import mamba as pm
@@ -38,16 +38,10 @@ def inputs(D, N, T, dtype, seed=0):
 def _child(D, N, T, dtype):
     torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "1")))
     dt, A, B, C = inputs(D, N, T, getattr(torch, dtype))
-    def status(key):
-        for line in open("/proc/self/status"):
-            if line.startswith(key):
-                return int(line.split()[1])  # KiB
-        raise RuntimeError(key)
-    with open("/proc/self/clear_refs", "w") as fh:  # reset the peak-RSS mark (VmHWM) to the current RSS
-        fh.write("5")
-    base = status("VmRSS:")
+    common.reset_peak_rss()
+    base = common.proc_status("VmRSS:")
     pm.routing_matrix(dt, A, B, C)
-    print((status("VmHWM:") - base) / 2**20)  # KiB → GiB
+    print((common.proc_status("VmHWM:") - base) / 2**30)  # GiB
 
 
 def main(argv=None):

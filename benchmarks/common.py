@@ -16,6 +16,20 @@ from fixtures.models import load_model, resolve  # noqa: E402
 from suite.options import RunOptions, resolve_data_dir  # noqa: E402
 
 
+def proc_status(key: str) -> int:
+    """A figure of ``/proc/self/status`` in bytes (Linux): ``VmRSS:`` the resident set, ``VmHWM:`` its peak."""
+    for line in open("/proc/self/status"):
+        if line.startswith(key):
+            return int(line.split()[1]) << 10  # kB → bytes
+    raise RuntimeError(key)
+
+
+def reset_peak_rss() -> None:
+    """Set the peak-RSS mark (VmHWM) back to the current RSS (Linux ``clear_refs``)."""
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")
+
+
 def audit_arguments(ap):
     """The audit's data options with its defaults: ``--model --n-seqs --seq-len --batch-size --threads``."""
     for flag, kind, default in (("--model", str, DEFAULT_MODEL), ("--n-seqs", int, 150), ("--seq-len", int, 128),

@@ -148,18 +148,22 @@ def main(argv=None) -> int:
 
 
 def run_args(argv: list[str]) -> list[str]:
-    """``argv`` without the executor's own flags and the device: the options the deciding ``pytest claims/``
-    repeats (the cache keys leave the device out, so the decision runs anywhere)."""
-    own = {a.option_strings[0] for a in _parser()._action_groups[-1]._group_actions} | {"--device", "--device-map"}
-    out, skip = [], False
+    """``argv``'s run options (:data:`suite.options.CLI_OPTIONS`) without the device: what the deciding
+    ``pytest claims/`` repeats (the cache keys leave the device out, so the decision runs anywhere)."""
+    keep = {f for f, _ in CLI_OPTIONS} - {"--device", "--device-map"}
+    bare = {f for f, kw in CLI_OPTIONS if kw.get("action") == "store_true"} | {"--list"}  # flags without a value
+    out, value_of = [], None  # value_of: the flag whose value comes next (kept with it or dropped with it)
     for arg in argv:
+        if value_of is not None:
+            if value_of in keep:
+                out.append(arg)
+            value_of = None
+            continue
         flag = arg.split("=", 1)[0]
-        if skip:
-            skip = False
-        elif flag in own:
-            skip = "=" not in arg and flag != "--list"
-        else:
+        if flag in keep:
             out.append(arg)
+        if "=" not in arg and flag not in bare:
+            value_of = flag
     return out
 
 

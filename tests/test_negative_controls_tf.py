@@ -219,6 +219,22 @@ def _rotate_half(k):
     return out
 
 
+def test_tf7_half_precision_tolerance_reads_rounding_not_a_norm_change():
+    """TF-7 v3: in a bf16 run the model's rotated keys are rounded to bf16; that rounding passes the isometry check
+    under the half-precision tolerance, while a rotation that changes the norms (the hard null) still fails it."""
+    pre = lowrank_keys(41)
+    rounded = _rotate_half(pre).to(torch.bfloat16).to(torch.float64)  # the rotation as a bf16 model stores it
+    for post, passes in ((rounded, True), (pre * 1.5 ** torch.rand(pre.shape[:-1] + (1,), generator=gen(42),
+                                                                     dtype=torch.float64), False)):
+        m = measurement_from_tensors(pre, causal_uniform(N, H, T, L), post)
+        m.provenance = {"dtype": "bfloat16"}
+        r = checks_tf.check_tf7(REG["TF-7"], rec(m, run(gaussian_keys(43))))
+        assert r.checks[0].passed is passes, r.checks[0]
+        assert r.checks[0].reference == REG["TF-7"].param("cv_rel_tol_half")
+    m = measurement_from_tensors(pre, causal_uniform(N, H, T, L), rounded)  # the same keys in a float32 run: fails
+    assert not checks_tf.check_tf7(REG["TF-7"], rec(m, run(gaussian_keys(43)))).checks[0].passed
+
+
 def test_tf7_fails_when_rotation_does_nothing():
     pre = lowrank_keys(17)
     m = measurement_from_tensors(pre, causal_uniform(N, H, T, L), pre.clone())
